@@ -1,0 +1,16 @@
+"""Every event that crosses a service boundary, registered by its wire name.
+
+The scheduler and metrics services add their events here; ``REGISTRY`` is the one
+place that knows them all.
+"""
+
+from contracts.events import metrics, schedule
+from contracts.registry import EventRegistry
+
+REGISTRY = EventRegistry()
+for _module in (schedule, metrics):
+    for _cls in _module.EVENTS:
+        REGISTRY.register(_cls)
+metrics.register_upcasters(REGISTRY)
+
+__all__ = ["REGISTRY"]

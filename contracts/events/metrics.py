@@ -1,0 +1,46 @@
+"""Events of the counting context (wire names ``metrics.*``)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from contracts.base import Event
+from contracts.registry import EventRegistry
+
+# Names a platform reports under that Loa counts as the same figure.
+V1_COUNTER_FIELDS = ("views", "reactions", "shares", "comments")
+
+
+class SampleRecorded(Event):
+    """A cumulative counter reading for one airing at one time.
+
+    Version 2 holds an open map of named counters, because platforms retire and
+    rename counters often; version 1 had four fixed fields and is upcast on read.
+    """
+
+    wire_name: ClassVar[str] = "metrics.SampleRecorded"
+    schema_version: ClassVar[int] = 2
+
+    airing_id: UUID
+    sampled_at: AwareDatetime
+    source: str = Field(min_length=1, max_length=120)
+    counters: dict[str, int] = Field(min_length=1)
+
+
+def _sample_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    counters = {name: data.pop(name) for name in V1_COUNTER_FIELDS if data.get(name) is not None}
+    for name in V1_COUNTER_FIELDS:
+        data.pop(name, None)
+    # v1 called interactions "reactions"; v2 keeps the platform's word.
+    data["counters"] = counters
+    return data
+
+
+def register_upcasters(registry: EventRegistry) -> None:
+    registry.upcaster(SampleRecorded.wire_name, 1)(_sample_v1_to_v2)
+
+
+EVENTS: tuple[type[Event], ...] = (SampleRecorded,)

@@ -1,0 +1,69 @@
+"""Events of the planning context (wire names ``schedule.*``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from contracts.base import Event
+
+
+class AiringKind(StrEnum):
+    livestream = "livestream"
+    radio = "radio"
+    loudspeaker = "loudspeaker"
+
+
+class Priority(StrEnum):
+    """The three bulletin priorities of the national loudspeaker system."""
+
+    normal = "normal"
+    priority = "priority"
+    emergency = "emergency"
+
+
+class Outcome(StrEnum):
+    aired = "aired"
+    missed = "missed"
+    partial = "partial"
+
+
+class AiringScheduled(Event):
+    """An airing was put on a resource's schedule."""
+
+    wire_name: ClassVar[str] = "schedule.AiringScheduled"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    kind: AiringKind
+    resource_id: str = Field(min_length=1, max_length=120)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    title: str = Field(min_length=1, max_length=300)
+    topic: str | None = Field(default=None, max_length=300)
+    language: str | None = Field(default=None, max_length=40)
+    campaign_id: UUID | None = None
+    series_id: UUID | None = None
+    priority: Priority = Priority.normal
+
+
+class AiringConfirmed(Event):
+    """An operator recorded what happened to an airing (as-run)."""
+
+    wire_name: ClassVar[str] = "schedule.AiringConfirmed"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    outcome: Outcome
+    actual_start: AwareDatetime | None = None
+    actual_end: AwareDatetime | None = None
+    reason: str | None = Field(default=None, max_length=500)
+    operator: str = Field(min_length=1, max_length=120)
+    confirmed_at: datetime
+
+
+EVENTS: tuple[type[Event], ...] = (AiringScheduled, AiringConfirmed)

@@ -1,0 +1,153 @@
+"""An in-memory event store for unit tests: same contract as the PostgreSQL one, no IO."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from uuid import UUID
+
+from services.eventstore.port import (
+    AppendResult,
+    DuplicateEventId,
+    Expect,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+    StreamAppend,
+    category_of,
+    check_append,
+    versions_after,
+)
+
+
+class InMemoryEventStore:
+    """Holds every event in a list; positions are dense (1, 2, 3, …)."""
+
+    def __init__(self) -> None:
+        self._log: list[RecordedEvent] = []
+        self._streams: dict[str, list[RecordedEvent]] = {}
+        self._by_id: dict[UUID, RecordedEvent] = {}
+        self._appended = asyncio.Event() if _has_loop() else None
+
+    # -- writing ------------------------------------------------------------------
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion = Expect.ANY,
+    ) -> AppendResult:
+        return self._append_all([StreamAppend(stream_id, events, expected_version)])[0]
+
+    async def append_batch(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
+        return self._append_all(appends)
+
+    def _append_all(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
+        # Check everything first so that a batch is all or nothing.
+        plans: list[tuple[StreamAppend, int] | AppendResult] = []
+        pending: dict[str, int] = {}
+        for item in appends:
+            check_append(item.stream_id, item.events)
+            original = self._original(item)
+            if original is not None:
+                plans.append(original)
+                continue
+            current = pending.get(item.stream_id, len(self._streams.get(item.stream_id, ())))
+            versions_after(item.stream_id, item.expected_version, current)
+            pending[item.stream_id] = current + len(item.events)
+            plans.append((item, current))
+        results = []
+        for plan in plans:
+            if isinstance(plan, AppendResult):
+                results.append(plan)
+                continue
+            item, current = plan
+            results.append(self._write(item, current))
+        return results
+
+    def _original(self, item: StreamAppend) -> AppendResult | None:
+        known = [self._by_id.get(e.event_id) for e in item.events]
+        if all(k is None for k in known):
+            return None
+        if any(k is None for k in known) or any(k.stream_id != item.stream_id for k in known):
+            raise DuplicateEventId([e.event_id for e, k in zip(item.events, known, strict=True) if k])
+        return AppendResult(
+            item.stream_id,
+            known[0].stream_version,
+            known[-1].stream_version,
+            tuple(k.global_position for k in known),
+            duplicate=True,
+        )
+
+    def _write(self, item: StreamAppend, current: int) -> AppendResult:
+        now = datetime.now(UTC)
+        stream = self._streams.setdefault(item.stream_id, [])
+        positions = []
+        for offset, event in enumerate(item.events, start=1):
+            recorded = RecordedEvent(
+                event_id=event.event_id,
+                stream_id=item.stream_id,
+                stream_version=current + offset,
+                global_position=len(self._log) + 1,
+                type=event.type,
+                schema_version=event.schema_version,
+                data=event.data,
+                metadata=event.metadata,
+                occurred_at=event.occurred_at,
+                recorded_at=now,
+            )
+            self._log.append(recorded)
+            stream.append(recorded)
+            self._by_id[event.event_id] = recorded
+            positions.append(recorded.global_position)
+        if self._appended is not None:
+            self._appended.set()
+        return AppendResult(item.stream_id, current + 1, current + len(item.events), tuple(positions))
+
+    # -- reading ------------------------------------------------------------------
+    async def read_stream(
+        self, stream_id: str, from_version: int = 1, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        events = self._streams.get(stream_id, [])[max(from_version, 1) - 1 :]
+        return events[:limit] if limit is not None else list(events)
+
+    async def read_all(
+        self,
+        after_position: int = 0,
+        limit: int = 1000,
+        *,
+        types: Sequence[str] | None = None,
+        category: str | None = None,
+    ) -> list[RecordedEvent]:
+        wanted = set(types) if types else None
+        out = []
+        for event in self._log[max(after_position, 0) :]:
+            if wanted is not None and event.type not in wanted:
+                continue
+            if category is not None and category_of(event.stream_id) != category:
+                continue
+            out.append(event)
+            if len(out) >= limit:
+                break
+        return out
+
+    async def head_position(self) -> int:
+        return len(self._log)
+
+    async def wait_for_append(self, timeout: float) -> None:
+        """Wait until something is appended (a stand-in for LISTEN/NOTIFY)."""
+        if self._appended is None:
+            self._appended = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._appended.wait(), timeout)
+        except TimeoutError:
+            return
+        self._appended.clear()
+
+
+def _has_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -1,0 +1,200 @@
+"""The event store port: what every store (PostgreSQL, in-memory) promises its callers.
+
+Positions
+    ``stream_version`` counts a stream's events from 1 without gaps.
+    ``global_position`` orders all events of the store. It is strictly increasing
+    in the order readers see events, but it is not dense: callers must never do
+    arithmetic on it, only compare and resume "after" it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Protocol
+from uuid import UUID
+
+
+class Expect(Enum):
+    """Expected-version modes other than an exact version number."""
+
+    ANY = "any"
+    NO_STREAM = "no_stream"
+
+
+ExpectedVersion = int | Expect
+"""``Expect.ANY``, ``Expect.NO_STREAM`` or the exact current version (0 = empty stream)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event about to be appended; ``data`` and ``metadata`` are JSON-ready dicts."""
+
+    event_id: UUID
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as the store holds it."""
+
+    event_id: UUID
+    stream_id: str
+    stream_version: int
+    global_position: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+
+    @property
+    def category(self) -> str:
+        return category_of(self.stream_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """Where the appended events landed.
+
+    ``duplicate`` is true when every event_id was already stored: nothing was
+    written and the positions are those of the original append.
+    """
+
+    stream_id: str
+    first_version: int
+    last_version: int
+    positions: tuple[int, ...]
+    duplicate: bool = False
+
+    @property
+    def last_position(self) -> int:
+        return self.positions[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    """One stream's share of a batch append."""
+
+    stream_id: str
+    events: Sequence[NewEvent]
+    expected_version: ExpectedVersion = Expect.ANY
+
+
+class EventStoreError(Exception):
+    """Base class of the store's errors."""
+
+
+class WrongExpectedVersion(EventStoreError):
+    """The stream was not at the version the caller expected: someone wrote first."""
+
+    def __init__(self, stream_id: str, expected: ExpectedVersion, actual: int) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        shown = expected.value if isinstance(expected, Expect) else expected
+        super().__init__(f"stream {stream_id!r}: expected version {shown}, actual version {actual}")
+
+
+class DuplicateEventId(EventStoreError):
+    """Some, but not all, of the event ids of an append are already stored elsewhere."""
+
+    def __init__(self, event_ids: Sequence[UUID]) -> None:
+        self.event_ids = tuple(event_ids)
+        ids = ", ".join(str(i) for i in self.event_ids[:5])
+        super().__init__(f"event ids already stored by a different append: {ids}")
+
+
+class StaleTransaction(EventStoreError):
+    """The surrounding transaction is older than the stream's last event; retry it anew.
+
+    See docs/adr/0001-gap-free-global-order.md: positions come from the
+    transaction id, so a transaction that began writing before the stream's last
+    event was committed would place its event before that one in global order.
+    """
+
+
+class InvalidAppend(EventStoreError, ValueError):
+    """The append itself is malformed (empty, too large, bad stream id)."""
+
+
+def category_of(stream_id: str) -> str:
+    """A stream's category: the part of its id before the first '-' (``airing-…`` → ``airing``)."""
+    return stream_id.split("-", 1)[0]
+
+
+def versions_after(stream_id: str, expected: ExpectedVersion, current: int) -> int:
+    """Check ``expected`` against the stream's ``current`` version; return it when it holds."""
+    if expected is Expect.ANY:
+        return current
+    wanted = 0 if expected is Expect.NO_STREAM else expected
+    if not isinstance(wanted, int) or wanted < 0:
+        raise InvalidAppend(f"expected version must be >= 0, Expect.ANY or Expect.NO_STREAM: {expected!r}")
+    if current != wanted:
+        raise WrongExpectedVersion(stream_id, expected, current)
+    return current
+
+
+def check_append(stream_id: str, events: Sequence[NewEvent]) -> None:
+    """Refuse appends that no store could take, before anything is written."""
+    if not stream_id or len(stream_id) > 200:
+        raise InvalidAppend(f"stream id must be 1..200 characters: {stream_id!r}")
+    if not events:
+        raise InvalidAppend(f"nothing to append to stream {stream_id!r}")
+    ids = [e.event_id for e in events]
+    if len(set(ids)) != len(ids):
+        raise InvalidAppend(f"the same event_id appears twice in one append to {stream_id!r}")
+
+
+class EventStore(Protocol):
+    """An append-only log of streams, read per stream or in one global order."""
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion = Expect.ANY,
+    ) -> AppendResult:
+        """Append ``events`` to ``stream_id`` atomically.
+
+        Raises :class:`WrongExpectedVersion` when the stream is not at
+        ``expected_version``. Re-sending events whose ids are all stored already
+        writes nothing and returns the original positions (``duplicate=True``).
+        """
+        ...
+
+    async def append_batch(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
+        """Append to many streams in one atomic write (all or nothing)."""
+        ...
+
+    async def read_stream(
+        self, stream_id: str, from_version: int = 1, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """A stream's events from ``from_version`` on, in version order."""
+        ...
+
+    async def read_all(
+        self,
+        after_position: int = 0,
+        limit: int = 1000,
+        *,
+        types: Sequence[str] | None = None,
+        category: str | None = None,
+    ) -> list[RecordedEvent]:
+        """Events after ``after_position`` in global order, optionally of some types or one category.
+
+        Never returns an event while an event with a lower position may still
+        become visible (gap-free reading).
+        """
+        ...
+
+    async def head_position(self) -> int:
+        """The highest position a reader may safely have read up to now (0 when empty)."""
+        ...

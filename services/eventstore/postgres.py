@@ -1,0 +1,477 @@
+"""The PostgreSQL event store (asyncpg).
+
+One append is one round trip to a plpgsql function (``append_events``); a batch
+append is one transaction with a COPY. Readers only see positions below the
+oldest transaction still in flight, so they never pass an event that commits
+later (docs/adr/0001-gap-free-global-order.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+import structlog
+
+from services.eventstore.migrate import check_schema_name, migrate
+from services.eventstore.port import (
+    AppendResult,
+    DuplicateEventId,
+    EventStoreError,
+    Expect,
+    ExpectedVersion,
+    InvalidAppend,
+    NewEvent,
+    RecordedEvent,
+    StaleTransaction,
+    StreamAppend,
+    WrongExpectedVersion,
+    check_append,
+    versions_after,
+)
+
+log = structlog.get_logger(__name__)
+
+MAX_EVENTS_PER_TRANSACTION = 1 << 20
+_RETRIES = 5
+_COLUMNS = (
+    "global_position",
+    "stream_id",
+    "stream_version",
+    "event_id",
+    "type",
+    "schema_version",
+    "data",
+    "metadata",
+    "occurred_at",
+)
+
+
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + orjson.dumps(value)  # jsonb's binary format: version 1, then JSON text
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return orjson.loads(data[1:])
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Per-connection setup: JSON columns travel as Python objects, encoded with orjson.
+
+    The binary jsonb format lets COPY carry JSON without a text round trip.
+    """
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "json", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+    )
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
+    """A pool whose connections carry the JSON codecs the store expects."""
+    return await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=init_connection, **kwargs
+    )
+
+
+def _expected_code(expected: ExpectedVersion) -> int:
+    if expected is Expect.ANY:
+        return -1
+    if expected is Expect.NO_STREAM:
+        return 0
+    if not isinstance(expected, int) or expected < 0:
+        raise InvalidAppend(f"expected version must be >= 0, Expect.ANY or Expect.NO_STREAM: {expected!r}")
+    return expected
+
+
+class PostgresEventStore:
+    """The event store of one service, kept in that service's schema."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str = "eventstore") -> None:
+        self.pool = pool
+        self.schema = check_schema_name(schema)
+        self.channel = f"loa_events_{schema}"
+        self._notifier = _Notifier(pool, self.channel)
+        s = self.schema
+        self._sql_append = (
+            f"select out_position, out_version, out_duplicate from {s}.append_events($1, $2, $3, $4, $5, $6, $7, $8)"
+        )
+        self._sql_select = (
+            f"select global_position, stream_id, stream_version, event_id, type, schema_version, "
+            f"data, metadata, occurred_at, recorded_at from {s}.events"
+        )
+        self._sql_safe = f"{s}.safe_position()"
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations of this store's schema."""
+        async with self.pool.acquire() as conn:
+            return await migrate(conn, self.schema)
+
+    # -- writing ------------------------------------------------------------------
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion = Expect.ANY,
+        *,
+        connection: asyncpg.Connection | None = None,
+    ) -> AppendResult:
+        """Append to one stream (see :class:`EventStore`).
+
+        With ``connection`` the append joins the caller's open transaction: it
+        must then be the transaction's first write (else :class:`StaleTransaction`
+        may ask for a retry), and the caller calls :meth:`notify_appended` after
+        commit. Without it the append is its own transaction and retries races.
+        """
+        check_append(stream_id, events)
+        if len(events) > MAX_EVENTS_PER_TRANSACTION:
+            raise InvalidAppend(f"at most {MAX_EVENTS_PER_TRANSACTION} events per append")
+        args = (
+            stream_id,
+            _expected_code(expected_version),
+            [e.event_id for e in events],
+            [e.type for e in events],
+            [e.schema_version for e in events],
+            [e.data for e in events],
+            [e.metadata for e in events],
+            [e.occurred_at for e in events],
+        )
+        if connection is not None:
+            return await self._append_once(connection, stream_id, expected_version, args)
+        for attempt in range(_RETRIES):
+            try:
+                async with self.pool.acquire() as conn:
+                    result = await self._append_once(conn, stream_id, expected_version, args)
+            except _Retry:
+                await asyncio.sleep(0.001 * (attempt + 1))
+                continue
+            if not result.duplicate:
+                self._notifier.poke()
+            return result
+        raise EventStoreError(f"stream {stream_id!r}: append kept racing, gave up after {_RETRIES} tries")
+
+    async def _append_once(
+        self, conn: asyncpg.Connection, stream_id: str, expected: ExpectedVersion, args: tuple
+    ) -> AppendResult:
+        try:
+            rows = await conn.fetch(self._sql_append, *args)
+        except asyncpg.PostgresError as exc:
+            await self._raise_for(conn, exc, stream_id, expected)
+            raise
+        rows.sort(key=lambda r: r["out_version"])
+        return AppendResult(
+            stream_id,
+            rows[0]["out_version"],
+            rows[-1]["out_version"],
+            tuple(r["out_position"] for r in rows),
+            duplicate=rows[0]["out_duplicate"],
+        )
+
+    async def _raise_for(
+        self, conn: asyncpg.Connection, exc: asyncpg.PostgresError, stream_id: str, expected: ExpectedVersion
+    ) -> None:
+        code = exc.sqlstate
+        if code == "LOA01":
+            raise WrongExpectedVersion(stream_id, expected, int(exc.detail)) from None
+        if code == "LOA02":
+            raise DuplicateEventId([UUID(i) for i in (exc.detail or "").split(",") if i]) from None
+        if code == "LOA03":
+            raise StaleTransaction(str(exc)) from None
+        if code == "LOA04":
+            raise InvalidAppend(str(exc)) from None
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            if exc.constraint_name == "events_stream_version_key":
+                # Another writer took the same version between our read and insert.
+                if expected is Expect.ANY and not conn.is_in_transaction():
+                    raise _Retry from None
+                actual = await self._current_version(stream_id)
+                raise WrongExpectedVersion(stream_id, expected, actual) from None
+            if exc.constraint_name == "events_event_id_key" and not conn.is_in_transaction():
+                raise _Retry from None  # a concurrent twin of this append: the retry finds it
+
+    async def _current_version(self, stream_id: str) -> int:
+        async with self.pool.acquire() as conn:
+            value = await conn.fetchval(
+                f"select max(stream_version) from {self.schema}.events where stream_id = $1", stream_id
+            )
+        return value or 0
+
+    async def append_batch(
+        self, appends: Sequence[StreamAppend], *, connection: asyncpg.Connection | None = None
+    ) -> list[AppendResult]:
+        """Append to many streams in one transaction with a single COPY."""
+        if not appends:
+            return []
+        total = 0
+        seen: set[UUID] = set()
+        for item in appends:
+            check_append(item.stream_id, item.events)
+            total += len(item.events)
+            seen.update(e.event_id for e in item.events)
+        if len(seen) != total:
+            raise InvalidAppend("the same event_id appears twice in one batch")
+        if total > MAX_EVENTS_PER_TRANSACTION:
+            raise InvalidAppend(f"at most {MAX_EVENTS_PER_TRANSACTION} events per batch")
+        if connection is not None:
+            return await self._batch_once(connection, appends, total)
+        for attempt in range(_RETRIES):
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    results = await self._batch_once(conn, appends, total)
+            except _Retry:
+                await asyncio.sleep(0.001 * (attempt + 1))
+                continue
+            except asyncpg.UniqueViolationError as exc:
+                if exc.constraint_name == "events_event_id_key":
+                    return await self._batch_originals(appends)
+                if exc.constraint_name == "events_stream_version_key":
+                    if all(a.expected_version is Expect.ANY for a in appends):
+                        continue
+                    raise await self._batch_conflict(appends) from None
+                raise
+            self._notifier.poke()
+            return results
+        raise EventStoreError(f"batch append kept racing, gave up after {_RETRIES} tries")
+
+    async def _batch_once(
+        self, conn: asyncpg.Connection, appends: Sequence[StreamAppend], total: int
+    ) -> list[AppendResult]:
+        s = self.schema
+        streams = list(dict.fromkeys(a.stream_id for a in appends))
+        heads = {
+            r["stream_id"]: (r["version"], r["position"])
+            for r in await conn.fetch(
+                f"""select distinct on (stream_id) stream_id, stream_version as version,
+                           global_position as position
+                    from {s}.events where stream_id = any($1::text[])
+                    order by stream_id, stream_version desc""",
+                streams,
+            )
+        }
+        base = await conn.fetchval(
+            """select (pg_current_xact_id()::text::bigint << 20)
+                      + coalesce(nullif(current_setting('loa.position_index', true), ''), '0')::bigint""",
+        )
+        index = base & (MAX_EVENTS_PER_TRANSACTION - 1)
+        if index + total > MAX_EVENTS_PER_TRANSACTION:
+            raise InvalidAppend(f"at most {MAX_EVENTS_PER_TRANSACTION} events per transaction")
+        await conn.execute("select set_config('loa.position_index', $1, true)", str(index + total))
+        records = []
+        results = []
+        position = base
+        current = {sid: head[0] for sid, head in heads.items()}
+        for item in appends:
+            _, last_position = heads.get(item.stream_id, (0, None))
+            if last_position is not None and last_position >= base:
+                raise StaleTransaction(f"transaction is older than the last event of {item.stream_id!r}")
+            start = versions_after(item.stream_id, item.expected_version, current.get(item.stream_id, 0))
+            positions = []
+            for offset, e in enumerate(item.events, start=1):
+                records.append(
+                    (
+                        position,
+                        item.stream_id,
+                        start + offset,
+                        e.event_id,
+                        e.type,
+                        e.schema_version,
+                        e.data,
+                        e.metadata,
+                        e.occurred_at,
+                    )
+                )
+                positions.append(position)
+                position += 1
+            current[item.stream_id] = start + len(item.events)
+            results.append(
+                AppendResult(item.stream_id, start + 1, start + len(item.events), tuple(positions))
+            )
+        await conn.copy_records_to_table("events", schema_name=s, records=records, columns=_COLUMNS)
+        return results
+
+    async def _batch_originals(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
+        """A batch re-sent after it was stored: answer with the original positions."""
+        ids = [e.event_id for a in appends for e in a.events]
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"select event_id, stream_id, stream_version, global_position from {self.schema}.events "
+                "where event_id = any($1::uuid[])",
+                ids,
+            )
+        found = {r["event_id"]: r for r in rows}
+        if len(found) != len(ids):
+            raise DuplicateEventId(list(found))
+        results = []
+        for item in appends:
+            mine = [found[e.event_id] for e in item.events]
+            if any(r["stream_id"] != item.stream_id for r in mine):
+                raise DuplicateEventId([r["event_id"] for r in mine])
+            results.append(
+                AppendResult(
+                    item.stream_id,
+                    mine[0]["stream_version"],
+                    mine[-1]["stream_version"],
+                    tuple(r["global_position"] for r in mine),
+                    duplicate=True,
+                )
+            )
+        return results
+
+    async def _batch_conflict(self, appends: Sequence[StreamAppend]) -> WrongExpectedVersion:
+        for item in appends:
+            if item.expected_version is Expect.ANY:
+                continue
+            actual = await self._current_version(item.stream_id)
+            try:
+                versions_after(item.stream_id, item.expected_version, actual)
+            except WrongExpectedVersion as exc:
+                return exc
+        return WrongExpectedVersion(appends[0].stream_id, appends[0].expected_version, -1)
+
+    def notify_appended(self) -> None:
+        """Wake subscribers after a caller committed a transaction that appended events."""
+        self._notifier.poke()
+
+    async def close(self) -> None:
+        await self._notifier.close()
+
+    # -- reading ------------------------------------------------------------------
+    async def read_stream(
+        self, stream_id: str, from_version: int = 1, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"{self._sql_select} where stream_id = $1 and stream_version >= $2 "
+                "order by stream_version limit $3",
+                stream_id,
+                from_version,
+                limit,
+            )
+        return [_recorded(r) for r in rows]
+
+    async def read_all(
+        self,
+        after_position: int = 0,
+        limit: int = 1000,
+        *,
+        types: Sequence[str] | None = None,
+        category: str | None = None,
+        connection: asyncpg.Connection | None = None,
+    ) -> list[RecordedEvent]:
+        rows = await self.read_all_rows(
+            after_position, limit, types=types, category=category, connection=connection
+        )
+        return [_recorded(r) for r in rows]
+
+    async def read_all_rows(
+        self,
+        after_position: int = 0,
+        limit: int = 1000,
+        *,
+        types: Sequence[str] | None = None,
+        category: str | None = None,
+        connection: asyncpg.Connection | None = None,
+    ) -> list[asyncpg.Record]:
+        """Like :meth:`read_all`, as raw records (for replays that decode them in bulk)."""
+        where = [f"global_position > $1 and global_position < {self._sql_safe}"]
+        args: list[Any] = [after_position, limit]
+        if types:
+            args.append(list(types))
+            where.append(f"type = any(${len(args)}::text[])")
+        if category is not None:
+            args.append(category)
+            where.append(f"split_part(stream_id, '-', 1) = ${len(args)}")
+        sql = f"{self._sql_select} where {' and '.join(where)} order by global_position limit $2"
+        if connection is not None:
+            return await connection.fetch(sql, *args)
+        async with self.pool.acquire() as conn:
+            return await conn.fetch(sql, *args)
+
+    async def head_position(self) -> int:
+        async with self.pool.acquire() as conn:
+            value = await conn.fetchval(
+                f"select max(global_position) from {self.schema}.events "
+                f"where global_position < {self._sql_safe}"
+            )
+        return value or 0
+
+    @asynccontextmanager
+    async def listen(self, callback):
+        """Hold a pooled connection that LISTENs on this store's channel.
+
+        ``callback()`` runs on every wake-up; the connection goes back to the pool
+        (without its listener) when the block ends.
+        """
+
+        def on_notify(*_: object) -> None:
+            callback()
+
+        async with self.pool.acquire() as conn:
+            await conn.add_listener(self.channel, on_notify)
+            try:
+                yield conn
+            finally:
+                if not conn.is_closed():
+                    await conn.remove_listener(self.channel, on_notify)
+
+
+def _recorded(r: asyncpg.Record) -> RecordedEvent:
+    return RecordedEvent(
+        event_id=r["event_id"],
+        stream_id=r["stream_id"],
+        stream_version=r["stream_version"],
+        global_position=r["global_position"],
+        type=r["type"],
+        schema_version=r["schema_version"],
+        data=r["data"],
+        metadata=r["metadata"],
+        occurred_at=r["occurred_at"],
+        recorded_at=r["recorded_at"],
+    )
+
+
+class _Retry(Exception):
+    """A race with another writer that a fresh attempt will settle."""
+
+
+class _Notifier:
+    """Sends NOTIFY after commits, coalesced, outside the appending transaction.
+
+    NOTIFY inside the appending transaction would take PostgreSQL's global
+    notify-queue lock until commit and so serialise every writer's commit; a
+    wake-up sent after commit costs one cheap statement per burst instead.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, channel: str) -> None:
+        self._pool = pool
+        self._channel = channel
+        self._wanted = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        self._wanted.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._wanted.is_set():
+            self._wanted.clear()
+            try:
+                await self._pool.execute("select pg_notify($1, '')", self._channel)
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+                # Subscribers fall back to a timed read; a lost wake-up only delays them.
+                log.warning("notify failed", channel=self._channel, error=str(exc))
+                return
+
+    async def close(self) -> None:
+        if self._task is not None and not self._task.done():
+            try:
+                await asyncio.wait_for(self._task, 2)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
