@@ -100,7 +100,8 @@ class PostgresEventStore:
         self._notifier = _Notifier(pool, self.channel)
         s = self.schema
         self._sql_append = (
-            f"select out_position, out_version, out_duplicate from {s}.append_events($1, $2, $3, $4, $5, $6, $7, $8)"
+            f"select out_position, out_version, out_duplicate "
+            f"from {s}.append_events($1, $2, $3, $4, $5, $6, $7, $8)"
         )
         self._sql_select = (
             f"select global_position, stream_id, stream_version, event_id, type, schema_version, "

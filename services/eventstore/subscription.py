@@ -1,0 +1,144 @@
+"""Catch-up subscription: history in batches, then live, woken by LISTEN/NOTIFY.
+
+The handler runs inside a transaction together with the checkpoint write, so a
+crash between the two is impossible: either both commit or neither does.
+A lost notification costs at most ``fallback_interval`` (a timed read runs
+anyway); a dropped connection is retried with back-off and reading resumes from
+the stored checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+import structlog
+
+from services.eventstore.checkpoints import CheckpointStore
+from services.eventstore.port import RecordedEvent
+from services.eventstore.postgres import PostgresEventStore
+
+log = structlog.get_logger(__name__)
+
+BatchHandler = Callable[[asyncpg.Connection, list[RecordedEvent]], Awaitable[None]]
+"""Handles one batch on an open transaction; raising rolls the batch back."""
+
+CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.ConnectionFailureError,
+)
+
+
+class CatchUpSubscription:
+    """Feeds a store's events, in global order, to a batch handler from a checkpoint."""
+
+    def __init__(
+        self,
+        store: PostgresEventStore,
+        name: str,
+        handler: BatchHandler,
+        *,
+        batch_size: int = 1000,
+        fallback_interval: float = 1.0,
+        types: Sequence[str] | None = None,
+        category: str | None = None,
+        checkpoints: CheckpointStore | None = None,
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.handler = handler
+        self.batch_size = batch_size
+        self.fallback_interval = fallback_interval
+        self.types = list(types) if types else None
+        self.category = category
+        self.checkpoints = checkpoints or CheckpointStore(store.schema)
+        self.position = 0
+        self.caught_up = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._pending_sql = f"select exists (select 1 from {store.schema}.events where global_position > $1)"
+
+    async def run(self) -> None:
+        """Run until :meth:`stop`; reconnects on connection loss, never skips an event."""
+        delay = 0.1
+        while not self._stopping:
+            try:
+                await self._follow()
+            except CONNECTION_ERRORS as exc:
+                self.caught_up.clear()
+                log.warning(
+                    "subscription lost its connection; retrying",
+                    subscription=self.name,
+                    error=repr(exc),
+                    retry_in=delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            else:
+                delay = 0.1
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def wait_until(self, position: int, timeout: float = 10.0) -> None:
+        """Wait until the subscription has handled everything up to ``position``."""
+        async with asyncio.timeout(timeout):
+            while self.position < position:
+                self._wake.set()
+                await asyncio.sleep(0.005)
+
+    async def _follow(self) -> None:
+        async with self.store.listen(self._wake.set) as listener:
+            async with self.store.pool.acquire() as conn:
+                self.position = await self.checkpoints.load(conn, self.name)
+            log.info("subscription started", subscription=self.name, position=self.position)
+            idle = 0.0
+            while not self._stopping:
+                if listener.is_closed():
+                    raise ConnectionError("the LISTEN connection was closed")
+                self._wake.clear()
+                if await self._handle_next_batch():
+                    idle = 0.0
+                    continue
+                self.caught_up.set()
+                idle = await self._wait(idle)
+
+    async def _handle_next_batch(self) -> bool:
+        async with self.store.pool.acquire() as conn:
+            batch = await self.store.read_all(
+                self.position,
+                self.batch_size,
+                types=self.types,
+                category=self.category,
+                connection=conn,
+            )
+            if not batch:
+                return False
+            async with conn.transaction():
+                await self.handler(conn, batch)
+                await self.checkpoints.save(conn, self.name, batch[-1].global_position)
+        self.position = batch[-1].global_position
+        return True
+
+    async def _wait(self, idle: float) -> float:
+        """Sleep until woken; poll briefly while committed events wait behind an older transaction."""
+        async with self.store.pool.acquire() as conn:
+            pending = await conn.fetchval(self._pending_sql, self.position)
+        if pending:
+            # Events exist above us but are not safe yet: an older transaction is
+            # still open, and it may never NOTIFY (it may not append at all).
+            idle = min(max(idle * 2, 0.002), 0.05)
+            timeout = idle
+        else:
+            timeout = self.fallback_interval
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+        return idle
