@@ -1,0 +1,191 @@
+"""The event store's contract, as tests that every implementation must pass.
+
+Subclasses provide a ``store`` fixture; tests/unit runs them on the in-memory
+store and tests/integration on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import uuid4
+
+import pytest
+
+from services.eventstore.port import (
+    DuplicateEventId,
+    Expect,
+    InvalidAppend,
+    NewEvent,
+    StreamAppend,
+    WrongExpectedVersion,
+)
+
+
+def scheduled(title: str = "Phát thanh BHYT học sinh, sinh viên bằng tiếng Êđê") -> NewEvent:
+    return NewEvent(
+        event_id=uuid4(),
+        type="schedule.AiringScheduled",
+        schema_version=1,
+        data={"title": title, "language": "Êđê", "commune": "Xã Ea Tu"},
+        metadata={"actor": "planner:dak-lak", "correlation_id": str(uuid4())},
+    )
+
+
+def sample(views: int) -> NewEvent:
+    return NewEvent(
+        event_id=uuid4(),
+        type="metrics.SampleRecorded",
+        schema_version=2,
+        data={"counters": {"views": views}},
+    )
+
+
+class EventStoreContract:
+    """Behaviour every EventStore promises (services/eventstore/port.py)."""
+
+    async def test_append_to_new_stream_numbers_versions_from_one(self, store):
+        result = await store.append("airing-1", [scheduled(), scheduled()], Expect.NO_STREAM)
+        assert (result.first_version, result.last_version) == (1, 2)
+        assert result.positions[0] < result.positions[1]
+        assert not result.duplicate
+        events = await store.read_stream("airing-1")
+        assert [e.stream_version for e in events] == [1, 2]
+        assert [e.global_position for e in events] == list(result.positions)
+
+    async def test_round_trip_keeps_data_metadata_and_diacritics(self, store):
+        event = scheduled("Giờ thứ 9 – Câu chuyện chính sách (M'nông)")
+        await store.append("airing-2", [event])
+        [read] = await store.read_stream("airing-2")
+        assert read.event_id == event.event_id
+        assert read.type == event.type and read.schema_version == 1
+        assert read.data == event.data
+        assert read.metadata == event.metadata
+        assert read.occurred_at == event.occurred_at
+        assert read.recorded_at is not None
+        assert read.category == "airing"
+
+    async def test_exact_expected_version_must_match(self, store):
+        await store.append("airing-3", [scheduled()], Expect.NO_STREAM)
+        await store.append("airing-3", [scheduled()], 1)
+        with pytest.raises(WrongExpectedVersion) as err:
+            await store.append("airing-3", [scheduled()], 1)
+        assert (err.value.expected, err.value.actual) == (1, 2)
+        assert "expected version 1, actual version 2" in str(err.value)
+        assert len(await store.read_stream("airing-3")) == 2
+
+    async def test_no_stream_refuses_an_existing_stream(self, store):
+        await store.append("airing-4", [scheduled()])
+        with pytest.raises(WrongExpectedVersion) as err:
+            await store.append("airing-4", [scheduled()], Expect.NO_STREAM)
+        assert err.value.actual == 1
+
+    async def test_exact_zero_means_empty_stream(self, store):
+        await store.append("airing-5", [scheduled()], 0)
+        with pytest.raises(WrongExpectedVersion):
+            await store.append("airing-5", [scheduled()], 0)
+
+    async def test_any_appends_after_whatever_is_there(self, store):
+        for _ in range(3):
+            await store.append("airing-6", [scheduled()], Expect.ANY)
+        assert [e.stream_version for e in await store.read_stream("airing-6")] == [1, 2, 3]
+
+    async def test_resending_the_same_events_returns_the_original_positions(self, store):
+        events = [scheduled(), scheduled()]
+        first = await store.append("airing-7", events, Expect.NO_STREAM)
+        again = await store.append("airing-7", events, Expect.NO_STREAM)
+        assert again.duplicate
+        assert again.positions == first.positions
+        assert (again.first_version, again.last_version) == (1, 2)
+        assert len(await store.read_stream("airing-7")) == 2
+
+    async def test_reusing_some_event_ids_in_another_append_is_refused(self, store):
+        old = scheduled()
+        await store.append("airing-8", [old])
+        with pytest.raises(DuplicateEventId) as err:
+            await store.append("airing-8", [old, scheduled()])
+        assert old.event_id in err.value.event_ids
+        with pytest.raises(DuplicateEventId):
+            await store.append("airing-other", [old])
+        assert len(await store.read_stream("airing-8")) == 1
+
+    async def test_malformed_appends_are_refused_before_writing(self, store):
+        with pytest.raises(InvalidAppend):
+            await store.append("airing-9", [])
+        twin = scheduled()
+        with pytest.raises(InvalidAppend):
+            await store.append("airing-9", [twin, twin])
+        with pytest.raises(InvalidAppend):
+            await store.append("", [scheduled()])
+        assert await store.read_stream("airing-9") == []
+
+    async def test_read_stream_from_version_with_limit(self, store):
+        await store.append("airing-10", [scheduled() for _ in range(5)])
+        events = await store.read_stream("airing-10", from_version=2, limit=2)
+        assert [e.stream_version for e in events] == [2, 3]
+        assert await store.read_stream("airing-missing") == []
+
+    async def test_read_all_in_global_order_after_a_position(self, store):
+        start = await store.head_position()
+        a = await store.append("airing-11", [scheduled()])
+        b = await store.append("sample-11", [sample(1), sample(2)])
+        c = await store.append("airing-11", [scheduled()])
+        events = await store.read_all(start, limit=100)
+        assert [e.global_position for e in events] == [*a.positions, *b.positions, *c.positions]
+        assert await store.head_position() == c.last_position
+        tail = await store.read_all(a.last_position, limit=2)
+        assert [e.global_position for e in tail] == list(b.positions)
+
+    async def test_read_all_by_category_and_by_type(self, store):
+        start = await store.head_position()
+        await store.append("airing-12", [scheduled()])
+        await store.append("sample-12", [sample(10)])
+        await store.append("airing-13", [scheduled()])
+        by_category = await store.read_all(start, category="airing")
+        assert [e.stream_id for e in by_category] == ["airing-12", "airing-13"]
+        by_type = await store.read_all(start, types=["metrics.SampleRecorded"])
+        assert [e.stream_id for e in by_type] == ["sample-12"]
+
+    async def test_batch_append_spans_streams_in_one_write(self, store):
+        start = await store.head_position()
+        await store.append("sample-b1", [sample(1)])
+        results = await store.append_batch(
+            [
+                StreamAppend("sample-b1", [sample(2), sample(3)], 1),
+                StreamAppend("sample-b2", [sample(4)], Expect.NO_STREAM),
+                StreamAppend("sample-b1", [sample(5)]),
+            ]
+        )
+        assert [(r.first_version, r.last_version) for r in results] == [(2, 3), (1, 1), (4, 4)]
+        events = await store.read_all(start, limit=100)
+        assert [e.data["counters"]["views"] for e in events] == [1, 2, 3, 4, 5]
+
+    async def test_batch_is_all_or_nothing(self, store):
+        await store.append("sample-b3", [sample(1)])
+        with pytest.raises(WrongExpectedVersion):
+            await store.append_batch(
+                [
+                    StreamAppend("sample-b4", [sample(2)], Expect.NO_STREAM),
+                    StreamAppend("sample-b3", [sample(3)], Expect.NO_STREAM),
+                ]
+            )
+        assert await store.read_stream("sample-b4") == []
+
+    async def test_resent_batch_returns_the_original_positions(self, store):
+        batch = [StreamAppend("sample-b5", [sample(1)]), StreamAppend("sample-b6", [sample(2)])]
+        first = await store.append_batch(batch)
+        again = await store.append_batch(batch)
+        assert [r.positions for r in again] == [r.positions for r in first]
+        assert all(r.duplicate for r in again)
+
+    async def test_concurrent_appends_with_the_same_expected_version_let_one_win(self, store):
+        await store.append("airing-race", [scheduled()])
+        outcomes = await asyncio.gather(
+            *(store.append("airing-race", [scheduled()], 1) for _ in range(8)), return_exceptions=True
+        )
+        assert sum(not isinstance(o, Exception) for o in outcomes) == 1
+        assert all(isinstance(o, WrongExpectedVersion) for o in outcomes if isinstance(o, Exception))
+        assert len(await store.read_stream("airing-race")) == 2
+
+    async def test_concurrent_any_appends_all_land(self, store):
+        await asyncio.gather(*(store.append("airing-any", [scheduled()]) for _ in range(8)))
+        assert [e.stream_version for e in await store.read_stream("airing-any")] == list(range(1, 9))

@@ -1,0 +1,88 @@
+import asyncio
+from uuid import uuid4
+
+import pytest
+
+from services.eventstore.migrate import migrate
+from services.eventstore.port import Expect, NewEvent, StaleTransaction
+from tests.eventstore_contract import EventStoreContract, scheduled
+from tests.integration.pg import fresh_store, open_pool, unique_schema
+
+
+@pytest.fixture(scope="module")
+async def pool(pg_dsn):
+    pool = await open_pool(pg_dsn, min_size=2, max_size=20)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def store(pool):
+    store = await fresh_store(pool, "contract")
+    yield store
+    await store.close()
+
+
+class TestPostgresEventStore(EventStoreContract):
+    async def test_migrations_run_twice_and_concurrently(self, pool):
+        schema = unique_schema("mig")
+        async with pool.acquire() as a, pool.acquire() as b:
+            applied = await asyncio.gather(migrate(a, schema), migrate(b, schema))
+            assert sorted(applied) == [[], [1]]
+            assert await migrate(a, schema) == []
+            versions = await a.fetch(f"select version from {schema}.schema_migrations")
+        assert [r["version"] for r in versions] == [1]
+
+    async def test_append_inside_a_callers_transaction_commits_with_it(self, store, pool):
+        async with pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            await store.append("airing-tx", [scheduled()], connection=conn)
+            await tx.rollback()
+        assert await store.read_stream("airing-tx") == []
+        async with pool.acquire() as conn, conn.transaction():
+            await store.append("airing-tx", [scheduled()], connection=conn)
+            await store.append("airing-tx", [scheduled()], connection=conn)
+        events = await store.read_stream("airing-tx")
+        assert [e.stream_version for e in events] == [1, 2]
+        assert events[0].global_position < events[1].global_position
+
+    async def test_an_older_transaction_cannot_append_behind_a_newer_stream_head(self, store, pool):
+        # A transaction that got its id before the stream's last event was written
+        # would sort before it in global order; the store refuses and asks for a retry.
+        await store.append("airing-old", [scheduled()])
+        async with pool.acquire() as old:
+            tx = old.transaction()
+            await tx.start()
+            await old.execute(f"create temporary table t_{uuid4().hex} (x int)")
+            await old.fetchval("select pg_current_xact_id()")
+            await store.append("airing-old", [scheduled()])  # committed by a younger transaction
+            with pytest.raises(StaleTransaction):
+                await store.append("airing-old", [scheduled()], connection=old)
+            await tx.rollback()
+        assert len(await store.read_stream("airing-old")) == 2
+
+    async def test_readers_do_not_see_past_an_open_writing_transaction(self, store, pool):
+        start = await store.head_position()
+        async with pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            early = await store.append("airing-open", [scheduled()], connection=conn)
+            late = await store.append("airing-later", [scheduled()])
+            # The later event is committed but sits behind an open transaction.
+            assert late.last_position > early.last_position
+            assert await store.read_all(start) == []
+            await tx.commit()
+        seen = await store.read_all(start)
+        assert [e.global_position for e in seen] == [early.last_position, late.last_position]
+
+    async def test_json_payload_types_survive(self, store):
+        event = NewEvent(
+            uuid4(),
+            "t.Any",
+            1,
+            {"n": 1700, "f": 0.5, "list": [1, "hai"], "none": None, "nested": {"a": True}},
+        )
+        await store.append("misc-1", [event], Expect.NO_STREAM)
+        [read] = await store.read_stream("misc-1")
+        assert read.data == event.data
