@@ -138,14 +138,14 @@ class EventRegistry:
         Used to validate current-version envelopes strictly and to generate the
         JSON Schema / AsyncAPI documents.
         """
-        variants = [self._typed_envelope(cls) for cls in self]
+        variants = [self.typed_envelope(cls) for cls in self]
         if not variants:
             raise ValueError("no event types registered")
         union = variants[0] if len(variants) == 1 else Union[tuple(variants)]  # noqa: UP007
         return TypeAdapter(Annotated[union, Field(discriminator="type")])
 
     @staticmethod
-    def _typed_envelope(cls: type[Event]) -> type[Envelope[Any]]:
+    def typed_envelope(cls: type[Event]) -> type[Envelope[Any]]:
         return create_model(
             cls.__name__ + "Envelope",
             __base__=Envelope[cls],  # type: ignore[valid-type]

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, Field
 from contracts.base import Event
 from contracts.registry import EventRegistry
 
-# Names a platform reports under that Loa counts as the same figure.
+# The fixed counters of SampleRecorded v1, before platforms could name their own.
 V1_COUNTER_FIELDS = ("views", "reactions", "shares", "comments")
 
 
@@ -31,11 +31,8 @@ class SampleRecorded(Event):
 
 
 def _sample_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
-    counters = {name: data.pop(name) for name in V1_COUNTER_FIELDS if data.get(name) is not None}
-    for name in V1_COUNTER_FIELDS:
-        data.pop(name, None)
-    # v1 called interactions "reactions"; v2 keeps the platform's word.
-    data["counters"] = counters
+    readings = {name: data.pop(name, None) for name in V1_COUNTER_FIELDS}
+    data["counters"] = {name: value for name, value in readings.items() if value is not None}
     return data
 
 

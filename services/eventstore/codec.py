@@ -1,0 +1,60 @@
+"""Between contract objects (pydantic events) and the store's JSON rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from contracts.base import Event
+from contracts.envelope import Envelope, EventMetadata
+from contracts.registry import EventRegistry
+from services.eventstore.port import NewEvent, RecordedEvent
+
+
+def encode(
+    event: Event,
+    metadata: EventMetadata | None = None,
+    *,
+    event_id: UUID | None = None,
+    occurred_at: datetime | None = None,
+) -> NewEvent:
+    """A contract event ready to append, under its wire name and current schema version."""
+    return NewEvent(
+        event_id=event_id or uuid4(),
+        type=event.wire_name,
+        schema_version=event.schema_version,
+        data=event.model_dump(mode="json"),
+        metadata=(metadata or EventMetadata()).model_dump(mode="json", exclude_none=True),
+        occurred_at=occurred_at or datetime.now(UTC),
+    )
+
+
+def check_payload(registry: EventRegistry, event: NewEvent) -> None:
+    """Refuse a raw payload that does not match its contract, before it is written.
+
+    Raises :class:`contracts.registry.UnknownEventType` or pydantic's ``ValidationError``.
+    """
+    registry.decode(event.type, event.schema_version, event.data)
+    EventMetadata.model_validate(event.metadata)
+
+
+def decode(registry: EventRegistry, recorded: RecordedEvent) -> Envelope[Any]:
+    """A recorded event as a typed envelope, upcast to the current schema version.
+
+    The row was validated when it was written, so the envelope is assembled
+    without validating it again; only the payload goes through its contract.
+    """
+    data = registry.decode(recorded.type, recorded.schema_version, recorded.data)
+    return Envelope.model_construct(
+        event_id=recorded.event_id,
+        type=recorded.type,
+        schema_version=data.schema_version,
+        stream_id=recorded.stream_id,
+        stream_version=recorded.stream_version,
+        global_position=recorded.global_position,
+        occurred_at=recorded.occurred_at,
+        recorded_at=recorded.recorded_at,
+        data=data,
+        metadata=EventMetadata.model_validate(recorded.metadata),
+    )
