@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 
@@ -40,9 +40,12 @@ class NewEvent:
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
-    """An event as the store holds it."""
+class RecordedEvent(NamedTuple):
+    """An event as the store holds it.
+
+    A named tuple rather than a dataclass: replays build millions of them, and a
+    tuple is the cheapest immutable record Python has.
+    """
 
     event_id: UUID
     stream_id: str

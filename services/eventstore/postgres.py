@@ -104,7 +104,8 @@ class PostgresEventStore:
             f"from {s}.append_events($1, $2, $3, $4, $5, $6, $7, $8)"
         )
         self._sql_select = (
-            f"select global_position, stream_id, stream_version, event_id, type, schema_version, "
+            # Columns in RecordedEvent's field order, so that a row becomes one without lookups.
+            f"select event_id, stream_id, stream_version, global_position, type, schema_version, "
             f"data, metadata, occurred_at, recorded_at from {s}.events"
         )
         self._sql_safe = f"{s}.safe_position()"
@@ -422,19 +423,7 @@ class PostgresEventStore:
                     await conn.remove_listener(self.channel, on_notify)
 
 
-def _recorded(r: asyncpg.Record) -> RecordedEvent:
-    return RecordedEvent(
-        event_id=r["event_id"],
-        stream_id=r["stream_id"],
-        stream_version=r["stream_version"],
-        global_position=r["global_position"],
-        type=r["type"],
-        schema_version=r["schema_version"],
-        data=r["data"],
-        metadata=r["metadata"],
-        occurred_at=r["occurred_at"],
-        recorded_at=r["recorded_at"],
-    )
+_recorded = RecordedEvent._make
 
 
 class _Retry(Exception):

@@ -70,6 +70,11 @@ begin
                       where e.event_id = any(p_ids));
     end if;
 
+    if p_expected < 0 then
+        -- "any" appends to one stream queue up here instead of racing on the
+        -- unique index and retrying; exact-version appends need no queue.
+        perform pg_advisory_xact_lock(hashtextextended(p_stream, 0));
+    end if;
     select e.stream_version, e.global_position into v_current, v_last
     from {schema}.events e where e.stream_id = p_stream
     order by e.stream_version desc limit 1;
