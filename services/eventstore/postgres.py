@@ -103,7 +103,7 @@ class PostgresEventStore:
             f"select out_position, out_version, out_duplicate "
             f"from {s}.append_events($1, $2, $3, $4, $5, $6, $7, $8)"
         )
-        self._sql_select = (
+        self.select_columns = self._sql_select = (
             # Columns in RecordedEvent's field order, so that a row becomes one without lookups.
             f"select event_id, stream_id, stream_version, global_position, type, schema_version, "
             f"data, metadata, occurred_at, recorded_at from {s}.events"
@@ -381,7 +381,7 @@ class PostgresEventStore:
         connection: asyncpg.Connection | None = None,
     ) -> list[asyncpg.Record]:
         """Like :meth:`read_all`, as raw records (for replays that decode them in bulk)."""
-        where = [f"global_position > $1 and global_position < {self._sql_safe}"]
+        where = ["global_position > $1"]
         args: list[Any] = [after_position, limit]
         if types:
             args.append(list(types))
@@ -389,7 +389,13 @@ class PostgresEventStore:
         if category is not None:
             args.append(category)
             where.append(f"split_part(stream_id, '-', 1) = ${len(args)}")
-        sql = f"{self._sql_select} where {' and '.join(where)} order by global_position limit $2"
+        # The safe bound filters outside the ordered, limited scan: inside it, the
+        # planner cannot estimate the bound and falls back to sorting the whole range.
+        # One statement, one snapshot: the bound and the rows agree.
+        sql = (
+            f"select * from ({self._sql_select} where {' and '.join(where)} "
+            f"order by global_position limit $2) e where e.global_position < (select {self._sql_safe})"
+        )
         if connection is not None:
             return await connection.fetch(sql, *args)
         async with self.pool.acquire() as conn:
