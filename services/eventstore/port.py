@@ -63,9 +63,8 @@ class RecordedEvent(NamedTuple):
         return category_of(self.stream_id)
 
 
-@dataclass(frozen=True, slots=True)
-class AppendResult:
-    """Where the appended events landed.
+class AppendResult(NamedTuple):
+    """Where the appended events landed (a named tuple: batch appends make one per stream).
 
     ``duplicate`` is true when every event_id was already stored: nothing was
     written and the positions are those of the original append.
@@ -82,8 +81,7 @@ class AppendResult:
         return self.positions[-1]
 
 
-@dataclass(frozen=True, slots=True)
-class StreamAppend:
+class StreamAppend(NamedTuple):
     """One stream's share of a batch append."""
 
     stream_id: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -73,10 +73,22 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _release(conn: asyncpg.Connection) -> None:
+    """Make a connection fit for its next user, without a round trip when it is clean.
+
+    asyncpg's default sends ``RESET ALL; UNLISTEN *; CLOSE ALL; …`` on every
+    release: one more round trip per append. The store leaves no session state
+    behind (its settings and locks are transaction-local, its listeners removed),
+    so only an unfinished transaction needs undoing.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("rollback")
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
     """A pool whose connections carry the JSON codecs the store expects."""
     return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=init_connection, **kwargs
+        dsn, min_size=min_size, max_size=max_size, init=init_connection, reset=_release, **kwargs
     )
 
 
@@ -101,7 +113,7 @@ class PostgresEventStore:
         s = self.schema
         self._sql_append = (
             f"select out_position, out_version, out_duplicate "
-            f"from {s}.append_events($1, $2, $3, $4, $5, $6, $7, $8)"
+            f"from {s}.append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )
         self.select_columns = self._sql_select = (
             # Columns in RecordedEvent's field order, so that a row becomes one without lookups.
@@ -145,14 +157,16 @@ class PostgresEventStore:
             [e.occurred_at for e in events],
         )
         if connection is not None:
-            return await self._append_once(connection, stream_id, expected_version, args)
+            return await self._append_once(connection, stream_id, expected_version, (*args, True))
         for attempt in range(_RETRIES):
             try:
                 async with self.pool.acquire() as conn:
-                    result = await self._append_once(conn, stream_id, expected_version, args)
+                    result = await self._append_once(conn, stream_id, expected_version, (*args, False))
             except _Retry:
                 await asyncio.sleep(0.001 * (attempt + 1))
                 continue
+            except _AlreadyStored:
+                return await self._originals(stream_id, args[2])
             if not result.duplicate:
                 self._notifier.poke()
             return result
@@ -164,7 +178,7 @@ class PostgresEventStore:
         try:
             rows = await conn.fetch(self._sql_append, *args)
         except asyncpg.PostgresError as exc:
-            await self._raise_for(conn, exc, stream_id, expected)
+            await self._raise_for(conn, exc, stream_id, expected, args[2])
             raise
         rows.sort(key=lambda r: r["out_version"])
         return AppendResult(
@@ -175,11 +189,22 @@ class PostgresEventStore:
             duplicate=rows[0]["out_duplicate"],
         )
 
+    async def _any_stored(self, conn: asyncpg.Connection, event_ids: list[UUID]) -> bool:
+        sql = f"select exists (select 1 from {self.schema}.events where event_id = any($1::uuid[]))"
+        return await conn.fetchval(sql, event_ids)
+
     async def _raise_for(
-        self, conn: asyncpg.Connection, exc: asyncpg.PostgresError, stream_id: str, expected: ExpectedVersion
+        self,
+        conn: asyncpg.Connection,
+        exc: asyncpg.PostgresError,
+        stream_id: str,
+        expected: ExpectedVersion,
+        event_ids: list[UUID],
     ) -> None:
         code = exc.sqlstate
         if code == "LOA01":
+            if not conn.is_in_transaction() and await self._any_stored(conn, event_ids):
+                raise _AlreadyStored from None  # a re-send finds the stream moved on by itself
             raise WrongExpectedVersion(stream_id, expected, int(exc.detail)) from None
         if code == "LOA02":
             raise DuplicateEventId([UUID(i) for i in (exc.detail or "").split(",") if i]) from None
@@ -195,7 +220,12 @@ class PostgresEventStore:
                 actual = await self._current_version(stream_id)
                 raise WrongExpectedVersion(stream_id, expected, actual) from None
             if exc.constraint_name == "events_event_id_key" and not conn.is_in_transaction():
-                raise _Retry from None  # a concurrent twin of this append: the retry finds it
+                raise _AlreadyStored from None
+
+    async def _originals(self, stream_id: str, event_ids: list[UUID]) -> AppendResult:
+        """Answer a re-sent append with the positions of the original one."""
+        [result] = await self._batch_originals([StreamAppend(stream_id, [_Id(i) for i in event_ids])])
+        return result
 
     async def _current_version(self, stream_id: str) -> int:
         async with self.pool.acquire() as conn:
@@ -268,37 +298,32 @@ class PostgresEventStore:
         results = []
         position = base
         current = {sid: head[0] for sid, head in heads.items()}
-        for item in appends:
-            _, last_position = heads.get(item.stream_id, (0, None))
-            if last_position is not None and last_position >= base:
-                raise StaleTransaction(f"transaction is older than the last event of {item.stream_id!r}")
-            start = versions_after(item.stream_id, item.expected_version, current.get(item.stream_id, 0))
-            positions = []
-            for offset, e in enumerate(item.events, start=1):
-                records.append(
-                    (
-                        position,
-                        item.stream_id,
-                        start + offset,
-                        e.event_id,
-                        e.type,
-                        e.schema_version,
-                        e.data,
-                        e.metadata,
-                        e.occurred_at,
-                    )
-                )
-                positions.append(position)
+        add = records.append
+        for stream_id, events, expected in appends:
+            head = heads.get(stream_id)
+            if head is not None and head[1] >= base:
+                raise StaleTransaction(f"transaction is older than the last event of {stream_id!r}")
+            version = current.get(stream_id, 0)
+            if expected is not Expect.ANY:
+                versions_after(stream_id, expected, version)
+            first = position
+            for e in events:
+                version += 1
+                add((position, stream_id, version, e.event_id, e.type,
+                     e.schema_version, e.data, e.metadata, e.occurred_at))  # fmt: skip
                 position += 1
-            current[item.stream_id] = start + len(item.events)
+            current[stream_id] = version
             results.append(
-                AppendResult(item.stream_id, start + 1, start + len(item.events), tuple(positions))
+                AppendResult(stream_id, version - len(events) + 1, version, tuple(range(first, position)))
             )
         await conn.copy_records_to_table("events", schema_name=s, records=records, columns=_COLUMNS)
         return results
 
     async def _batch_originals(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
-        """A batch re-sent after it was stored: answer with the original positions."""
+        """Appends re-sent after they were stored: answer with the original positions.
+
+        Raises :class:`DuplicateEventId` when only some ids are stored, or in another stream.
+        """
         ids = [e.event_id for a in appends for e in a.events]
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
@@ -432,8 +457,18 @@ class PostgresEventStore:
 _recorded = RecordedEvent._make
 
 
+class _Id(NamedTuple):
+    """Just an event id, where only ids are needed."""
+
+    event_id: UUID
+
+
 class _Retry(Exception):
     """A race with another writer that a fresh attempt will settle."""
+
+
+class _AlreadyStored(Exception):
+    """Some event id of a standalone append is stored: a re-send, or a clash."""
 
 
 class _Notifier:
@@ -449,6 +484,7 @@ class _Notifier:
         self._channel = channel
         self._wanted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._sql = f"set local synchronous_commit = off; notify {channel}"
 
     def poke(self) -> None:
         self._wanted.set()
@@ -459,7 +495,9 @@ class _Notifier:
         while self._wanted.is_set():
             self._wanted.clear()
             try:
-                await self._pool.execute("select pg_notify($1, '')", self._channel)
+                # One implicit transaction: NOTIFY takes a transaction id, and
+                # waiting for its commit record to reach disk would buy nothing.
+                await self._pool.execute(self._sql)
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
                 # Subscribers fall back to a timed read; a lost wake-up only delays them.
                 log.warning("notify failed", channel=self._channel, error=str(exc))
