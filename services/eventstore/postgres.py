@@ -115,6 +115,10 @@ class PostgresEventStore:
             f"select out_position, out_version, out_duplicate "
             f"from {s}.append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )
+        self._sql_append_one = (
+            f"select out_position, out_version, out_duplicate "
+            f"from {s}.append_event($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )
         self.select_columns = self._sql_select = (
             # Columns in RecordedEvent's field order, so that a row becomes one without lookups.
             f"select event_id, stream_id, stream_version, global_position, type, schema_version, "
@@ -146,39 +150,64 @@ class PostgresEventStore:
         check_append(stream_id, events)
         if len(events) > MAX_EVENTS_PER_TRANSACTION:
             raise InvalidAppend(f"at most {MAX_EVENTS_PER_TRANSACTION} events per append")
-        args = (
-            stream_id,
-            _expected_code(expected_version),
-            [e.event_id for e in events],
-            [e.type for e in events],
-            [e.schema_version for e in events],
-            [e.data for e in events],
-            [e.metadata for e in events],
-            [e.occurred_at for e in events],
-        )
+        expected = _expected_code(expected_version)
+        if len(events) == 1:
+            [e] = events
+            sql = self._sql_append_one
+            args: tuple = (
+                stream_id,
+                expected,
+                e.event_id,
+                e.type,
+                e.schema_version,
+                e.data,
+                e.metadata,
+                e.occurred_at,
+            )
+        else:
+            sql = self._sql_append
+            args = (
+                stream_id,
+                expected,
+                [e.event_id for e in events],
+                [e.type for e in events],
+                [e.schema_version for e in events],
+                [e.data for e in events],
+                [e.metadata for e in events],
+                [e.occurred_at for e in events],
+            )
+        ids = [e.event_id for e in events]
         if connection is not None:
-            return await self._append_once(connection, stream_id, expected_version, (*args, True))
+            return await self._append_once(connection, sql, stream_id, expected_version, (*args, True), ids)
         for attempt in range(_RETRIES):
             try:
                 async with self.pool.acquire() as conn:
-                    result = await self._append_once(conn, stream_id, expected_version, (*args, False))
+                    result = await self._append_once(
+                        conn, sql, stream_id, expected_version, (*args, False), ids
+                    )
             except _Retry:
                 await asyncio.sleep(0.001 * (attempt + 1))
                 continue
             except _AlreadyStored:
-                return await self._originals(stream_id, args[2])
+                return await self._originals(stream_id, ids)
             if not result.duplicate:
                 self._notifier.poke()
             return result
         raise EventStoreError(f"stream {stream_id!r}: append kept racing, gave up after {_RETRIES} tries")
 
     async def _append_once(
-        self, conn: asyncpg.Connection, stream_id: str, expected: ExpectedVersion, args: tuple
+        self,
+        conn: asyncpg.Connection,
+        sql: str,
+        stream_id: str,
+        expected: ExpectedVersion,
+        args: tuple,
+        ids: list[UUID],
     ) -> AppendResult:
         try:
-            rows = await conn.fetch(self._sql_append, *args)
+            rows = await conn.fetch(sql, *args)
         except asyncpg.PostgresError as exc:
-            await self._raise_for(conn, exc, stream_id, expected, args[2])
+            await self._raise_for(conn, exc, stream_id, expected, ids)
             raise
         rows.sort(key=lambda r: r["out_version"])
         return AppendResult(
@@ -479,7 +508,8 @@ class _Notifier:
     wake-up sent after commit costs one cheap statement per burst instead.
     """
 
-    def __init__(self, pool: asyncpg.Pool, channel: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, channel: str, interval: float = 0.005) -> None:
+        self.interval = interval
         self._pool = pool
         self._channel = channel
         self._wanted = asyncio.Event()
@@ -502,6 +532,9 @@ class _Notifier:
                 # Subscribers fall back to a timed read; a lost wake-up only delays them.
                 log.warning("notify failed", channel=self._channel, error=str(exc))
                 return
+            # The first wake-up of a burst goes out at once; the rest of the burst
+            # shares one NOTIFY per interval instead of one per append.
+            await asyncio.sleep(self.interval)
 
     async def close(self) -> None:
         if self._task is not None and not self._task.done():
