@@ -1,0 +1,100 @@
+"""The native launcher: PostgreSQL and RabbitMQ for development, tests and demos, without Docker.
+
+    python -m services.devstack up | down | status | env
+
+Python API (used by the test fixtures)::
+
+    stack = Stack.for_tests()
+    stack.up()
+    stack.pg_dsn, stack.amqp_url
+    stack.down()
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.devstack.servers import Postgres, RabbitMQ, StackError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Stack:
+    """One PostgreSQL and one RabbitMQ, with their data in ``folder``."""
+
+    folder: Path
+    postgres: Postgres
+    rabbitmq: RabbitMQ
+
+    @classmethod
+    def create(
+        cls,
+        folder: Path,
+        *,
+        pg_port: int,
+        amqp_port: int,
+        management_port: int,
+        dist_port: int,
+        epmd_port: int,
+    ) -> Stack:
+        folder = folder.resolve()
+        return cls(
+            folder,
+            Postgres(folder / "postgres", pg_port),
+            RabbitMQ(folder / "rabbitmq", amqp_port, management_port, dist_port, epmd_port),
+        )
+
+    @classmethod
+    def for_dev(cls) -> Stack:
+        """The stack ``./loa up`` runs; ports and folder overridable by environment variables."""
+        env = os.environ
+        return cls.create(
+            Path(env.get("LOA_STACK_DIR", ROOT / ".loa" / "dev")),
+            pg_port=int(env.get("LOA_PG_PORT", 55432)),
+            amqp_port=int(env.get("LOA_AMQP_PORT", 56720)),
+            management_port=int(env.get("LOA_RABBIT_MGMT_PORT", 15690)),
+            dist_port=int(env.get("LOA_RABBIT_DIST_PORT", 25690)),
+            epmd_port=int(env.get("LOA_EPMD_PORT", 44369)),
+        )
+
+    @classmethod
+    def for_tests(cls) -> Stack:
+        """A separate pair for the test suite, so tests never touch the demo's data."""
+        return cls.create(
+            ROOT / ".loa" / "test",
+            pg_port=55433,
+            amqp_port=56721,
+            management_port=15691,
+            dist_port=25691,
+            epmd_port=44369,
+        )
+
+    @property
+    def pg_dsn(self) -> str:
+        return self.postgres.dsn
+
+    @property
+    def amqp_url(self) -> str:
+        return self.rabbitmq.url
+
+    def up(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.chmod(0o755)
+        self.postgres.up()
+        self.rabbitmq.up()
+
+    def down(self) -> None:
+        self.rabbitmq.down()
+        self.postgres.down()
+
+    def status(self) -> dict[str, bool]:
+        return {"postgres": self.postgres.running(), "rabbitmq": self.rabbitmq.running()}
+
+    def env_lines(self) -> list[str]:
+        return [f"export LOA_PG_DSN={self.pg_dsn}", f"export LOA_AMQP_URL={self.amqp_url}"]
+
+
+__all__ = ["Stack", "StackError"]

@@ -1,0 +1,42 @@
+"""python -m services.devstack up | down | status | env"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from services.devstack import Stack, StackError
+from services.devstack.servers import reset_folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.devstack", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "env"])
+    parser.add_argument("--tests", action="store_true", help="the test suite's stack (.loa/test)")
+    parser.add_argument("--purge", action="store_true", help="with down: delete the data folder too")
+    args = parser.parse_args(argv)
+    stack = Stack.for_tests() if args.tests else Stack.for_dev()
+    try:
+        if args.command == "up":
+            stack.up()
+            print("\n".join(stack.env_lines()))
+            print(f"# RabbitMQ management: {stack.rabbitmq.management_url} (loa / loa)")
+        elif args.command == "down":
+            stack.down()
+            if args.purge:
+                reset_folder(stack.folder)
+        elif args.command == "status":
+            state = stack.status()
+            for name, up in state.items():
+                print(f"{name}: {'running' if up else 'stopped'}")
+            return 0 if all(state.values()) else 3
+        else:
+            print("\n".join(stack.env_lines()))
+    except StackError as exc:
+        print(f"[loa] error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""Real PostgreSQL and RabbitMQ, started once per test session by the launcher.
+
+Set LOA_PG_DSN and LOA_AMQP_URL to use servers of your own instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from services.devstack import Stack
+
+TEST_DATABASE = "loa_test"
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The test stack (.loa/test), started if needed and stopped at the end if we started it."""
+    if os.environ.get("LOA_PG_DSN") and os.environ.get("LOA_AMQP_URL"):
+        yield None
+        return
+    stack = Stack.for_tests()
+    was_running = all(stack.status().values())
+    stack.up()
+    stack.postgres.create_database(TEST_DATABASE)
+    yield stack
+    if not was_running and not os.environ.get("LOA_KEEP_TEST_STACK"):
+        stack.down()
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(stack) -> str:
+    if stack is None:
+        return os.environ["LOA_PG_DSN"]
+    return stack.pg_dsn.rsplit("/", 1)[0] + f"/{TEST_DATABASE}"
+
+
+@pytest.fixture(scope="session")
+def amqp_url(stack) -> str:
+    return os.environ["LOA_AMQP_URL"] if stack is None else stack.amqp_url
