@@ -1,0 +1,200 @@
+"""A thin, idempotent consumer: bytes -> contract -> handler, once per event id.
+
+Each message is parsed with the contracts registry (old schema versions are
+upcast), then handled inside a PostgreSQL transaction that also records the
+event id in the consumer's inbox: a redelivered message finds its id there and
+changes nothing. A handler that fails is retried after a delay a bounded number
+of times, then the message goes to the dead-letter queue with the error in its
+headers. A message that cannot be parsed goes there at once. Nothing blocks the
+queue, and a message is acknowledged only once its outcome is safely stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import aio_pika
+import asyncpg
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from pydantic import ValidationError
+
+from contracts.envelope import Envelope
+from contracts.registry import EventRegistry, UnknownEventType, UnsupportedSchemaVersion
+from services.bus.connection import connect_robust
+from services.bus.topology import DEAD_LETTER_EXCHANGE, declare_consumer_queue, retry_queue_name
+from services.bus.wire import header
+from services.eventstore.migrate import check_schema_name
+from services.eventstore.port import StaleTransaction
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
+"""Applies one event's effects on an open transaction of the consumer's database."""
+
+ATTEMPTS = "x-loa-attempts"
+UNREADABLE = (ValueError, ValidationError, UnknownEventType, UnsupportedSchemaVersion)
+
+
+class Consumer:
+    """Feeds the events bound to ``queue`` to ``handler``, exactly once in effect."""
+
+    def __init__(
+        self,
+        name: str,
+        pool: asyncpg.Pool,
+        schema: str,
+        registry: EventRegistry,
+        handler: Handler,
+        *,
+        bindings: Sequence[str],
+        prefetch: int = 50,
+        max_attempts: int = 5,
+        retry_delay_ms: int = 5000,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.pool = pool
+        self.schema = check_schema_name(schema)
+        self.registry = registry
+        self.handler = handler
+        self.bindings = list(bindings)
+        self.prefetch = prefetch
+        self.max_attempts = max_attempts
+        self.retry_delay_ms = retry_delay_ms
+        self.on_commit = on_commit
+        self.handled = 0
+        self.duplicates = 0
+        self.dead_lettered = 0
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._seen_sql = f"select exists (select 1 from {schema}.inbox where consumer = $1 and event_id = $2)"
+        self._mark_sql = (
+            f"insert into {schema}.inbox (consumer, event_id) values ($1, $2) "
+            "on conflict do nothing returning true"
+        )
+
+    async def start(self, amqp_url: str) -> None:
+        """Connect (waiting for the broker), declare the queues and start consuming."""
+        self._connection = await connect_robust(amqp_url)
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        await self._channel.set_qos(prefetch_count=self.prefetch)
+        queue = await declare_consumer_queue(
+            self._channel, self.name, self.bindings, retry_delay_ms=self.retry_delay_ms
+        )
+        await queue.consume(self._on_message)
+        log.info("consumer started", consumer=self.name, bindings=self.bindings)
+
+    async def stop(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope = self.registry.parse_wire(message.body)
+        except UNREADABLE as exc:
+            await self._dead_letter(message, exc, attempts=0)
+            return
+        structlog.contextvars.bind_contextvars(
+            event_id=str(envelope.event_id), correlation_id=message.correlation_id
+        )
+        try:
+            await self._handle_once(envelope)
+        except Exception as exc:  # a handler's failure must never block the queue
+            attempts = int(header(message, ATTEMPTS, 0)) + 1
+            if attempts >= self.max_attempts:
+                await self._dead_letter(message, exc, attempts)
+            else:
+                await self._retry(message, exc, attempts)
+        else:
+            await message.ack()
+        finally:
+            structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
+
+    async def _handle_once(self, envelope: Envelope[Any]) -> None:
+        for _ in range(10):
+            async with self.pool.acquire() as conn:
+                if await conn.fetchval(self._seen_sql, self.name, envelope.event_id):
+                    self.duplicates += 1
+                    return
+                try:
+                    async with conn.transaction():
+                        # The handler writes first: an event store append must be a
+                        # transaction's first write (docs/adr/0001).
+                        await self.handler(conn, envelope)
+                        if not await conn.fetchval(self._mark_sql, self.name, envelope.event_id):
+                            raise _HandledMeanwhile
+                except _HandledMeanwhile:
+                    self.duplicates += 1
+                    return
+                except StaleTransaction:
+                    continue
+            self.handled += 1
+            if self.on_commit is not None:
+                self.on_commit()
+            return
+        raise RuntimeError("handler kept meeting newer stream heads (StaleTransaction) ten times")
+
+    async def _retry(self, message: AbstractIncomingMessage, exc: Exception, attempts: int) -> None:
+        log.warning(
+            "handler failed; retrying later",
+            consumer=self.name,
+            attempt=attempts,
+            of=self.max_attempts,
+            error=repr(exc),
+        )
+        await self._channel.default_exchange.publish(
+            self._copy(message, {ATTEMPTS: attempts, "x-loa-last-error": _describe(exc)}),
+            routing_key=retry_queue_name(self.name),
+        )
+        await message.ack()
+
+    async def _dead_letter(self, message: AbstractIncomingMessage, exc: Exception, attempts: int) -> None:
+        self.dead_lettered += 1
+        log.error(
+            "message dead-lettered", consumer=self.name, attempts=attempts, error=repr(exc), type=message.type
+        )
+        exchange = await self._channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
+        routing_key = header(message, "x-loa-routing-key") or message.routing_key or "unknown"
+        await exchange.publish(
+            self._copy(
+                message,
+                {
+                    ATTEMPTS: attempts,
+                    "x-loa-error": _describe(exc),
+                    "x-loa-error-type": type(exc).__name__,
+                    "x-loa-consumer": self.name,
+                },
+            ),
+            routing_key=routing_key,
+        )
+        await message.ack()
+
+    @staticmethod
+    def _copy(message: AbstractIncomingMessage, extra_headers: dict[str, Any]) -> aio_pika.Message:
+        headers = dict(message.headers or {})
+        headers.setdefault("x-loa-routing-key", message.routing_key)
+        headers.update(extra_headers)
+        return aio_pika.Message(
+            message.body,
+            headers=headers,
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message.message_id,
+            type=message.type,
+            correlation_id=message.correlation_id,
+            timestamp=message.timestamp,
+            app_id=message.app_id,
+        )
+
+
+class _HandledMeanwhile(Exception):
+    """A concurrent delivery of the same event committed first."""
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
