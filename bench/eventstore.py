@@ -18,21 +18,11 @@ from bench.harness import Result, Timer, median
 from bench.peer import new_sample, peer_app
 from contracts.events import REGISTRY
 from services.eventstore.port import NewEvent, StreamAppend
-from services.eventstore.postgres import PostgresEventStore, create_pool, init_connection
+from services.eventstore.postgres import EVENT_COLUMNS, PostgresEventStore, create_pool, init_connection
 from services.eventstore.replay import replay
 
 LOA, RAW, PEER = "loa_bench", "raw_bench", "peer_bench"
-COLUMNS = (
-    "global_position",
-    "stream_id",
-    "stream_version",
-    "event_id",
-    "type",
-    "schema_version",
-    "data",
-    "metadata",
-    "occurred_at",
-)
+COLUMNS = EVENT_COLUMNS
 
 
 def sample_event(i: int) -> NewEvent:

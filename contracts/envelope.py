@@ -59,3 +59,19 @@ class WireEnvelope(Contract):
     recorded_at: datetime | None = None
     data: dict[str, Any]
     metadata: EventMetadata = EventMetadata()
+
+
+def envelope_of(recorded: Any, data: Event, metadata: EventMetadata) -> Envelope[Any]:
+    """An envelope around ``data`` with the positions and times of ``recorded`` (any row-like record)."""
+    return Envelope.model_construct(
+        event_id=recorded.event_id,
+        type=recorded.type,
+        schema_version=data.schema_version,
+        stream_id=recorded.stream_id,
+        stream_version=recorded.stream_version,
+        global_position=recorded.global_position,
+        occurred_at=recorded.occurred_at,
+        recorded_at=recorded.recorded_at,
+        data=data,
+        metadata=metadata,
+    )

@@ -14,7 +14,7 @@ import orjson
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from contracts.base import Event
-from contracts.envelope import Envelope, EventMetadata, WireEnvelope
+from contracts.envelope import Envelope, EventMetadata, WireEnvelope, envelope_of
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -118,18 +118,7 @@ class EventRegistry:
 
     def typed(self, wire: WireEnvelope) -> Envelope[Event]:
         event = self.decode(wire.type, wire.schema_version, wire.data)
-        return Envelope[Event].model_construct(
-            event_id=wire.event_id,
-            type=wire.type,
-            schema_version=type(event).schema_version,
-            stream_id=wire.stream_id,
-            stream_version=wire.stream_version,
-            global_position=wire.global_position,
-            occurred_at=wire.occurred_at,
-            recorded_at=wire.recorded_at,
-            data=event,
-            metadata=wire.metadata,
-        )
+        return envelope_of(wire, event, wire.metadata)
 
     # -- documents ----------------------------------------------------------------
     def envelope_union(self) -> TypeAdapter[Any]:

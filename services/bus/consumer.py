@@ -197,4 +197,3 @@ class _HandledMeanwhile(Exception):
 
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
-

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from contracts.base import Event
-from contracts.envelope import Envelope, EventMetadata
+from contracts.envelope import Envelope, EventMetadata, envelope_of
 from contracts.registry import EventRegistry
 from services.eventstore.port import NewEvent, RecordedEvent
 
@@ -46,15 +46,4 @@ def decode(registry: EventRegistry, recorded: RecordedEvent) -> Envelope[Any]:
     without validating it again; only the payload goes through its contract.
     """
     data = registry.decode(recorded.type, recorded.schema_version, recorded.data)
-    return Envelope.model_construct(
-        event_id=recorded.event_id,
-        type=recorded.type,
-        schema_version=data.schema_version,
-        stream_id=recorded.stream_id,
-        stream_version=recorded.stream_version,
-        global_position=recorded.global_position,
-        occurred_at=recorded.occurred_at,
-        recorded_at=recorded.recorded_at,
-        data=data,
-        metadata=EventMetadata.model_validate(recorded.metadata),
-    )
+    return envelope_of(recorded, data, EventMetadata.model_validate(recorded.metadata))

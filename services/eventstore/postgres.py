@@ -39,7 +39,7 @@ log = structlog.get_logger(__name__)
 
 MAX_EVENTS_PER_TRANSACTION = 1 << 20
 _RETRIES = 5
-_COLUMNS = (
+EVENT_COLUMNS = (
     "global_position",
     "stream_id",
     "stream_version",
@@ -390,7 +390,7 @@ class PostgresEventStore:
             results.append(
                 AppendResult(stream_id, version - len(events) + 1, version, tuple(range(first, position)))
             )
-        await conn.copy_records_to_table("events", schema_name=s, records=records, columns=_COLUMNS)
+        await conn.copy_records_to_table("events", schema_name=s, records=records, columns=EVENT_COLUMNS)
         return results
 
     async def _batch_originals(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
@@ -465,40 +465,34 @@ class PostgresEventStore:
         category: str | None = None,
         connection: asyncpg.Connection | None = None,
     ) -> list[RecordedEvent]:
-        rows = await self.read_all_rows(
-            after_position, limit, types=types, category=category, connection=connection
-        )
-        return [_recorded(r) for r in rows]
-
-    async def read_all_rows(
-        self,
-        after_position: int = 0,
-        limit: int = 1000,
-        *,
-        types: Sequence[str] | None = None,
-        category: str | None = None,
-        connection: asyncpg.Connection | None = None,
-    ) -> list[asyncpg.Record]:
-        """Like :meth:`read_all`, as raw records (for replays that decode them in bulk)."""
-        where = ["global_position > $1"]
-        args: list[Any] = [after_position, limit]
-        if types:
-            args.append(list(types))
-            where.append(f"type = any(${len(args)}::text[])")
-        if category is not None:
-            args.append(category)
-            where.append(f"split_part(stream_id, '-', 1) = ${len(args)}")
+        filters, extra = self.filters(types, category, first_parameter=3)
         # The safe bound filters outside the ordered, limited scan: inside it, the
         # planner cannot estimate the bound and falls back to sorting the whole range.
         # One statement, one snapshot: the bound and the rows agree.
         sql = (
-            f"select * from ({self._sql_select} where {' and '.join(where)} "
+            f"select * from ({self._sql_select} where global_position > $1{filters} "
             f"order by global_position limit $2) e where e.global_position < (select {self._sql_safe})"
         )
         if connection is not None:
-            return await connection.fetch(sql, *args)
-        async with self.pool.acquire() as conn:
-            return await conn.fetch(sql, *args)
+            rows = await connection.fetch(sql, after_position, limit, *extra)
+        else:
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch(sql, after_position, limit, *extra)
+        return [_recorded(r) for r in rows]
+
+    @staticmethod
+    def filters(
+        types: Sequence[str] | None, category: str | None, *, first_parameter: int
+    ) -> tuple[str, list[Any]]:
+        """SQL conditions (`` and …``) and their arguments for reads by type and by category."""
+        sql, args = "", []
+        if types:
+            args.append(list(types))
+            sql += f" and type = any(${first_parameter + len(args) - 1}::text[])"
+        if category is not None:
+            args.append(category)
+            sql += f" and split_part(stream_id, '-', 1) = ${first_parameter + len(args) - 1}"
+        return sql, args
 
     async def head_position(self) -> int:
         async with self.pool.acquire() as conn:

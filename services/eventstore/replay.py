@@ -22,6 +22,7 @@ import orjson
 from contracts.base import Event
 from contracts.envelope import Envelope, EventMetadata
 from contracts.registry import EventRegistry
+from services.eventstore.codec import envelope_of
 from services.eventstore.postgres import PostgresEventStore, init_connection
 
 
@@ -46,18 +47,7 @@ class DecodedEvent(NamedTuple):
         return EventMetadata.model_validate_json(self.metadata)
 
     def envelope(self) -> Envelope[Event]:
-        return Envelope[Event].model_construct(
-            event_id=self.event_id,
-            type=self.type,
-            schema_version=self.event.schema_version,
-            stream_id=self.stream_id,
-            stream_version=self.stream_version,
-            global_position=self.global_position,
-            occurred_at=self.occurred_at,
-            recorded_at=self.recorded_at,
-            data=self.event,
-            metadata=self.meta(),
-        )
+        return envelope_of(self, self.event, self.meta())
 
 
 Decoder = Callable[[bytes], Event]
@@ -125,22 +115,18 @@ async def replay(
     position is yielded; later events are left to a subscription started from
     the last position yielded.
     """
-    where = ["global_position > $1", "global_position < $2"]
-    args: list[Any] = [after]
-    if types:
-        args.append(list(types))
-        where.append(f"type = any(${len(args) + 1}::text[])")
-    if category is not None:
-        args.append(category)
-        where.append(f"split_part(stream_id, '-', 1) = ${len(args) + 1}")
-    sql = f"{store.select_columns} where {' and '.join(where)} order by global_position"
+    filters, extra = store.filters(types, category, first_parameter=3)
+    sql = (
+        f"{store.select_columns} where global_position > $1 and global_position < $2{filters} "
+        "order by global_position"
+    )
     decoders = Decoders(registry)
     async with store.pool.acquire() as conn:
         await _raw_json(conn)
         try:
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 bound = await conn.fetchval(f"select {store.schema}.safe_position()")
-                cursor = await conn.cursor(sql, args[0], bound, *args[1:])
+                cursor = await conn.cursor(sql, after, bound, *extra)
                 while rows := await cursor.fetch(batch_size):
                     yield decode_rows(decoders, rows)
         finally:

@@ -39,3 +39,13 @@ def pg_dsn(stack) -> str:
 @pytest.fixture(scope="session")
 def amqp_url(stack) -> str:
     return os.environ["LOA_AMQP_URL"] if stack is None else stack.amqp_url
+
+
+@pytest.fixture(scope="module")
+async def pool(pg_dsn):
+    """A pool with the event store's codecs; modules with special needs define their own."""
+    from services.eventstore.postgres import create_pool
+
+    pool = await create_pool(pg_dsn, min_size=2, max_size=20)
+    yield pool
+    await pool.close()

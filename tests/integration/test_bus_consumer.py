@@ -9,15 +9,8 @@ import pytest
 from contracts.events import REGISTRY
 from services.bus.consumer import Consumer
 from services.bus.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, declare_exchanges
-from tests.integration.pg import fresh_store, open_pool
+from tests.integration.pg import fresh_store
 from tests.polling import eventually
-
-
-@pytest.fixture(scope="module")
-async def pool(pg_dsn):
-    pool = await open_pool(pg_dsn, max_size=10)
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

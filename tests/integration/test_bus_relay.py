@@ -10,15 +10,8 @@ import pytest
 from services.bus.relay import OutboxRelay
 from services.bus.topology import EVENTS_EXCHANGE, declare_exchanges
 from services.eventstore.port import NewEvent
-from tests.integration.pg import fresh_store, open_pool
+from tests.integration.pg import fresh_store
 from tests.polling import eventually
-
-
-@pytest.fixture(scope="module")
-async def pool(pg_dsn):
-    pool = await open_pool(pg_dsn, max_size=10)
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

@@ -6,14 +6,7 @@ import pytest
 from services.eventstore.migrate import migrate, migration_files
 from services.eventstore.port import Expect, NewEvent, StaleTransaction
 from tests.eventstore_contract import EventStoreContract, scheduled
-from tests.integration.pg import fresh_store, open_pool, unique_schema
-
-
-@pytest.fixture(scope="module")
-async def pool(pg_dsn):
-    pool = await open_pool(pg_dsn, min_size=2, max_size=20)
-    yield pool
-    await pool.close()
+from tests.integration.pg import fresh_store, unique_schema
 
 
 @pytest.fixture

@@ -1,22 +1,13 @@
 from uuid import uuid4
 
-import pytest
-
 from contracts.events import REGISTRY
 from contracts.events.metrics import SampleRecorded
 from services.eventstore.codec import encode
 from services.eventstore.port import NewEvent
 from services.eventstore.replay import replay
-from tests.integration.pg import fresh_store, open_pool
+from tests.integration.pg import fresh_store
 
 AIRING = uuid4()
-
-
-@pytest.fixture(scope="module")
-async def pool(pg_dsn):
-    pool = await open_pool(pg_dsn, max_size=4)
-    yield pool
-    await pool.close()
 
 
 def reading(views: int) -> SampleRecorded:
