@@ -49,6 +49,71 @@ class AiringScheduled(Event):
     campaign_id: UUID | None = None
     series_id: UUID | None = None
     priority: Priority = Priority.normal
+    script: str | None = Field(default=None, max_length=20_000)
+    audio_ref: str | None = Field(default=None, max_length=500)
+
+
+class AiringRescheduled(Event):
+    """An airing moved to another time window on its resource."""
+
+    wire_name: ClassVar[str] = "schedule.AiringRescheduled"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    resource_id: str = Field(min_length=1, max_length=120)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    previous_starts_at: AwareDatetime
+    previous_ends_at: AwareDatetime
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AiringCancelled(Event):
+    """A planner withdrew an airing before it aired."""
+
+    wire_name: ClassVar[str] = "schedule.AiringCancelled"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    resource_id: str = Field(min_length=1, max_length=120)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AiringBumped(Event):
+    """An emergency bulletin took this airing's slot; the operator sees it and why."""
+
+    wire_name: ClassVar[str] = "schedule.AiringBumped"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    resource_id: str = Field(min_length=1, max_length=120)
+    bumped_by: UUID
+    bumped_by_title: str = Field(max_length=300)
+
+
+class LivestreamWentLive(Event):
+    """A page's operator started the livestream."""
+
+    wire_name: ClassVar[str] = "schedule.LivestreamWentLive"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    resource_id: str = Field(min_length=1, max_length=120)
+    url: str | None = Field(default=None, max_length=1000)
+    at: AwareDatetime
+    operator: str = Field(min_length=1, max_length=120)
+
+
+class LivestreamEnded(Event):
+    """A page's operator ended the livestream."""
+
+    wire_name: ClassVar[str] = "schedule.LivestreamEnded"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    resource_id: str = Field(min_length=1, max_length=120)
+    at: AwareDatetime
+    operator: str = Field(min_length=1, max_length=120)
 
 
 class AiringConfirmed(Event):
@@ -58,6 +123,7 @@ class AiringConfirmed(Event):
     schema_version: ClassVar[int] = 1
 
     airing_id: UUID
+    resource_id: str = Field(min_length=1, max_length=120)
     outcome: Outcome
     actual_start: AwareDatetime | None = None
     actual_end: AwareDatetime | None = None
@@ -66,4 +132,12 @@ class AiringConfirmed(Event):
     confirmed_at: datetime
 
 
-EVENTS: tuple[type[Event], ...] = (AiringScheduled, AiringConfirmed)
+EVENTS: tuple[type[Event], ...] = (
+    AiringScheduled,
+    AiringRescheduled,
+    AiringCancelled,
+    AiringBumped,
+    AiringConfirmed,
+    LivestreamWentLive,
+    LivestreamEnded,
+)

@@ -1,0 +1,330 @@
+"""A resource's schedule: the consistency boundary for "one thing at a time".
+
+A resource (a commune's loudspeakers, a station's programme slot, a page) airs
+one thing at a time, so all its airings live in one aggregate, stream
+``schedule-<resource_id>``. ``decide`` turns a command into events or refuses it;
+``evolve`` folds an event into the state. Both are pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from functools import reduce
+from uuid import UUID
+
+from contracts.base import Event
+from contracts.events.schedule import (
+    AiringBumped,
+    AiringCancelled,
+    AiringConfirmed,
+    AiringKind,
+    AiringRescheduled,
+    AiringScheduled,
+    LivestreamEnded,
+    LivestreamWentLive,
+    Outcome,
+    Priority,
+)
+from services.scheduler.domain.commands import (
+    CancelAiring,
+    Command,
+    ConfirmAiring,
+    EndLivestream,
+    GoLive,
+    RescheduleAiring,
+    ScheduleAiring,
+)
+from services.scheduler.domain.errors import (
+    Conflict,
+    InTheWay,
+    InvalidCommand,
+    InvalidTransition,
+    NotFound,
+)
+
+
+class Status(StrEnum):
+    scheduled = "scheduled"
+    rescheduled = "rescheduled"
+    live = "live"
+    ended = "ended"
+    aired = "aired"
+    missed = "missed"
+    partial = "partial"
+    cancelled = "cancelled"
+    bumped = "bumped"
+
+
+# States in which an airing holds its window on the resource.
+HOLDS_THE_SLOT = frozenset({Status.scheduled, Status.rescheduled, Status.live})
+CONFIRMABLE = frozenset(Status) - {Status.cancelled, Status.bumped}
+
+
+@dataclass(frozen=True)
+class Airing:
+    scheduled: AiringScheduled
+    starts_at: datetime
+    ends_at: datetime
+    status: Status = Status.scheduled
+    confirmation: AiringConfirmed | None = None
+
+    @property
+    def airing_id(self) -> UUID:
+        return self.scheduled.airing_id
+
+    @property
+    def title(self) -> str:
+        return self.scheduled.title
+
+    @property
+    def priority(self) -> Priority:
+        return self.scheduled.priority
+
+    def in_the_way(self) -> InTheWay:
+        return InTheWay(self.airing_id, self.title, self.starts_at, self.ends_at)
+
+
+@dataclass(frozen=True)
+class ResourceSchedule:
+    resource_id: str | None = None
+    airings: dict[UUID, Airing] = field(default_factory=dict)
+
+    def overlapping(
+        self, starts_at: datetime, ends_at: datetime, *, besides: UUID | None = None
+    ) -> list[Airing]:
+        return sorted(
+            (
+                a
+                for a in self.airings.values()
+                if a.status in HOLDS_THE_SLOT
+                and a.airing_id != besides
+                and a.starts_at < ends_at
+                and starts_at < a.ends_at
+            ),
+            key=lambda a: a.starts_at,
+        )
+
+
+# -- evolve -------------------------------------------------------------------------
+
+
+def evolve(state: ResourceSchedule, event: Event) -> ResourceSchedule:
+    """The schedule after ``event``."""
+    match event:
+        case AiringScheduled():
+            airing = Airing(event, event.starts_at, event.ends_at)
+            return ResourceSchedule(event.resource_id, {**state.airings, event.airing_id: airing})
+        case AiringRescheduled():
+            return _update(
+                state,
+                event.airing_id,
+                starts_at=event.starts_at,
+                ends_at=event.ends_at,
+                status=Status.rescheduled,
+            )
+        case AiringCancelled():
+            return _update(state, event.airing_id, status=Status.cancelled)
+        case AiringBumped():
+            return _update(state, event.airing_id, status=Status.bumped)
+        case LivestreamWentLive():
+            return _update(state, event.airing_id, status=Status.live)
+        case LivestreamEnded():
+            return _update(state, event.airing_id, status=Status.ended)
+        case AiringConfirmed():
+            return _update(state, event.airing_id, status=Status(event.outcome.value), confirmation=event)
+    return state
+
+
+def fold(events: list[Event], state: ResourceSchedule | None = None) -> ResourceSchedule:
+    return reduce(evolve, events, state or ResourceSchedule())
+
+
+def _update(state: ResourceSchedule, airing_id: UUID, **changes) -> ResourceSchedule:
+    airing = state.airings[airing_id]
+    return replace(state, airings={**state.airings, airing_id: replace(airing, **changes)})
+
+
+# -- decide -------------------------------------------------------------------------
+
+
+def decide(state: ResourceSchedule, command: Command) -> list[Event]:
+    """The events ``command`` causes on this schedule, or a DomainError saying why not.
+
+    An empty list means the command had already taken effect (a retry).
+    """
+    match command:
+        case ScheduleAiring():
+            return _schedule(state, command)
+        case RescheduleAiring():
+            return _reschedule(state, command)
+        case CancelAiring():
+            return _cancel(state, command)
+        case ConfirmAiring():
+            return _confirm(state, command)
+        case GoLive():
+            return _go_live(state, command)
+        case EndLivestream():
+            return _end(state, command)
+    raise TypeError(f"not a schedule command: {command!r}")
+
+
+def _check_window(starts_at: datetime, ends_at: datetime) -> None:
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise InvalidCommand("starts_at", "times must carry their zone")
+    if ends_at <= starts_at:
+        raise InvalidCommand("ends_at", "must be after starts_at")
+
+
+def _make_room(
+    state: ResourceSchedule,
+    resource_id: str,
+    starts_at,
+    ends_at,
+    priority: Priority,
+    *,
+    besides=None,
+    by=None,
+) -> list[Event]:
+    """Bumps for an emergency, nothing for a free window, or a Conflict naming who is in the way."""
+    in_the_way = state.overlapping(starts_at, ends_at, besides=besides)
+    if not in_the_way:
+        return []
+    # An emergency bulletin displaces normal airings; nothing displaces priority or emergency ones.
+    if priority is Priority.emergency and all(a.priority is Priority.normal for a in in_the_way):
+        airing_id, title = by
+        return [
+            AiringBumped(
+                airing_id=a.airing_id, resource_id=resource_id, bumped_by=airing_id, bumped_by_title=title
+            )
+            for a in in_the_way
+        ]
+    blocking = [
+        a for a in in_the_way if priority is not Priority.emergency or a.priority is not Priority.normal
+    ]
+    raise Conflict(resource_id, [a.in_the_way() for a in blocking])
+
+
+def _schedule(state: ResourceSchedule, c: ScheduleAiring) -> list[Event]:
+    _check_window(c.starts_at, c.ends_at)
+    if state.resource_id is not None and state.resource_id != c.resource_id:
+        raise InvalidCommand("resource_id", f"this schedule belongs to {state.resource_id}")
+    event = AiringScheduled(
+        airing_id=c.airing_id,
+        kind=c.kind,
+        resource_id=c.resource_id,
+        starts_at=c.starts_at,
+        ends_at=c.ends_at,
+        title=c.title,
+        topic=c.topic,
+        language=c.language,
+        campaign_id=c.campaign_id,
+        series_id=c.series_id,
+        priority=c.priority,
+        script=c.script,
+        audio_ref=c.audio_ref,
+    )
+    known = state.airings.get(c.airing_id)
+    if known is not None:
+        if known.scheduled == event:
+            return []
+        raise InvalidTransition(f"airing {c.airing_id} already exists with other details")
+    bumps = _make_room(state, c.resource_id, c.starts_at, c.ends_at, c.priority, by=(c.airing_id, c.title))
+    return [*bumps, event]
+
+
+def _get(state: ResourceSchedule, airing_id: UUID) -> Airing:
+    airing = state.airings.get(airing_id)
+    if airing is None:
+        raise NotFound(f"no airing {airing_id} on {state.resource_id or 'this resource'}")
+    return airing
+
+
+def _reschedule(state: ResourceSchedule, c: RescheduleAiring) -> list[Event]:
+    _check_window(c.starts_at, c.ends_at)
+    airing = _get(state, c.airing_id)
+    if airing.status not in (Status.scheduled, Status.rescheduled):
+        raise InvalidTransition(f"airing {c.airing_id} is {airing.status}: it cannot move")
+    if (airing.starts_at, airing.ends_at) == (c.starts_at, c.ends_at):
+        return []
+    bumps = _make_room(
+        state,
+        state.resource_id,
+        c.starts_at,
+        c.ends_at,
+        airing.priority,
+        besides=c.airing_id,
+        by=(c.airing_id, airing.title),
+    )
+    return [
+        *bumps,
+        AiringRescheduled(
+            airing_id=c.airing_id,
+            resource_id=state.resource_id,
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            previous_starts_at=airing.starts_at,
+            previous_ends_at=airing.ends_at,
+            reason=c.reason,
+        ),
+    ]
+
+
+def _cancel(state: ResourceSchedule, c: CancelAiring) -> list[Event]:
+    airing = _get(state, c.airing_id)
+    if airing.status is Status.cancelled:
+        return []
+    if airing.status not in (Status.scheduled, Status.rescheduled):
+        raise InvalidTransition(f"airing {c.airing_id} is {airing.status}: it cannot be cancelled")
+    return [AiringCancelled(airing_id=c.airing_id, resource_id=state.resource_id, reason=c.reason)]
+
+
+def _confirm(state: ResourceSchedule, c: ConfirmAiring) -> list[Event]:
+    airing = _get(state, c.airing_id)
+    if airing.status not in CONFIRMABLE:
+        raise InvalidTransition(f"airing {c.airing_id} was {airing.status}: there is nothing to confirm")
+    if c.outcome is Outcome.missed and not c.reason:
+        raise InvalidCommand("reason", "say why the airing was missed")
+    if c.actual_start and c.actual_end and c.actual_end < c.actual_start:
+        raise InvalidCommand("actual_end", "must not be before actual_start")
+    event = AiringConfirmed(
+        airing_id=c.airing_id,
+        resource_id=state.resource_id,
+        outcome=c.outcome,
+        actual_start=c.actual_start,
+        actual_end=c.actual_end,
+        reason=c.reason,
+        operator=c.operator,
+        confirmed_at=c.confirmed_at,
+    )
+    previous = airing.confirmation
+    if previous is not None and previous.model_copy(update={"confirmed_at": c.confirmed_at}) == event:
+        return []  # the same as-run record again (a retry from a phone with a bad connection)
+    return [event]
+
+
+def _go_live(state: ResourceSchedule, c: GoLive) -> list[Event]:
+    airing = _get(state, c.airing_id)
+    if airing.scheduled.kind is not AiringKind.livestream:
+        raise InvalidTransition(f"airing {c.airing_id} is a {airing.scheduled.kind}, not a livestream")
+    if airing.status is Status.live:
+        return []
+    if airing.status not in (Status.scheduled, Status.rescheduled):
+        raise InvalidTransition(f"livestream {c.airing_id} is {airing.status}: it cannot go live")
+    return [
+        LivestreamWentLive(
+            airing_id=c.airing_id, resource_id=state.resource_id, url=c.url, at=c.at, operator=c.operator
+        )
+    ]
+
+
+def _end(state: ResourceSchedule, c: EndLivestream) -> list[Event]:
+    airing = _get(state, c.airing_id)
+    if airing.status is Status.ended:
+        return []
+    if airing.status is not Status.live:
+        raise InvalidTransition(f"livestream {c.airing_id} is {airing.status}, not live")
+    return [
+        LivestreamEnded(airing_id=c.airing_id, resource_id=state.resource_id, at=c.at, operator=c.operator)
+    ]

@@ -1,0 +1,237 @@
+"""Given events, when a command, then events (or a refusal): the schedule's rules."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from contracts.events.schedule import (
+    AiringBumped,
+    AiringCancelled,
+    AiringConfirmed,
+    AiringKind,
+    AiringRescheduled,
+    AiringScheduled,
+    LivestreamEnded,
+    LivestreamWentLive,
+    Outcome,
+    Priority,
+)
+from services.scheduler.domain.commands import (
+    CancelAiring,
+    ConfirmAiring,
+    EndLivestream,
+    GoLive,
+    RescheduleAiring,
+    ScheduleAiring,
+)
+from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
+from services.scheduler.domain.localtime import to_utc
+from services.scheduler.domain.schedule import Status, decide, fold
+
+LOA_EA_TU = "loudspeaker:xa-ea-tu"
+
+
+def at(hh: int, mm: int = 0, day: int = 7) -> datetime:
+    """Local time in Đắk Lắk on August <day>, 2023, as UTC."""
+    return to_utc(datetime(2023, 8, day, hh, mm))
+
+
+def schedule(
+    title="Bản tin BHYT học sinh, sinh viên", start=(17, 30), minutes=15, day=7, **kw
+) -> ScheduleAiring:
+    starts = at(*start, day=day)
+    fields = dict(
+        airing_id=uuid4(),
+        resource_id=LOA_EA_TU,
+        kind=AiringKind.loudspeaker,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=minutes),
+        title=title,
+        language="Êđê",
+    )
+    return ScheduleAiring(**(fields | kw))
+
+
+def given(*commands):
+    """The events of commands decided one after another (the history of a schedule)."""
+    state = fold([])
+    events = []
+    for command in commands:
+        new = decide(state, command)
+        events += new
+        state = fold(new, state)
+    return state, events
+
+
+def test_scheduling_on_a_free_slot_records_the_airing():
+    command = schedule()
+    state, _ = given()
+    [event] = decide(state, command)
+    assert isinstance(event, AiringScheduled)
+    assert event.starts_at == datetime(2023, 8, 7, 10, 30, tzinfo=UTC)  # 17:30 in Asia/Ho_Chi_Minh
+    assert event.language == "Êđê"
+
+
+def test_an_overlap_is_refused_naming_the_airing_in_the_way():
+    first = schedule("Bản tin tiếng Êđê", start=(17, 30))
+    state, _ = given(first)
+    with pytest.raises(Conflict) as err:
+        decide(state, schedule("Bản tin tiếng M'nông", start=(17, 40)))
+    [blocker] = err.value.in_the_way
+    assert blocker.airing_id == first.airing_id
+    assert blocker.title == "Bản tin tiếng Êđê"
+    assert "Bản tin tiếng Êđê" in str(err.value)
+
+
+def test_back_to_back_airings_do_not_overlap():
+    state, _ = given(schedule(start=(17, 30), minutes=15))
+    assert decide(state, schedule(start=(17, 45), minutes=15))
+
+
+def test_other_resources_do_not_conflict():
+    state, _ = given(schedule())
+    other = schedule(resource_id="loudspeaker:xa-hoa-thang")
+    with pytest.raises(InvalidCommand):  # one schedule per resource
+        decide(state, other)
+
+
+def test_an_emergency_bumps_the_normal_airings_it_overlaps_visibly():
+    a = schedule("Bản tin BHYT", start=(17, 30))
+    b = schedule("Bản tin BHXH tự nguyện", start=(17, 45))
+    state, _ = given(a, b)
+    storm = schedule("Khẩn cấp: bão số 3", start=(17, 35), minutes=20, priority=Priority.emergency)
+    events = decide(state, storm)
+    bumps = [e for e in events if isinstance(e, AiringBumped)]
+    assert {e.airing_id for e in bumps} == {a.airing_id, b.airing_id}
+    assert all(e.bumped_by == storm.airing_id and e.bumped_by_title == "Khẩn cấp: bão số 3" for e in bumps)
+    assert isinstance(events[-1], AiringScheduled)
+    after = fold(events, state)
+    assert after.airings[a.airing_id].status is Status.bumped
+    assert after.overlapping(at(17, 30), at(18)) == [after.airings[storm.airing_id]]
+
+
+def test_an_emergency_does_not_displace_a_priority_bulletin():
+    p = schedule("Thông báo ưu tiên", start=(17, 30), priority=Priority.priority)
+    state, _ = given(p)
+    with pytest.raises(Conflict) as err:
+        decide(state, schedule("Khẩn cấp", start=(17, 35), priority=Priority.emergency))
+    assert [a.airing_id for a in err.value.in_the_way] == [p.airing_id]
+
+
+def test_normal_and_priority_airings_never_displace_anything():
+    state, _ = given(schedule(start=(17, 30)))
+    with pytest.raises(Conflict):
+        decide(state, schedule(start=(17, 35), priority=Priority.priority))
+
+
+def test_scheduling_the_same_airing_again_is_a_no_op():
+    command = schedule()
+    state, _ = given(command)
+    assert decide(state, command) == []
+    with pytest.raises(InvalidTransition):
+        decide(state, schedule(airing_id=command.airing_id, title="khác"))
+
+
+def test_end_before_start_is_refused_with_the_field():
+    with pytest.raises(InvalidCommand) as err:
+        decide(fold([]), schedule(minutes=-5))
+    assert err.value.field == "ends_at"
+
+
+def test_rescheduling_moves_the_window_and_checks_the_new_one():
+    a, b = schedule(start=(5, 30)), schedule(start=(17, 30))
+    state, _ = given(a, b)
+    [moved] = decide(state, RescheduleAiring(a.airing_id, at(6, 0), at(6, 15), reason="trùng lịch họp"))
+    assert isinstance(moved, AiringRescheduled)
+    assert moved.previous_starts_at == a.starts_at
+    with pytest.raises(Conflict):
+        decide(state, RescheduleAiring(a.airing_id, at(17, 40), at(17, 50)))
+    # Moving within its own window does not conflict with itself.
+    assert decide(state, RescheduleAiring(a.airing_id, at(5, 35), at(5, 50)))
+
+
+def test_cancelling_frees_the_slot_and_twice_is_a_no_op():
+    a = schedule()
+    state, _ = given(a, CancelAiring(a.airing_id, "đổi kế hoạch"))
+    assert decide(state, CancelAiring(a.airing_id)) == []
+    assert decide(state, schedule(start=(17, 30)))  # the slot is free again
+
+
+def confirm(airing, outcome=Outcome.aired, **kw):
+    fields = dict(
+        operator="operator:xa-ea-tu",
+        confirmed_at=at(19),
+        actual_start=airing.starts_at,
+        actual_end=airing.ends_at,
+    )
+    return ConfirmAiring(airing.airing_id, outcome, **(fields | kw))
+
+
+def test_operators_confirm_as_run_and_a_second_identical_confirmation_is_a_no_op():
+    a = schedule()
+    state, _ = given(a)
+    [event] = decide(state, confirm(a))
+    assert isinstance(event, AiringConfirmed) and event.outcome is Outcome.aired
+    state = fold([event], state)
+    assert state.airings[a.airing_id].status is Status.aired
+    assert decide(state, confirm(a, confirmed_at=at(20))) == []
+
+
+def test_a_late_confirmation_is_accepted():
+    a = schedule(start=(17, 30), day=1)
+    state, _ = given(a)
+    assert decide(state, confirm(a, confirmed_at=at(9, day=20)))
+
+
+def test_confirming_a_cancelled_or_bumped_airing_is_refused():
+    a = schedule()
+    state, _ = given(a, CancelAiring(a.airing_id))
+    with pytest.raises(InvalidTransition):
+        decide(state, confirm(a))
+
+
+def test_a_missed_airing_needs_a_reason():
+    a = schedule()
+    state, _ = given(a)
+    with pytest.raises(InvalidCommand) as err:
+        decide(state, confirm(a, Outcome.missed, actual_start=None, actual_end=None))
+    assert err.value.field == "reason"
+    [event] = decide(state, confirm(a, Outcome.missed, reason="mất điện", actual_start=None, actual_end=None))
+    assert event.reason == "mất điện"
+
+
+def test_unknown_airings_are_not_found():
+    with pytest.raises(NotFound):
+        decide(fold([]), CancelAiring(uuid4()))
+
+
+def test_a_livestream_goes_live_then_ends():
+    page = "page:facebook-bhxh-dak-lak"
+    live = schedule("Livestream: BHXH tự nguyện", start=(20, 0), minutes=60, kind=AiringKind.livestream,
+                    resource_id=page)  # fmt: skip
+    state, _ = given(live)
+    go = GoLive(live.airing_id, "operator:fanpage", at(20, 1), url="https://facebook.com/bhxhdaklak/live")
+    [went] = decide(state, go)
+    assert isinstance(went, LivestreamWentLive)
+    state = fold([went], state)
+    assert decide(state, go) == []
+    [ended] = decide(state, EndLivestream(live.airing_id, "operator:fanpage", at(21, 5)))
+    assert isinstance(ended, LivestreamEnded)
+    state = fold([ended], state)
+    assert state.airings[live.airing_id].status is Status.ended
+    assert decide(state, confirm(live))  # its as-run can still be recorded
+
+
+def test_only_livestreams_go_live():
+    a = schedule()
+    state, _ = given(a)
+    with pytest.raises(InvalidTransition):
+        decide(state, GoLive(a.airing_id, "operator:x", at(17, 30)))
+
+
+def test_history_folds_to_the_same_state_as_it_was_decided():
+    a, b = schedule(start=(5, 30)), schedule(start=(17, 30))
+    state, events = given(a, b, CancelAiring(a.airing_id), confirm(b))
+    assert fold(events) == state
+    assert [type(e) for e in events] == [AiringScheduled, AiringScheduled, AiringCancelled, AiringConfirmed]
