@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", description="debug, info, warning, error")
     pg_pool_min: int = Field(default=2, ge=1)
     pg_pool_max: int = Field(default=20, ge=1)
+    token_secret: str = Field(
+        default="loa-dev-secret-change-me", min_length=16, description="HMAC key that signs bearer tokens"
+    )
+    http_host: str = Field(default="127.0.0.1")
+    scheduler_port: int = Field(default=8081)
+    metrics_port: int = Field(default=8082)
+    schedule_horizon_days: int = Field(default=60, ge=1, description="how far ahead series are materialised")
     startup_timeout: float = Field(
         default=120.0, gt=0, description="seconds to wait for PostgreSQL/RabbitMQ at start"
     )

@@ -1,0 +1,21 @@
+"""python -m services.scheduler: run the scheduler service (HTTP on LOA_SCHEDULER_PORT)."""
+
+from __future__ import annotations
+
+import uvloop
+from aiohttp import web
+
+from services.common.logging import configure_logging
+from services.common.settings import Settings
+from services.scheduler.app import create_app
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    uvloop.install()
+    web.run_app(create_app(settings), host=settings.http_host, port=settings.scheduler_port, print=None)
+
+
+if __name__ == "__main__":
+    main()

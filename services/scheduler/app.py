@@ -1,0 +1,95 @@
+"""The scheduler's composition root: ``create_app(settings)`` wires pool, store,
+read model, relay and HTTP routes; everything that opens IO does so in ``cleanup_ctx``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import aio_pika
+import structlog
+from aiohttp import web
+
+from services.bus.connection import connect_robust
+from services.bus.relay import OutboxRelay
+from services.common.settings import Settings
+from services.common.startup import wait_for_postgres
+from services.common.web import METRICS, SECRET, HttpMetrics, IdempotencyStore, Problem, json, middlewares
+from services.eventstore.postgres import PostgresEventStore
+from services.eventstore.subscription import CatchUpSubscription
+from services.scheduler import http, openapi
+from services.scheduler.keys import AMQP, IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, STORE, SUBSCRIPTION
+from services.scheduler.projection import NAME, AiringsProjection, create_tables
+from services.scheduler.service import Scheduler
+
+log = structlog.get_logger(__name__)
+SCHEMA_NAME = "scheduler"
+
+
+def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = True) -> web.Application:
+    metrics = HttpMetrics("scheduler")
+    app = web.Application(middlewares=middlewares("scheduler", metrics))
+    app[SECRET] = settings.token_secret
+    app[METRICS] = metrics
+    app[SCHEMA] = schema
+
+    async def database(app: web.Application):
+        pool = await wait_for_postgres(
+            settings.pg_dsn,
+            timeout=settings.startup_timeout,
+            min_size=settings.pg_pool_min,
+            max_size=settings.pg_pool_max,
+        )
+        store = PostgresEventStore(pool, schema)
+        await store.migrate()
+        async with pool.acquire() as conn:
+            await create_tables(conn, schema)
+        idempotency = IdempotencyStore(pool, schema)
+        await idempotency.create()
+        subscription = CatchUpSubscription(store, NAME, AiringsProjection(schema), batch_size=2000)
+        follower = asyncio.create_task(subscription.run(), name="airings-read-model")
+        app[POOL], app[STORE], app[SUBSCRIPTION] = pool, store, subscription
+        app[SCHEDULER] = Scheduler(store)
+        app[IDEMPOTENCY] = idempotency
+        yield
+        subscription.stop()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(follower, 5)
+        await store.close()
+        await pool.close()
+
+    async def broker(app: web.Application):
+        connection = await connect_robust(settings.amqp_url, timeout=settings.startup_timeout)
+        app[AMQP] = connection
+        relayer = OutboxRelay(app[STORE], settings.amqp_url, name="scheduler-relay") if relay else None
+        task = asyncio.create_task(relayer.run(), name="scheduler-relay") if relayer else None
+        yield
+        if relayer is not None:
+            relayer.stop()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, 5)
+        await connection.close()
+
+    app.cleanup_ctx.extend([database, broker])
+    app.router.add_routes(http.routes)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics.handler)
+    app.router.add_get("/openapi.json", openapi.document)
+    app.router.add_get("/docs", openapi.page)
+    return app
+
+
+async def readyz(request: web.Request) -> web.Response:
+    checks = {}
+    try:
+        async with request.app[POOL].acquire(timeout=2) as conn:
+            await conn.fetchval("select 1")
+        checks["postgresql"] = "ok"
+    except Exception as exc:
+        checks["postgresql"] = f"down: {exc}"
+    connection: aio_pika.abc.AbstractRobustConnection = request.app[AMQP]
+    checks["rabbitmq"] = "ok" if not connection.is_closed else "down"
+    if any(v != "ok" for v in checks.values()):
+        raise Problem(503, "Not ready", "; ".join(f"{k}: {v}" for k, v in checks.items()), extra=checks)
+    return json({"status": "ready", **checks})

@@ -1,0 +1,349 @@
+"""The scheduler's HTTP API (/v1): thin handlers around the domain and the read model."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from contracts.envelope import EventMetadata
+from contracts.events.schedule import AiringKind, Outcome
+from contracts.http.scheduler import (
+    AiringPage,
+    AiringRequest,
+    AiringView,
+    CancelRequest,
+    ConfirmationRequest,
+    LivestreamLiveRequest,
+    RescheduleRequest,
+    RunSheet,
+)
+from services.common.web import CORRELATION_ID, Problem, body_as, json, principal, require
+from services.scheduler.domain.commands import (
+    CancelAiring,
+    ConfirmAiring,
+    EndLivestream,
+    GoLive,
+    RescheduleAiring,
+    ScheduleAiring,
+)
+from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
+from services.scheduler.domain.localtime import VIETNAM, NonexistentLocalTime, to_local, to_utc
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
+from services.scheduler.projection import AiringQuery, airing_by_id, find_airings
+
+routes = web.RouteTableDef()
+AIRING_IDS = uuid.UUID("0d3c6a52-7a0e-4a55-a1f3-2f8f8e6b9c11")
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def instant(value: datetime, field: str) -> datetime:
+    """A time from a request: naive = Vietnam wall clock, aware = the instant it names."""
+    try:
+        return to_utc(value, VIETNAM)
+    except NonexistentLocalTime as exc:
+        raise Problem(422, "Invalid time", errors=[{"field": field, "reason": str(exc)}]) from None
+
+
+def view(row) -> AiringView:
+    data = dict(row)
+    for key in ("starts_at", "ends_at", "actual_start", "actual_end"):
+        if data[key] is not None:
+            data[key] = to_local(data[key])
+    return AiringView(**data)
+
+
+def metadata(request: web.Request, actor: str) -> EventMetadata:
+    return EventMetadata(
+        correlation_id=uuid.UUID(request[CORRELATION_ID]) if _is_uuid(request[CORRELATION_ID]) else None,
+        actor=actor,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def run(request: web.Request, resource_id: str, command, actor: str) -> int:
+    """Execute a command, map domain refusals to problems, wait until the read model has it."""
+    try:
+        outcome = await request.app[SCHEDULER].execute(resource_id, command, metadata(request, actor))
+    except Conflict as exc:
+        raise Problem(
+            409,
+            "Conflict",
+            str(exc),
+            extra={
+                "conflicts": [
+                    {
+                        "airing_id": str(a.airing_id),
+                        "title": a.title,
+                        "starts_at": to_local(a.starts_at).isoformat(),
+                        "ends_at": to_local(a.ends_at).isoformat(),
+                    }
+                    for a in exc.in_the_way
+                ]
+            },
+        ) from None
+    except NotFound as exc:
+        raise Problem(404, "Not found", str(exc)) from None
+    except InvalidTransition as exc:
+        raise Problem(409, "Not allowed in this state", str(exc)) from None
+    except InvalidCommand as exc:
+        raise Problem(422, "Invalid request", errors=[{"field": exc.field, "reason": exc.reason}]) from None
+    if outcome.position:
+        # Read your writes: answer once the read model shows the change.
+        await request.app[SUBSCRIPTION].wait_until(outcome.position, timeout=5)
+    return outcome.position
+
+
+async def existing(request: web.Request) -> Any:
+    try:
+        airing_id = uuid.UUID(request.match_info["airing_id"])
+    except ValueError:
+        raise Problem(404, "Not found", "airing ids are UUIDs") from None
+    async with request.app[POOL].acquire() as conn:
+        row = await airing_by_id(conn, request.app[SCHEMA], airing_id)
+    if row is None:
+        raise Problem(404, "Not found", f"no airing {airing_id}")
+    return row
+
+
+async def current(request: web.Request, airing_id: uuid.UUID) -> AiringView:
+    async with request.app[POOL].acquire() as conn:
+        return view(await airing_by_id(conn, request.app[SCHEMA], airing_id))
+
+
+# -- health -------------------------------------------------------------------------
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return json({"status": "ok"})
+
+
+# -- airings ------------------------------------------------------------------------
+
+
+@routes.post("/v1/airings")
+async def create_airing(request: web.Request) -> web.Response:
+    who = require(request, lambda p: p.may_plan, "plan airings")
+
+    async def handle() -> web.Response:
+        body = await body_as(request, AiringRequest)
+        starts = instant(body.starts_at, "starts_at")
+        ends = (
+            instant(body.ends_at, "ends_at")
+            if body.ends_at
+            else starts + timedelta(minutes=body.duration_minutes)
+        )
+        key = request.headers.get("Idempotency-Key")
+        airing_id = body.airing_id or (uuid.uuid5(AIRING_IDS, f"{who.sub}|{key}") if key else uuid.uuid4())
+        command = ScheduleAiring(
+            airing_id=airing_id,
+            resource_id=body.resource_id,
+            kind=body.kind,
+            starts_at=starts,
+            ends_at=ends,
+            title=body.title,
+            topic=body.topic,
+            language=body.language,
+            campaign_id=body.campaign_id,
+            priority=body.priority,
+            script=body.script,
+            audio_ref=body.audio_ref,
+        )
+        await run(request, body.resource_id, command, who.sub)
+        return json(await current(request, airing_id), 201, {"Location": f"/v1/airings/{airing_id}"})
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+def _enum(value: str | None, enum, field: str):
+    if value is None:
+        return None
+    try:
+        return enum(value).value
+    except ValueError:
+        raise Problem(
+            422,
+            "Invalid query",
+            errors=[{"field": field, "reason": f"one of {', '.join(e.value for e in enum)}"}],
+        ) from None
+
+
+def _day_or_time(value: str | None, field: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Problem(
+            422, "Invalid query", errors=[{"field": field, "reason": "ISO date or date-time"}]
+        ) from None
+    return instant(parsed, field)
+
+
+def _int(value: str | None, field: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise Problem(422, "Invalid query", errors=[{"field": field, "reason": f"an integer {low}..{high}"}])
+    return number
+
+
+@routes.get("/v1/airings")
+async def list_airings(request: web.Request) -> web.Response:
+    principal(request)
+    q = request.query
+    campaign = q.get("campaign_id")
+    try:
+        campaign_id = uuid.UUID(campaign) if campaign else None
+    except ValueError:
+        raise Problem(422, "Invalid query", errors=[{"field": "campaign_id", "reason": "a UUID"}]) from None
+    query = AiringQuery(
+        resource_id=q.get("resource_id"),
+        campaign_id=campaign_id,
+        kind=_enum(q.get("kind"), AiringKind, "kind"),
+        language=q.get("language"),
+        status=q.get("status"),
+        starts_from=_day_or_time(q.get("from"), "from"),
+        starts_before=_day_or_time(q.get("to"), "to"),
+        limit=_int(q.get("limit"), "limit", 100, 1, 1000),
+        offset=_int(q.get("offset"), "offset", 0, 0, 10_000_000),
+        descending=q.get("sort") == "-starts_at",
+    )
+    async with request.app[POOL].acquire() as conn:
+        rows, total = await find_airings(conn, request.app[SCHEMA], query)
+    return json(
+        AiringPage(items=[view(r) for r in rows], total=total, limit=query.limit, offset=query.offset)
+    )
+
+
+@routes.get("/v1/airings/{airing_id}")
+async def get_airing(request: web.Request) -> web.Response:
+    principal(request)
+    return json(view(await existing(request)))
+
+
+@routes.post("/v1/airings/{airing_id}/reschedule")
+async def reschedule(request: web.Request) -> web.Response:
+    who = require(request, lambda p: p.may_plan, "reschedule airings")
+
+    async def handle() -> web.Response:
+        row = await existing(request)
+        body = await body_as(request, RescheduleRequest)
+        starts = instant(body.starts_at, "starts_at")
+        if body.ends_at:
+            ends = instant(body.ends_at, "ends_at")
+        else:
+            length = (
+                timedelta(minutes=body.duration_minutes)
+                if body.duration_minutes
+                else row["ends_at"] - row["starts_at"]
+            )
+            ends = starts + length
+        await run(
+            request,
+            row["resource_id"],
+            RescheduleAiring(row["airing_id"], starts, ends, body.reason),
+            who.sub,
+        )
+        return json(await current(request, row["airing_id"]))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.post("/v1/airings/{airing_id}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    who = require(request, lambda p: p.may_plan, "cancel airings")
+
+    async def handle() -> web.Response:
+        row = await existing(request)
+        body = await body_as(request, CancelRequest)
+        await run(request, row["resource_id"], CancelAiring(row["airing_id"], body.reason), who.sub)
+        return json(await current(request, row["airing_id"]))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+def _operator_of(request: web.Request, row) -> str:
+    who = principal(request)
+    if not who.may_operate(row["resource_id"]):
+        raise Problem(403, "Forbidden", f"{who.role} {who.sub!r} may not operate {row['resource_id']}")
+    return who.sub
+
+
+@routes.post("/v1/airings/{airing_id}/confirmation")
+async def confirm(request: web.Request) -> web.Response:
+    row = await existing(request)
+    operator = _operator_of(request, row)
+
+    async def handle() -> web.Response:
+        body = await body_as(request, ConfirmationRequest)
+        command = ConfirmAiring(
+            airing_id=row["airing_id"],
+            outcome=Outcome(body.outcome),
+            operator=operator,
+            confirmed_at=datetime.now(UTC),
+            actual_start=instant(body.actual_start, "actual_start") if body.actual_start else None,
+            actual_end=instant(body.actual_end, "actual_end") if body.actual_end else None,
+            reason=body.reason,
+        )
+        await run(request, row["resource_id"], command, operator)
+        return json(await current(request, row["airing_id"]))
+
+    return await request.app[IDEMPOTENCY].run(request, operator, handle)
+
+
+@routes.post("/v1/airings/{airing_id}/live")
+async def go_live(request: web.Request) -> web.Response:
+    row = await existing(request)
+    operator = _operator_of(request, row)
+    body = await body_as(request, LivestreamLiveRequest)
+    command = GoLive(row["airing_id"], operator, datetime.now(UTC), body.url)
+    await run(request, row["resource_id"], command, operator)
+    return json(await current(request, row["airing_id"]))
+
+
+@routes.post("/v1/airings/{airing_id}/end")
+async def end_livestream(request: web.Request) -> web.Response:
+    row = await existing(request)
+    operator = _operator_of(request, row)
+    await run(
+        request, row["resource_id"], EndLivestream(row["airing_id"], operator, datetime.now(UTC)), operator
+    )
+    return json(await current(request, row["airing_id"]))
+
+
+@routes.get("/v1/resources/{resource_id}/run-sheet")
+async def run_sheet(request: web.Request) -> web.Response:
+    principal(request)
+    raw = request.query.get("date")
+    try:
+        day = date.fromisoformat(raw) if raw else datetime.now(VIETNAM).date()
+    except ValueError:
+        raise Problem(422, "Invalid query", errors=[{"field": "date", "reason": "YYYY-MM-DD"}]) from None
+    start = to_utc(datetime.combine(day, datetime.min.time()))
+    query = AiringQuery(
+        resource_id=request.match_info["resource_id"],
+        starts_from=start,
+        starts_before=start + timedelta(days=1),
+        limit=1000,
+    )
+    async with request.app[POOL].acquire() as conn:
+        rows, _ = await find_airings(conn, request.app[SCHEMA], query)
+    return json(RunSheet(resource_id=query.resource_id, date=day, items=[view(r) for r in rows]))

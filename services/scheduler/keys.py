@@ -1,0 +1,17 @@
+"""Typed keys of what the composition root puts on the aiohttp application."""
+
+import asyncpg
+from aiohttp import web
+
+from services.common.web import IdempotencyStore
+from services.eventstore.postgres import PostgresEventStore
+from services.eventstore.subscription import CatchUpSubscription
+from services.scheduler.service import Scheduler
+
+POOL = web.AppKey("pool", asyncpg.Pool)
+SCHEMA = web.AppKey("schema", str)
+STORE = web.AppKey("store", PostgresEventStore)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
+SUBSCRIPTION = web.AppKey("subscription", CatchUpSubscription)
+IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)
+AMQP = web.AppKey("amqp", object)

@@ -1,0 +1,182 @@
+"""The airings read model: one row per airing, fed by the schedule's events.
+
+Rows and the subscription's checkpoint commit together. ``rebuild`` empties the
+table and the checkpoint, so the subscription replays the whole log into it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from contracts.events import REGISTRY
+from contracts.events.schedule import (
+    AiringBumped,
+    AiringCancelled,
+    AiringConfirmed,
+    AiringRescheduled,
+    AiringScheduled,
+    LivestreamEnded,
+    LivestreamWentLive,
+)
+from services.eventstore.checkpoints import CheckpointStore
+from services.eventstore.codec import decode
+from services.eventstore.port import RecordedEvent
+
+NAME = "airings-read-model"
+
+TABLE = """
+create table if not exists {s}.airings (
+    airing_id   uuid primary key,
+    resource_id text not null,
+    kind        text not null,
+    starts_at   timestamptz not null,
+    ends_at     timestamptz not null,
+    title       text not null,
+    topic       text,
+    language    text,
+    campaign_id uuid,
+    series_id   uuid,
+    priority    text not null,
+    status      text not null,
+    script      text,
+    audio_ref   text,
+    actual_start timestamptz,
+    actual_end  timestamptz,
+    reason      text,
+    operator    text,
+    position    bigint not null
+);
+create index if not exists airings_resource_start on {s}.airings (resource_id, starts_at);
+create index if not exists airings_campaign on {s}.airings (campaign_id, starts_at);
+create index if not exists airings_start on {s}.airings (starts_at);
+"""
+
+VIEW_COLUMNS = (
+    "airing_id, kind, resource_id, starts_at, ends_at, title, topic, language, campaign_id, series_id, "
+    "priority, status, script, audio_ref, actual_start, actual_end, reason, operator"
+)
+
+
+async def create_tables(conn: asyncpg.Connection, schema: str) -> None:
+    lock = zlib.crc32(f"loa.readmodel.{schema}".encode())
+    await conn.execute("select pg_advisory_lock($1)", lock)
+    try:
+        await conn.execute(TABLE.replace("{s}", schema))
+    finally:
+        await conn.execute("select pg_advisory_unlock($1)", lock)
+
+
+class AiringsProjection:
+    """Applies schedule events to ``<schema>.airings``."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def __call__(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        for recorded in events:
+            if not recorded.type.startswith("schedule."):
+                continue
+            await self.apply(conn, decode(REGISTRY, recorded).data, recorded.global_position)
+
+    async def apply(self, conn: asyncpg.Connection, e: Any, position: int) -> None:
+        s = self.schema
+        match e:
+            case AiringScheduled():
+                await conn.execute(
+                    f"""insert into {s}.airings (airing_id, resource_id, kind, starts_at, ends_at, title,
+                        topic, language, campaign_id, series_id, priority, status, script, audio_ref,
+                        position)
+                        values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'scheduled',$12,$13,$14)
+                        on conflict (airing_id) do nothing""",
+                    e.airing_id, e.resource_id, e.kind.value, e.starts_at, e.ends_at, e.title, e.topic,
+                    e.language, e.campaign_id, e.series_id, e.priority.value, e.script, e.audio_ref, position,
+                )  # fmt: skip
+            case AiringRescheduled():
+                await self._set(conn, e.airing_id, position, starts_at=e.starts_at, ends_at=e.ends_at,
+                                status="rescheduled", reason=e.reason)  # fmt: skip
+            case AiringCancelled():
+                await self._set(conn, e.airing_id, position, status="cancelled", reason=e.reason)
+            case AiringBumped():
+                await self._set(
+                    conn, e.airing_id, position, status="bumped", reason=f"bumped by {e.bumped_by_title}"
+                )
+            case LivestreamWentLive():
+                await self._set(
+                    conn, e.airing_id, position, status="live", actual_start=e.at, operator=e.operator
+                )
+            case LivestreamEnded():
+                await self._set(
+                    conn, e.airing_id, position, status="ended", actual_end=e.at, operator=e.operator
+                )
+            case AiringConfirmed():
+                await self._set(
+                    conn, e.airing_id, position, status=e.outcome.value, actual_start=e.actual_start,
+                    actual_end=e.actual_end, reason=e.reason, operator=e.operator,
+                )  # fmt: skip
+
+    async def _set(self, conn: asyncpg.Connection, airing_id, position: int, **values) -> None:
+        names = list(values)
+        sets = ", ".join(f"{n} = ${i + 3}" for i, n in enumerate(names))
+        # A replay re-applies events: only move forward.
+        await conn.execute(
+            f"update {self.schema}.airings set {sets}, position = $2 where airing_id = $1 and position < $2",
+            airing_id,
+            position,
+            *values.values(),
+        )
+
+    async def rebuild(self, conn: asyncpg.Connection) -> None:
+        """Empty the read model; the subscription then replays the log into it."""
+        async with conn.transaction():
+            await conn.execute(f"truncate {self.schema}.airings")
+            await CheckpointStore(self.schema).reset(conn, NAME)
+
+
+@dataclass(frozen=True)
+class AiringQuery:
+    resource_id: str | None = None
+    campaign_id: Any = None
+    kind: str | None = None
+    language: str | None = None
+    status: str | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    limit: int = 100
+    offset: int = 0
+    descending: bool = False
+
+
+async def find_airings(
+    conn: asyncpg.Connection, schema: str, q: AiringQuery
+) -> tuple[list[asyncpg.Record], int]:
+    where, args = [], []
+    for column, value, op in (
+        ("resource_id", q.resource_id, "="),
+        ("campaign_id", q.campaign_id, "="),
+        ("kind", q.kind, "="),
+        ("language", q.language, "="),
+        ("status", q.status, "="),
+        ("starts_at", q.starts_from, ">="),
+        ("starts_at", q.starts_before, "<"),
+    ):
+        if value is not None:
+            args.append(value)
+            where.append(f"{column} {op} ${len(args)}")
+    clause = f"where {' and '.join(where)}" if where else ""
+    order = "desc" if q.descending else "asc"
+    total = await conn.fetchval(f"select count(*) from {schema}.airings {clause}", *args)
+    rows = await conn.fetch(
+        f"select {VIEW_COLUMNS} from {schema}.airings {clause} "
+        f"order by starts_at {order}, airing_id limit {int(q.limit)} offset {int(q.offset)}",
+        *args,
+    )
+    return rows, total
+
+
+async def airing_by_id(conn: asyncpg.Connection, schema: str, airing_id) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"select {VIEW_COLUMNS} from {schema}.airings where airing_id = $1", airing_id)

@@ -1,0 +1,206 @@
+"""The scheduler's HTTP API against real PostgreSQL and RabbitMQ, as planners and operators use it."""
+
+from uuid import uuid4
+
+import aio_pika
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.bus.topology import EVENTS_EXCHANGE, declare_exchanges
+from services.common.auth import issue
+from services.common.settings import Settings
+from services.scheduler.app import create_app
+from tests.integration.pg import unique_schema
+from tests.polling import eventually
+
+SECRET = "test-secret-0123456789"
+EA_TU = "loudspeaker:xa-ea-tu"
+
+
+def bearer(role, sub="Trung tâm Truyền thông BHXH Đắk Lắk", **claims):
+    return {"Authorization": f"Bearer {issue(SECRET, sub, role, **claims)}"}
+
+
+PLANNER = bearer("planner", province="dak-lak")
+VIEWER = bearer("viewer", sub="Bảng điều khiển")
+OPERATOR = bearer("operator", sub="Y Bơ Êban", resources=[EA_TU])
+OTHER_OPERATOR = bearer("operator", sub="Operator Hòa Thắng", resources=["loudspeaker:xa-hoa-thang"])
+
+
+@pytest.fixture
+async def events_seen(amqp_url):
+    connection = await aio_pika.connect_robust(amqp_url)
+    channel = await connection.channel()
+    await declare_exchanges(channel)
+    queue = await channel.declare_queue("", exclusive=True)
+    await queue.bind(EVENTS_EXCHANGE, routing_key="schedule.#")
+    seen = []
+
+    async def collect(message):
+        seen.append(message)
+        await message.ack()
+
+    await queue.consume(collect)
+    yield seen
+    await connection.close()
+
+
+@pytest.fixture
+async def client(pg_dsn, amqp_url, events_seen):
+    settings = Settings(pg_dsn=pg_dsn, amqp_url=amqp_url, token_secret=SECRET)
+    app = create_app(settings, schema=unique_schema("sched"))
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+def bulletin(**overrides):
+    body = {
+        "kind": "loudspeaker",
+        "resource_id": EA_TU,
+        "starts_at": "2023-08-07T17:30",
+        "duration_minutes": 15,
+        "title": "Bản tin BHYT học sinh, sinh viên",
+        "language": "Êđê",
+        "script": "Kính thưa bà con …",
+    }
+    return body | overrides
+
+
+async def test_planner_plans_and_sees_local_times(client):
+    response = await client.post("/v1/airings", json=bulletin(), headers=PLANNER)
+    assert response.status == 201, await response.text()
+    airing = await response.json()
+    assert airing["starts_at"] == "2023-08-07T17:30:00+07:00"
+    assert airing["ends_at"] == "2023-08-07T17:45:00+07:00"
+    assert airing["status"] == "scheduled" and airing["language"] == "Êđê"
+    assert response.headers["Location"] == f"/v1/airings/{airing['airing_id']}"
+    again = await client.get(response.headers["Location"], headers=VIEWER)
+    assert (await again.json())["title"] == "Bản tin BHYT học sinh, sinh viên"
+
+
+async def test_auth_roles(client):
+    none = await client.post("/v1/airings", json=bulletin())
+    assert none.status == 401
+    assert none.content_type == "application/problem+json"
+    forged = await client.get("/v1/airings", headers={"Authorization": "Bearer abc.def"})
+    assert forged.status == 401
+    viewer = await client.post("/v1/airings", json=bulletin(), headers=VIEWER)
+    assert viewer.status == 403
+    assert "may not plan" in (await viewer.json())["detail"]
+
+
+async def test_an_overlap_is_a_409_naming_the_airing_in_the_way(client):
+    first = await (await client.post("/v1/airings", json=bulletin(), headers=PLANNER)).json()
+    clash = await client.post(
+        "/v1/airings", json=bulletin(starts_at="2023-08-07T17:40", title="Bản tin M'nông"), headers=PLANNER
+    )
+    assert clash.status == 409
+    problem = await clash.json()
+    [conflict] = problem["conflicts"]
+    assert conflict["airing_id"] == first["airing_id"]
+    assert conflict["title"] == "Bản tin BHYT học sinh, sinh viên"
+    assert conflict["starts_at"] == "2023-08-07T17:30:00+07:00"
+
+
+async def test_bad_input_names_the_field(client):
+    missing = await client.post("/v1/airings", json=bulletin(title="", kind="tv"), headers=PLANNER)
+    assert missing.status == 422
+    fields = {e["field"] for e in (await missing.json())["errors"]}
+    assert {"title", "kind"} <= fields
+    backwards = await client.post(
+        "/v1/airings", json=bulletin(duration_minutes=None, ends_at="2023-08-07T17:00"), headers=PLANNER
+    )
+    assert backwards.status == 422
+    assert (await backwards.json())["errors"][0]["field"] == "ends_at"
+    not_json = await client.post("/v1/airings", data=b"{oops", headers=PLANNER)
+    assert not_json.status == 400
+    unknown = await client.get(f"/v1/airings/{uuid4()}", headers=VIEWER)
+    assert unknown.status == 404
+
+
+async def test_idempotency_key_replays_the_first_response(client):
+    headers = PLANNER | {"Idempotency-Key": "dak-lak-2023-08-07-ea-tu-1"}
+    first = await client.post("/v1/airings", json=bulletin(), headers=headers)
+    retry = await client.post("/v1/airings", json=bulletin(), headers=headers)
+    assert first.status == retry.status == 201
+    assert await first.json() == await retry.json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    listed = await (await client.get("/v1/airings", params={"resource_id": EA_TU}, headers=VIEWER)).json()
+    assert listed["total"] == 1
+    other = await client.post("/v1/airings", json=bulletin(title="khác"), headers=headers)
+    assert other.status == 422
+
+
+async def test_emergency_bumps_and_operators_confirm_in_their_scope(client, events_seen):
+    normal = await (await client.post("/v1/airings", json=bulletin(), headers=PLANNER)).json()
+    storm = await client.post(
+        "/v1/airings",
+        json=bulletin(title="Khẩn cấp: bão số 3", starts_at="2023-08-07T17:35", priority="emergency"),
+        headers=PLANNER,
+    )
+    assert storm.status == 201
+    bumped = await (await client.get(f"/v1/airings/{normal['airing_id']}", headers=OPERATOR)).json()
+    assert bumped["status"] == "bumped" and "bão số 3" in bumped["reason"]
+
+    storm_id = (await storm.json())["airing_id"]
+    url = f"/v1/airings/{storm_id}/confirmation"
+    as_run = {"outcome": "aired", "actual_start": "2023-08-07T17:36", "actual_end": "2023-08-07T17:51"}
+    assert (await client.post(url, json=as_run, headers=OTHER_OPERATOR)).status == 403
+    confirmed = await client.post(url, json=as_run, headers=OPERATOR)
+    assert confirmed.status == 200, await confirmed.text()
+    body = await confirmed.json()
+    assert body["status"] == "aired" and body["operator"] == "Y Bơ Êban"
+    assert (await client.post(url, json=as_run, headers=OPERATOR)).status == 200  # identical again: no-op
+    bumped_confirm = await client.post(
+        f"/v1/airings/{normal['airing_id']}/confirmation", json=as_run, headers=OPERATOR
+    )
+    assert bumped_confirm.status == 409
+
+    await eventually(lambda: len(events_seen) >= 4)
+    types = [m.type for m in events_seen]
+    assert types[:4] == [
+        "schedule.AiringScheduled",
+        "schedule.AiringBumped",
+        "schedule.AiringScheduled",
+        "schedule.AiringConfirmed",
+    ]
+    assert orjson.loads(events_seen[-1].body)["metadata"]["actor"] == "Y Bơ Êban"
+
+
+async def test_cancel_then_confirm_is_refused_and_run_sheet_lists_the_day(client):
+    morning = await (
+        await client.post("/v1/airings", json=bulletin(starts_at="2023-08-07T05:30"), headers=PLANNER)
+    ).json()
+    evening = await (await client.post("/v1/airings", json=bulletin(), headers=PLANNER)).json()
+    cancelled = await client.post(
+        f"/v1/airings/{morning['airing_id']}/cancel", json={"reason": "trùng họp thôn"}, headers=PLANNER
+    )
+    assert (await cancelled.json())["status"] == "cancelled"
+    refused = await client.post(
+        f"/v1/airings/{morning['airing_id']}/confirmation", json={"outcome": "aired"}, headers=OPERATOR
+    )
+    assert refused.status == 409
+    sheet = await (
+        await client.get(f"/v1/resources/{EA_TU}/run-sheet", params={"date": "2023-08-07"}, headers=OPERATOR)
+    ).json()
+    assert [i["airing_id"] for i in sheet["items"]] == [morning["airing_id"], evening["airing_id"]]
+    assert sheet["items"][1]["script"] == "Kính thưa bà con …"
+    moved = await client.post(
+        f"/v1/airings/{evening['airing_id']}/reschedule",
+        json={"starts_at": "2023-08-07T18:00"},
+        headers=PLANNER,
+    )
+    assert (await moved.json())["ends_at"] == "2023-08-07T18:15:00+07:00"
+
+
+async def test_health_readiness_metrics_and_openapi(client):
+    assert (await client.get("/healthz")).status == 200
+    ready = await client.get("/readyz")
+    assert ready.status == 200 and (await ready.json())["postgresql"] == "ok"
+    await client.get("/v1/airings", headers=VIEWER)
+    metrics = await (await client.get("/metrics")).text()
+    assert 'loa_http_requests_total{method="GET",route="/v1/airings"' in metrics
+    spec = await (await client.get("/openapi.json")).json()
+    assert spec["openapi"] == "3.1.0" and "/v1/airings" in spec["paths"]
+    assert "Loa" in await (await client.get("/docs")).text()
