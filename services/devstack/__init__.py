@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.devstack.apps import App
 from services.devstack.servers import Postgres, RabbitMQ, StackError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,18 +81,34 @@ class Stack:
     def amqp_url(self) -> str:
         return self.rabbitmq.url
 
-    def up(self) -> None:
+    def apps(self) -> list[App]:
+        """Loa's services, each on its port (LOA_SCHEDULER_PORT …)."""
+        run = self.folder / "run"
+        return [App("scheduler", "services.scheduler", int(os.environ.get("LOA_SCHEDULER_PORT", 8081)), run)]
+
+    def app_env(self) -> dict[str, str]:
+        return {"LOA_PG_DSN": self.pg_dsn, "LOA_AMQP_URL": self.amqp_url}
+
+    def up(self, *, with_apps: bool = False) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.folder.chmod(0o755)
         self.postgres.up()
         self.rabbitmq.up()
+        if with_apps:
+            for app in self.apps():
+                app.up(self.app_env())
 
     def down(self) -> None:
+        for app in self.apps():
+            app.down()
         self.rabbitmq.down()
         self.postgres.down()
 
     def status(self) -> dict[str, bool]:
-        return {"postgres": self.postgres.running(), "rabbitmq": self.rabbitmq.running()}
+        state = {"postgres": self.postgres.running(), "rabbitmq": self.rabbitmq.running()}
+        for app in self.apps():
+            state[app.name] = bool(app.pid()) and app.healthy()
+        return state
 
     def env_lines(self) -> list[str]:
         return [f"export LOA_PG_DSN={self.pg_dsn}", f"export LOA_AMQP_URL={self.amqp_url}"]

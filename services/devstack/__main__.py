@@ -9,18 +9,39 @@ from services.devstack import Stack, StackError
 from services.devstack.servers import reset_folder
 
 
+def print_where_to_look(stack: Stack, *, with_apps: bool) -> None:
+    from services.common.auth import issue
+    from services.common.settings import Settings
+
+    print("\n".join(stack.env_lines()))
+    print(f"# RabbitMQ management: {stack.rabbitmq.management_url} (loa / loa)")
+    if not with_apps:
+        return
+    for app in stack.apps():
+        print(f"# {app.name}: {app.url}  (API docs {app.url}/docs, OpenAPI {app.url}/openapi.json)")
+    secret = Settings().token_secret
+    tokens = {
+        "planner": issue(secret, "Trung tâm Truyền thông BHXH Đắk Lắk", "planner", province="dak-lak"),
+        "operator": issue(secret, "Y Bơ Êban", "operator", resources=["loudspeaker:xa-ea-tu"]),
+        "viewer": issue(secret, "Bảng điều khiển", "viewer"),
+    }
+    print("# sample tokens (python -m services.common.auth --help issues more):")
+    for role, token in tokens.items():
+        print(f"export LOA_TOKEN_{role.upper()}={token}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.devstack", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "env"])
     parser.add_argument("--tests", action="store_true", help="the test suite's stack (.loa/test)")
     parser.add_argument("--purge", action="store_true", help="with down: delete the data folder too")
+    parser.add_argument("--servers-only", action="store_true", help="with up: PostgreSQL and RabbitMQ only")
     args = parser.parse_args(argv)
     stack = Stack.for_tests() if args.tests else Stack.for_dev()
     try:
         if args.command == "up":
-            stack.up()
-            print("\n".join(stack.env_lines()))
-            print(f"# RabbitMQ management: {stack.rabbitmq.management_url} (loa / loa)")
+            stack.up(with_apps=not args.tests and not args.servers_only)
+            print_where_to_look(stack, with_apps=not args.tests and not args.servers_only)
         elif args.command == "down":
             stack.down()
             if args.purge:

@@ -78,10 +78,14 @@ async def run(request: web.Request, resource_id: str, command, actor: str) -> in
     try:
         outcome = await request.app[SCHEDULER].execute(resource_id, command, metadata(request, actor))
     except Conflict as exc:
+        taken = "; ".join(
+            f"{a.title!r} {to_local(a.starts_at):%Y-%m-%d %H:%M}–{to_local(a.ends_at):%H:%M} ({a.airing_id})"
+            for a in exc.in_the_way
+        )
         raise Problem(
             409,
             "Conflict",
-            str(exc),
+            f"{exc.resource_id} is taken by {taken}",
             extra={
                 "conflicts": [
                     {

@@ -1,0 +1,85 @@
+"""Loa's own services, run as background processes next to the servers (``./loa up``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.devstack.servers import StackError, say, wait_until
+
+
+@dataclass
+class App:
+    name: str
+    module: str
+    port: int
+    folder: Path
+
+    @property
+    def pid_file(self) -> Path:
+        return self.folder / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.folder / f"{self.name}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def up(self, env: dict[str, str]) -> None:
+        if self.pid() and self.healthy():
+            say(f"{self.name} already runs on {self.url}")
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        say(f"starting {self.name} on {self.url} (log: {self.log_file})")
+        with open(self.log_file, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", self.module],
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        try:
+            wait_until(f"{self.name} on {self.url}", lambda: self.healthy() or process.poll() is not None, 90)
+        finally:
+            if process.poll() is not None:
+                tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-20:])
+                raise StackError(f"{self.name} exited with {process.returncode}:\n{tail}")
+
+    def down(self) -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        say(f"stopping {self.name}")
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while self.pid() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if self.pid():
+            os.killpg(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
