@@ -20,7 +20,9 @@ from contracts.http.scheduler import (
     RescheduleRequest,
     RunSheet,
 )
-from services.common.web import CORRELATION_ID, Problem, body_as, json, principal, require
+from services.common.auth import InvalidToken, verify
+from services.common.web import CORRELATION_ID, SECRET, Problem, body_as, json, principal, require
+from services.scheduler.calendar import feed
 from services.scheduler.domain.commands import (
     CancelAiring,
     ConfirmAiring,
@@ -351,3 +353,46 @@ async def run_sheet(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         rows, _ = await find_airings(conn, request.app[SCHEMA], query)
     return json(RunSheet(resource_id=query.resource_id, date=day, items=[view(r) for r in rows]))
+
+
+def _feed_reader(request: web.Request) -> None:
+    """Calendar apps cannot send headers: a feed also takes its token as ``?token=``."""
+    token = request.query.get("token")
+    if token and "Authorization" not in request.headers:
+        try:
+            verify(request.app[SECRET], token)
+        except InvalidToken as exc:
+            raise Problem(401, "Invalid token", str(exc)) from None
+        return
+    principal(request)
+
+
+async def _ics(request: web.Request, name: str, query: AiringQuery) -> web.Response:
+    async with request.app[POOL].acquire() as conn:
+        rows, _ = await find_airings(conn, request.app[SCHEMA], query)
+    return web.Response(
+        body=feed(name, rows),
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Content-Disposition": f'inline; filename="{name}.ics"'},
+    )
+
+
+@routes.get("/v1/resources/{resource_id}/calendar.ics")
+async def resource_calendar(request: web.Request) -> web.Response:
+    _feed_reader(request)
+    resource_id = request.match_info["resource_id"]
+    # By default the feed starts 90 days back; ?from= reaches further.
+    since = _day_or_time(request.query.get("from"), "from") or datetime.now(UTC) - timedelta(days=90)
+    query = AiringQuery(resource_id=resource_id, starts_from=since, limit=5000)
+    return await _ics(request, resource_id, query)
+
+
+@routes.get("/v1/campaigns/{campaign_id}/calendar.ics")
+async def campaign_calendar(request: web.Request) -> web.Response:
+    _feed_reader(request)
+    try:
+        campaign_id = uuid.UUID(request.match_info["campaign_id"])
+    except ValueError:
+        raise Problem(404, "Not found", "campaign ids are UUIDs") from None
+    return await _ics(request, f"campaign-{campaign_id}", AiringQuery(campaign_id=campaign_id, limit=5000))

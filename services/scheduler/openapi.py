@@ -36,9 +36,20 @@ ENDPOINTS: list[tuple[str, str, str, str, type[BaseModel] | None, type[BaseModel
      bodies.LivestreamLiveRequest, bodies.AiringView, 200, []),
     ("post", "/v1/airings/{airing_id}/end", "A livestream ended", "operator",
      None, bodies.AiringView, 200, []),
+    ("get", "/v1/resources/{resource_id}/calendar.ics",
+     "iCalendar feed of a resource (token may be given as ?token= for phone calendars)",
+     "any", None, None, 200, ["token", "from"]),
+    ("get", "/v1/campaigns/{campaign_id}/calendar.ics", "iCalendar feed of a campaign",
+     "any", None, None, 200, ["token"]),
     ("get", "/v1/resources/{resource_id}/run-sheet", "An operator's run-sheet for a local day",
      "any", None, bodies.RunSheet, 200, ["date"]),
 ]  # fmt: skip
+
+
+def _content(response: type[BaseModel] | None) -> dict[str, Any]:
+    if response is None:
+        return {"text/calendar": {"schema": {"type": "string"}}}
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{response.__name__}"}}}
 
 
 def build() -> dict[str, Any]:
@@ -56,16 +67,14 @@ def build() -> dict[str, Any]:
             "security": [{"bearer": []}],
             "parameters": [
                 {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                for p in ("airing_id", "resource_id")
+                for p in ("airing_id", "resource_id", "campaign_id")
                 if "{" + p + "}" in path
             ]
             + [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in params],
             "responses": {
                 str(status): {
                     "description": "OK",
-                    "content": {
-                        "application/json": {"schema": {"$ref": f"#/components/schemas/{response.__name__}"}}
-                    },
+                    "content": _content(response),
                 },
                 **{
                     str(code): {

@@ -204,3 +204,23 @@ async def test_health_readiness_metrics_and_openapi(client):
     spec = await (await client.get("/openapi.json")).json()
     assert spec["openapi"] == "3.1.0" and "/v1/airings" in spec["paths"]
     assert "Loa" in await (await client.get("/docs")).text()
+
+
+async def test_calendar_feed_for_a_phone(client):
+    from icalendar import Calendar
+
+    created = await (await client.post("/v1/airings", json=bulletin(), headers=PLANNER)).json()
+    token = OPERATOR["Authorization"].removeprefix("Bearer ")
+    response = await client.get(
+        f"/v1/resources/{EA_TU}/calendar.ics", params={"token": token, "from": "2023-08-01"}
+    )
+    assert response.status == 200
+    assert response.content_type == "text/calendar"
+    body = await response.read()
+    calendar = Calendar.from_ical(body)
+    [event] = [c for c in calendar.walk("VEVENT")]
+    assert str(event["uid"]) == f"{created['airing_id']}@loa"
+    assert str(event["summary"]) == "Bản tin BHYT học sinh, sinh viên (Êđê)"
+    assert event["dtstart"].dt.isoformat() == "2023-08-07T17:30:00+07:00"
+    assert b"BEGIN:VTIMEZONE" in body and b"TZID:Asia/Ho_Chi_Minh" in body
+    assert (await client.get(f"/v1/resources/{EA_TU}/calendar.ics")).status == 401
