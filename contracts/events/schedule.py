@@ -48,6 +48,9 @@ class AiringScheduled(Event):
     language: str | None = Field(default=None, max_length=40)
     campaign_id: UUID | None = None
     series_id: UUID | None = None
+    recurrence_id: datetime | None = Field(
+        default=None, description="for an airing of a series: the occurrence's local start (RFC 5545)"
+    )
     priority: Priority = Priority.normal
     script: str | None = Field(default=None, max_length=20_000)
     audio_ref: str | None = Field(default=None, max_length=500)

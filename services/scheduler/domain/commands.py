@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from contracts.events.schedule import AiringKind, Outcome, Priority
+from contracts.events.series import SeriesDefinition
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class ScheduleAiring:
     language: str | None = None
     campaign_id: UUID | None = None
     series_id: UUID | None = None
+    recurrence_id: datetime | None = None
     priority: Priority = Priority.normal
     script: str | None = None
     audio_ref: str | None = None
@@ -66,4 +68,53 @@ class EndLivestream:
     at: datetime
 
 
-Command = ScheduleAiring | RescheduleAiring | CancelAiring | ConfirmAiring | GoLive | EndLivestream
+@dataclass(frozen=True)
+class PlanSeries:
+    """Put a recurring plan on the resource and schedule its airings up to ``through``."""
+
+    series_id: UUID
+    resource_id: str
+    kind: AiringKind
+    definition: SeriesDefinition
+    through: datetime
+    campaign_id: UUID | None = None
+    skip_conflicts: bool = False
+
+
+@dataclass(frozen=True)
+class ReviseSeries:
+    """Change the series for the occurrences from ``effective_from`` (local) on."""
+
+    series_id: UUID
+    effective_from: datetime
+    definition: SeriesDefinition
+    skip_conflicts: bool = False
+
+
+@dataclass(frozen=True)
+class EndSeries:
+    series_id: UUID
+    effective_from: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtendSeries:
+    """Keep the horizon filled: schedule the occurrences up to ``through``, skipping those in the way."""
+
+    series_id: UUID
+    through: datetime
+
+
+Command = (
+    ScheduleAiring
+    | RescheduleAiring
+    | CancelAiring
+    | ConfirmAiring
+    | GoLive
+    | EndLivestream
+    | PlanSeries
+    | ReviseSeries
+    | EndSeries
+    | ExtendSeries
+)

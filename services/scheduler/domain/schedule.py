@@ -27,6 +27,7 @@ from contracts.events.schedule import (
     Outcome,
     Priority,
 )
+from contracts.events.series import SeriesEnded, SeriesExtended, SeriesPlanned, SeriesRevised
 from services.scheduler.domain.commands import (
     CancelAiring,
     Command,
@@ -43,6 +44,7 @@ from services.scheduler.domain.errors import (
     InvalidTransition,
     NotFound,
 )
+from services.scheduler.domain.series import Segment, SeriesState
 
 
 class Status(StrEnum):
@@ -90,6 +92,7 @@ class Airing:
 class ResourceSchedule:
     resource_id: str | None = None
     airings: dict[UUID, Airing] = field(default_factory=dict)
+    series: dict[UUID, SeriesState] = field(default_factory=dict)
 
     def overlapping(
         self, starts_at: datetime, ends_at: datetime, *, besides: UUID | None = None
@@ -115,7 +118,28 @@ def evolve(state: ResourceSchedule, event: Event) -> ResourceSchedule:
     match event:
         case AiringScheduled():
             airing = Airing(event, event.starts_at, event.ends_at)
-            return ResourceSchedule(event.resource_id, {**state.airings, event.airing_id: airing})
+            series = state.series
+            if event.series_id in series and event.recurrence_id is not None:
+                one = series[event.series_id]
+                occurrences = {**one.occurrences, event.recurrence_id: event.airing_id}
+                series = {**series, event.series_id: replace(one, occurrences=occurrences)}
+            return ResourceSchedule(event.resource_id, {**state.airings, event.airing_id: airing}, series)
+        case SeriesPlanned():
+            first = Segment(event.definition.first_start, event.definition, 0)
+            one = SeriesState(event, (first,))
+            return ResourceSchedule(event.resource_id, state.airings, {**state.series, event.series_id: one})
+        case SeriesRevised():
+            one = state.series[event.series_id]
+            kept = tuple(s for s in one.segments if s.effective_from < event.effective_from)
+            revision = max(s.revision for s in one.segments) + 1
+            segments = (*kept, Segment(event.effective_from, event.definition, revision))
+            return _update_series(state, replace(one, segments=segments))
+        case SeriesEnded():
+            return _update_series(
+                state, replace(state.series[event.series_id], ended_from=event.effective_from)
+            )
+        case SeriesExtended():
+            return _update_series(state, replace(state.series[event.series_id], through=event.through))
         case AiringRescheduled():
             return _update(
                 state,
@@ -139,6 +163,10 @@ def evolve(state: ResourceSchedule, event: Event) -> ResourceSchedule:
 
 def fold(events: list[Event], state: ResourceSchedule | None = None) -> ResourceSchedule:
     return reduce(evolve, events, state or ResourceSchedule())
+
+
+def _update_series(state: ResourceSchedule, one: SeriesState) -> ResourceSchedule:
+    return replace(state, series={**state.series, one.series_id: one})
 
 
 def _update(state: ResourceSchedule, airing_id: UUID, **changes) -> ResourceSchedule:
@@ -167,7 +195,10 @@ def decide(state: ResourceSchedule, command: Command) -> list[Event]:
             return _go_live(state, command)
         case EndLivestream():
             return _end(state, command)
-    raise TypeError(f"not a schedule command: {command!r}")
+    # Series rules build on the single-airing rules above, hence the late import.
+    from services.scheduler.domain import series_planning
+
+    return series_planning.decide(state, command)
 
 
 def _check_window(starts_at: datetime, ends_at: datetime) -> None:
@@ -221,6 +252,7 @@ def _schedule(state: ResourceSchedule, c: ScheduleAiring) -> list[Event]:
         language=c.language,
         campaign_id=c.campaign_id,
         series_id=c.series_id,
+        recurrence_id=c.recurrence_id,
         priority=c.priority,
         script=c.script,
         audio_ref=c.audio_ref,

@@ -1,0 +1,243 @@
+"""Decisions about series: plan, revise ("this and following" / whole), end, keep the horizon filled.
+
+Each occurrence becomes an ordinary airing through the single-airing rules, so
+overlaps and emergency bumps behave exactly as for airings planned one by one.
+Planning and revising are all-or-nothing unless ``skip_conflicts`` is asked
+for; extending the horizon runs unattended, so it always skips what is in the
+way and records each skipped occurrence with the airings that hold its window.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from contracts.base import Event
+from contracts.events.schedule import AiringCancelled
+from contracts.events.series import (
+    SeriesDefinition,
+    SeriesEnded,
+    SeriesExtended,
+    SeriesPlanned,
+    SeriesRevised,
+    SkippedOccurrence,
+)
+from services.scheduler.domain.commands import (
+    Command,
+    EndSeries,
+    ExtendSeries,
+    PlanSeries,
+    ReviseSeries,
+    ScheduleAiring,
+)
+from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
+from services.scheduler.domain.recurrence import Occurrence
+from services.scheduler.domain.schedule import (
+    HOLDS_THE_SLOT,
+    ResourceSchedule,
+    Status,
+    _schedule,
+    evolve,
+)
+from services.scheduler.domain.series import Segment, SeriesState, local_instant, occurrence_id, recurrence_of
+
+MAX_OCCURRENCES = 10_000
+"""More airings than this in one decision is a rule without a sensible end (e.g. a daily rule from 1990)."""
+
+
+def decide(state: ResourceSchedule, command: Command) -> list[Event]:
+    match command:
+        case PlanSeries():
+            return _plan(state, command)
+        case ReviseSeries():
+            return _revise(state, command)
+        case EndSeries():
+            return _end(state, command)
+        case ExtendSeries():
+            return _extend(state, command)
+    raise TypeError(f"not a schedule command: {command!r}")
+
+
+def _series(state: ResourceSchedule, series_id) -> SeriesState:
+    one = state.series.get(series_id)
+    if one is None:
+        raise NotFound(f"no series {series_id} on {state.resource_id or 'this resource'}")
+    return one
+
+
+def _plan(state: ResourceSchedule, c: PlanSeries) -> list[Event]:
+    if state.resource_id is not None and state.resource_id != c.resource_id:
+        raise InvalidCommand("resource_id", f"this schedule belongs to {state.resource_id}")
+    recurrence_of(c.definition)  # refuse a bad rule before anything else
+    planned = SeriesPlanned(
+        series_id=c.series_id,
+        resource_id=c.resource_id,
+        kind=c.kind,
+        campaign_id=c.campaign_id,
+        definition=c.definition,
+    )
+    known = state.series.get(c.series_id)
+    if known is not None:
+        if known.planned == planned:
+            return []
+        raise InvalidTransition(f"series {c.series_id} already exists with other details")
+    after = evolve(state, planned)
+    one = after.series[c.series_id]
+    return [planned, *_materialise(after, one, one.start_instant(), c.through, skip=c.skip_conflicts)]
+
+
+def _extend(state: ResourceSchedule, c: ExtendSeries) -> list[Event]:
+    one = _series(state, c.series_id)
+    start = one.through or one.start_instant()
+    if c.through <= start:
+        return []
+    return _materialise(state, one, start, c.through, skip=True)
+
+
+def _revise(state: ResourceSchedule, c: ReviseSeries) -> list[Event]:
+    one = _series(state, c.series_id)
+    if c.effective_from < one.segments[0].effective_from:
+        raise InvalidCommand("effective_from", "the series starts later")
+    if one.ended_from is not None and c.effective_from >= one.ended_from:
+        raise InvalidTransition(f"series {c.series_id} ended at {one.ended_from:%Y-%m-%d %H:%M}")
+    recurrence_of(c.definition)
+    current = one.segment_at(c.effective_from)
+    if current.effective_from == c.effective_from and current.definition == c.definition:
+        return []  # the same revision again
+    revised = SeriesRevised(
+        series_id=c.series_id,
+        resource_id=state.resource_id,
+        effective_from=c.effective_from,
+        definition=c.definition,
+    )
+    state = evolve(state, revised)
+    one = state.series[c.series_id]
+    start = local_instant(c.effective_from, c.definition.zone)
+    through = one.through or start
+    wanted = {o.local_start: (segment, o) for segment, o in one.between(start, through)}
+    events: list[Event] = [revised]
+    replaced = set()
+    for recurrence_id, airing_id in sorted(one.occurrences.items()):
+        airing = state.airings[airing_id]
+        if recurrence_id < c.effective_from or airing.status not in HOLDS_THE_SLOT:
+            continue  # history, or an occurrence already cancelled or bumped: left as it is
+        if airing.status is Status.live:
+            continue
+        if recurrence_id in wanted:
+            if airing.status is Status.rescheduled:
+                continue  # moved by hand ("this airing"): the planner's choice stands
+            segment, occurrence = wanted[recurrence_id]
+            if _same(airing.scheduled, _occurrence_command(one, segment, occurrence)):
+                continue
+            replaced.add(recurrence_id)
+        cancelled = AiringCancelled(
+            airing_id=airing_id, resource_id=state.resource_id, reason="series revised"
+        )
+        state = evolve(state, cancelled)
+        events.append(cancelled)
+    one = state.series[c.series_id]
+    if through > start:
+        # Only skipped occurrences are news here: the horizon itself does not move.
+        events += _materialise(state, one, start, through, skip=c.skip_conflicts, again=replaced, mark=False)
+    return events
+
+
+def _end(state: ResourceSchedule, c: EndSeries) -> list[Event]:
+    one = _series(state, c.series_id)
+    if one.ended_from is not None and one.ended_from <= c.effective_from:
+        return []
+    ended = SeriesEnded(
+        series_id=c.series_id, resource_id=state.resource_id, effective_from=c.effective_from, reason=c.reason
+    )
+    events: list[Event] = [ended]
+    for recurrence_id, airing_id in sorted(one.occurrences.items()):
+        airing = state.airings[airing_id]
+        if recurrence_id >= c.effective_from and airing.status in (Status.scheduled, Status.rescheduled):
+            events.append(
+                AiringCancelled(
+                    airing_id=airing_id, resource_id=state.resource_id, reason=c.reason or "series ended"
+                )
+            )
+    return events
+
+
+def _occurrence_command(one: SeriesState, segment: Segment, o: Occurrence) -> ScheduleAiring:
+    d: SeriesDefinition = segment.definition
+    return ScheduleAiring(
+        airing_id=occurrence_id(one.series_id, o.local_start, segment.revision),
+        resource_id=one.planned.resource_id,
+        kind=one.planned.kind,
+        starts_at=o.starts_at,
+        ends_at=o.ends_at,
+        title=d.title,
+        topic=d.topic,
+        language=d.language,
+        campaign_id=one.planned.campaign_id,
+        series_id=one.series_id,
+        recurrence_id=o.local_start,
+        priority=d.priority,
+        script=d.script,
+        audio_ref=d.audio_ref,
+    )
+
+
+def _same(scheduled, command: ScheduleAiring) -> bool:
+    return (
+        scheduled.starts_at == command.starts_at
+        and scheduled.ends_at == command.ends_at
+        and scheduled.title == command.title
+        and scheduled.topic == command.topic
+        and scheduled.language == command.language
+        and scheduled.priority == command.priority
+        and scheduled.script == command.script
+        and scheduled.audio_ref == command.audio_ref
+    )
+
+
+def _materialise(
+    state: ResourceSchedule,
+    one: SeriesState,
+    start: datetime,
+    through: datetime,
+    *,
+    skip: bool,
+    again: frozenset | set = frozenset(),
+    mark: bool = True,
+) -> list[Event]:
+    """Airings for the occurrences in [start, through) that have none yet, then SeriesExtended."""
+    wanted = one.between(start, through)
+    if len(wanted) > MAX_OCCURRENCES:
+        raise InvalidCommand(
+            "rule", f"produces {len(wanted)} airings up to the horizon; give a later first_start or an UNTIL"
+        )
+    events: list[Event] = []
+    skipped: list[SkippedOccurrence] = []
+    for segment, occurrence in wanted:
+        if occurrence.local_start in one.occurrences and occurrence.local_start not in again:
+            continue
+        command = _occurrence_command(one, segment, occurrence)
+        if command.airing_id in state.airings:
+            continue
+        try:
+            new = _schedule(state, command)
+        except Conflict as conflict:
+            if not skip:
+                raise
+            skipped.append(
+                SkippedOccurrence(
+                    recurrence_id=occurrence.local_start,
+                    starts_at=occurrence.starts_at,
+                    conflicts=[a.airing_id for a in conflict.in_the_way],
+                )
+            )
+            continue
+        for event in new:
+            state = evolve(state, event)
+        events += new
+    if mark or skipped:
+        end = max(through, one.through) if one.through else through
+        events.append(
+            SeriesExtended(
+                series_id=one.series_id, resource_id=one.planned.resource_id, through=end, skipped=skipped
+            )
+        )
+    return events

@@ -1,0 +1,232 @@
+"""Series on a schedule: planning, the horizon, "this airing", "this and following", the whole series, end."""
+
+from datetime import datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from contracts.events.schedule import AiringCancelled, AiringKind, AiringScheduled, Priority
+from contracts.events.series import (
+    SeriesDefinition,
+    SeriesEnded,
+    SeriesExtended,
+    SeriesPlanned,
+    SeriesRevised,
+)
+from services.scheduler.domain.commands import (
+    CancelAiring,
+    EndSeries,
+    ExtendSeries,
+    PlanSeries,
+    RescheduleAiring,
+    ReviseSeries,
+    ScheduleAiring,
+)
+from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition
+from services.scheduler.domain.localtime import to_utc
+from services.scheduler.domain.schedule import Status, decide, evolve, fold
+from services.scheduler.domain.series import occurrence_id
+
+GIO_THU_9 = "radio:vov-dak-lak:gio-thu-9"
+SERIES = uuid4()
+WEEKDAYS_AT_NINE = SeriesDefinition(
+    rule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+    first_start=datetime(2023, 8, 1, 21, 0),
+    duration_minutes=15,
+    title="Giờ thứ 9 — Câu chuyện chính sách",
+    topic="BHXH tự nguyện",
+    language="Kinh",
+)
+SEPTEMBER = to_utc(datetime(2023, 9, 1))
+
+
+def plan(definition=WEEKDAYS_AT_NINE, through=SEPTEMBER, **kw) -> PlanSeries:
+    fields = dict(
+        series_id=SERIES, resource_id=GIO_THU_9, kind=AiringKind.radio, definition=definition, through=through
+    )
+    return PlanSeries(**(fields | kw))
+
+
+def run(state, command):
+    events = decide(state, command)
+    return fold(events, state), events
+
+
+def scheduled(events):
+    return [e for e in events if isinstance(e, AiringScheduled)]
+
+
+def test_planning_a_series_schedules_its_airings_up_to_the_horizon():
+    state, events = run(fold([]), plan())
+    assert isinstance(events[0], SeriesPlanned)
+    airings = scheduled(events)
+    assert len(airings) == 23  # the weekdays of August 2023
+    assert airings[0].recurrence_id == datetime(2023, 8, 1, 21, 0)
+    assert airings[0].starts_at == to_utc(datetime(2023, 8, 1, 21, 0))
+    assert {a.series_id for a in airings} == {SERIES}
+    assert events[-1] == SeriesExtended(series_id=SERIES, resource_id=GIO_THU_9, through=SEPTEMBER)
+    assert state.series[SERIES].through == SEPTEMBER
+
+
+def test_planning_again_is_a_no_op_and_other_details_are_refused():
+    state, _ = run(fold([]), plan())
+    assert decide(state, plan()) == []
+    other = WEEKDAYS_AT_NINE.model_copy(update={"title": "Khác"})
+    with pytest.raises(InvalidTransition):
+        decide(state, plan(other))
+
+
+def test_the_horizon_moves_forward_without_duplicates():
+    state, _ = run(fold([]), plan())
+    state, events = run(state, ExtendSeries(SERIES, to_utc(datetime(2023, 9, 8))))
+    assert [a.recurrence_id.day for a in scheduled(events)] == [1, 4, 5, 6, 7]
+    assert decide(state, ExtendSeries(SERIES, to_utc(datetime(2023, 9, 8)))) == []
+    assert decide(state, ExtendSeries(SERIES, to_utc(datetime(2023, 9, 2)))) == []
+
+
+def test_extending_skips_occurrences_in_the_way_and_says_which():
+    state, _ = run(fold([]), plan())
+    special = ScheduleAiring(
+        airing_id=uuid4(),
+        resource_id=GIO_THU_9,
+        kind=AiringKind.radio,
+        starts_at=to_utc(datetime(2023, 9, 4, 20, 50)),
+        ends_at=to_utc(datetime(2023, 9, 4, 21, 30)),
+        title="Tọa đàm Luật BHXH 2024",
+        priority=Priority.priority,
+    )
+    state, _ = run(state, special)
+    state, events = run(state, ExtendSeries(SERIES, to_utc(datetime(2023, 9, 8))))
+    assert [a.recurrence_id.day for a in scheduled(events)] == [1, 5, 6, 7]
+    [skipped] = events[-1].skipped
+    assert skipped.recurrence_id == datetime(2023, 9, 4, 21, 0)
+    assert skipped.conflicts == [special.airing_id]
+
+
+def test_a_series_in_the_way_is_refused_whole_unless_conflicts_are_skipped():
+    special = ScheduleAiring(
+        airing_id=uuid4(),
+        resource_id=GIO_THU_9,
+        kind=AiringKind.radio,
+        starts_at=to_utc(datetime(2023, 8, 15, 21, 5)),
+        ends_at=to_utc(datetime(2023, 8, 15, 21, 20)),
+        title="Bản tin đặc biệt",
+    )
+    state, _ = run(fold([]), special)
+    with pytest.raises(Conflict) as refused:
+        decide(state, plan())
+    assert refused.value.in_the_way[0].airing_id == special.airing_id
+    _, events = run(state, plan(skip_conflicts=True))
+    assert len(scheduled(events)) == 22
+    assert [s.recurrence_id.day for s in events[-1].skipped] == [15]
+
+
+def test_exdates_rdates_and_count():
+    definition = WEEKDAYS_AT_NINE.model_copy(
+        update={
+            "rule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;COUNT=5",
+            "exdates": [datetime(2023, 8, 2, 21, 0)],
+            "rdates": [datetime(2023, 8, 12, 9, 0)],  # a Saturday morning rerun
+        }
+    )
+    _, events = run(fold([]), plan(definition))
+    assert [a.recurrence_id for a in scheduled(events)] == [
+        datetime(2023, 8, 1, 21, 0),
+        datetime(2023, 8, 3, 21, 0),
+        datetime(2023, 8, 4, 21, 0),
+        datetime(2023, 8, 7, 21, 0),
+        datetime(2023, 8, 12, 9, 0),
+    ]
+
+
+def test_this_airing_moved_or_cancelled_is_not_recreated_by_the_horizon():
+    state, _ = run(fold([]), plan(through=to_utc(datetime(2023, 8, 8))))
+    tuesday = occurrence_id(SERIES, datetime(2023, 8, 1, 21, 0))
+    friday = occurrence_id(SERIES, datetime(2023, 8, 4, 21, 0))
+    state, _ = run(state, CancelAiring(tuesday, "ngày lễ"))
+    later = to_utc(datetime(2023, 8, 4, 21, 30))
+    state, _ = run(state, RescheduleAiring(friday, later, later + timedelta(minutes=15)))
+    state, events = run(state, ExtendSeries(SERIES, SEPTEMBER))
+    assert tuesday not in {a.airing_id for a in scheduled(events)}
+    assert friday not in {a.airing_id for a in scheduled(events)}
+    assert state.airings[tuesday].status is Status.cancelled
+    assert state.airings[friday].status is Status.rescheduled
+
+
+def test_this_and_following_moves_the_later_occurrences_and_keeps_the_earlier():
+    state, _ = run(fold([]), plan())
+    from_21st = datetime(2023, 8, 21, 21, 0)
+    later = WEEKDAYS_AT_NINE.model_copy(update={"first_start": datetime(2023, 8, 21, 21, 15)})
+    state, events = run(state, ReviseSeries(SERIES, from_21st, later))
+    assert isinstance(events[0], SeriesRevised)
+    cancelled = [e for e in events if isinstance(e, AiringCancelled)]
+    new = scheduled(events)
+    assert len(cancelled) == len(new) == 9  # 21st … 31st
+    assert {a.recurrence_id.time().isoformat() for a in new} == {"21:15:00"}
+    earlier = state.airings[occurrence_id(SERIES, datetime(2023, 8, 18, 21, 0))]
+    assert earlier.status is Status.scheduled
+    # …and the horizon carries on with the revised rule.
+    state, events = run(state, ExtendSeries(SERIES, to_utc(datetime(2023, 9, 5))))
+    assert [a.recurrence_id for a in scheduled(events)] == [
+        datetime(2023, 9, 1, 21, 15),
+        datetime(2023, 9, 4, 21, 15),
+    ]
+
+
+def test_a_revision_keeps_unchanged_occurrences_and_those_moved_by_hand():
+    state, _ = run(fold([]), plan())
+    moved = occurrence_id(SERIES, datetime(2023, 8, 22, 21, 0))
+    later = to_utc(datetime(2023, 8, 22, 22, 0))
+    state, _ = run(state, RescheduleAiring(moved, later, later + timedelta(minutes=15)))
+    # The whole series from the 21st: a holiday is left out, nothing else changes.
+    holiday = WEEKDAYS_AT_NINE.model_copy(update={"exdates": [datetime(2023, 8, 31, 21, 0)]})
+    state, events = run(state, ReviseSeries(SERIES, datetime(2023, 8, 21, 21, 0), holiday))
+    assert [type(e) for e in events] == [SeriesRevised, AiringCancelled]
+    assert events[1].airing_id == occurrence_id(SERIES, datetime(2023, 8, 31, 21, 0))
+    assert state.airings[moved].status is Status.rescheduled
+    assert decide(state, ReviseSeries(SERIES, datetime(2023, 8, 21, 21, 0), holiday)) == []
+
+
+def test_a_changed_title_replaces_the_occurrences_under_new_ids():
+    state, _ = run(fold([]), plan())
+    renamed = WEEKDAYS_AT_NINE.model_copy(update={"title": "Giờ thứ 9 — Luật BHXH năm 2024"})
+    state, events = run(state, ReviseSeries(SERIES, datetime(2023, 8, 28, 21, 0), renamed))
+    new = scheduled(events)
+    assert [a.recurrence_id.day for a in new] == [28, 29, 30, 31]
+    assert all(a.airing_id != occurrence_id(SERIES, a.recurrence_id) for a in new)
+    assert state.series[SERIES].occurrences[datetime(2023, 8, 28, 21, 0)] == new[0].airing_id
+
+
+def test_ending_a_series_cancels_what_is_still_to_come():
+    state, _ = run(fold([]), plan())
+    state, events = run(state, EndSeries(SERIES, datetime(2023, 8, 29, 0, 0), "hết chiến dịch"))
+    assert isinstance(events[0], SeriesEnded)
+    assert [e.airing_id for e in events[1:]] == [
+        occurrence_id(SERIES, datetime(2023, 8, d, 21, 0)) for d in (29, 30, 31)
+    ]
+    assert decide(state, EndSeries(SERIES, datetime(2023, 8, 30, 0, 0))) == []
+    assert scheduled(decide(state, ExtendSeries(SERIES, to_utc(datetime(2023, 9, 30))))) == []
+
+
+def test_a_rule_without_end_from_long_ago_is_refused():
+    ancient = WEEKDAYS_AT_NINE.model_copy(update={"rule": "FREQ=HOURLY", "first_start": datetime(2020, 1, 1)})
+    with pytest.raises(InvalidCommand) as refused:
+        decide(fold([]), plan(ancient))
+    assert refused.value.field == "rule"
+
+
+def test_a_bad_rule_or_zone_names_the_field():
+    with pytest.raises(InvalidCommand) as refused:
+        decide(fold([]), plan(WEEKDAYS_AT_NINE.model_copy(update={"rule": "FREQ=SOMETIMES"})))
+    assert refused.value.field == "rule"
+    with pytest.raises(InvalidCommand) as refused:
+        decide(fold([]), plan(WEEKDAYS_AT_NINE.model_copy(update={"zone": "Asia/Nowhere"})))
+    assert refused.value.field == "zone"
+
+
+def test_evolve_is_a_pure_fold():
+    state = fold([])
+    events = decide(state, plan(through=to_utc(datetime(2023, 8, 3))))
+    assert fold(events) == fold(events)
+    assert evolve(state, events[0]) is not state
+    assert state.series == {}
