@@ -1,0 +1,59 @@
+"""Reference data and campaigns: a description replaces the one before it, the same one again is a no-op."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+from contracts.base import Event
+from contracts.events.reference import (
+    KIND_OF,
+    CampaignDefinition,
+    CampaignPlanned,
+    ResourceDescribed,
+    ResourceDescription,
+    ResourceType,
+)
+from contracts.events.schedule import AiringKind
+from services.scheduler.domain.errors import InvalidCommand
+from services.scheduler.domain.recurrence import InvalidRecurrence, Recurrence
+
+ANY_DAY = date(2024, 1, 1)  # a slot's rule is checked from some day; which one does not matter
+
+
+def latest(history: list[Event], kind: type[Event]) -> Event | None:
+    found = [e for e in history if isinstance(e, kind)]
+    return found[-1] if found else None
+
+
+def describe(history: list[Event], resource_id: str, description: ResourceDescription) -> list[Event]:
+    """Register a resource or change its description."""
+    current = latest(history, ResourceDescribed)
+    if current is not None and current.description.type is not description.type:
+        raise InvalidCommand("type", f"{resource_id} is a {current.description.type}; it cannot change type")
+    for i, slot in enumerate(description.slots):
+        try:
+            Recurrence(
+                slot.rule, datetime.combine(ANY_DAY, slot.start), timedelta(minutes=slot.duration_minutes)
+            )
+        except InvalidRecurrence as exc:
+            raise InvalidCommand(f"slots[{i}].rule", str(exc)) from None
+    if current is not None and current.description == description:
+        return []
+    return [ResourceDescribed(resource_id=resource_id, description=description)]
+
+
+def plan_campaign(history: list[Event], campaign_id: UUID, definition: CampaignDefinition) -> list[Event]:
+    """Plan a campaign or change its definition."""
+    current = latest(history, CampaignPlanned)
+    if current is not None and current.definition == definition:
+        return []
+    return [CampaignPlanned(campaign_id=campaign_id, definition=definition)]
+
+
+def check_kind(resource_id: str, resource_type: ResourceType, kind: AiringKind) -> None:
+    """A commune's loudspeakers air loudspeaker airings, a programme radio, a page livestreams."""
+    if KIND_OF[resource_type] is not kind:
+        raise InvalidCommand(
+            "kind", f"{resource_id} is a {resource_type}: it airs {KIND_OF[resource_type]}, not {kind}"
+        )
