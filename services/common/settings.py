@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     scheduler_port: int = Field(default=8081)
     metrics_port: int = Field(default=8082)
     schedule_horizon_days: int = Field(default=60, ge=1, description="how far ahead series are materialised")
+    horizon_interval: float = Field(default=600, gt=0, description="seconds between fills of the horizon")
     startup_timeout: float = Field(
         default=120.0, gt=0, description="seconds to wait for PostgreSQL/RabbitMQ at start"
     )

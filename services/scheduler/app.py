@@ -18,8 +18,18 @@ from services.common.startup import wait_for_postgres
 from services.common.web import METRICS, SECRET, HttpMetrics, IdempotencyStore, Problem, json, middlewares
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription
-from services.scheduler import http, openapi
-from services.scheduler.keys import AMQP, IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, STORE, SUBSCRIPTION
+from services.scheduler import http, http_fanout, http_reference, http_series, openapi
+from services.scheduler.horizon import HorizonKeeper
+from services.scheduler.keys import (
+    AMQP,
+    HORIZON_DAYS,
+    IDEMPOTENCY,
+    POOL,
+    SCHEDULER,
+    SCHEMA,
+    STORE,
+    SUBSCRIPTION,
+)
 from services.scheduler.projection import NAME, AiringsProjection, create_tables
 from services.scheduler.service import Scheduler
 
@@ -33,6 +43,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
     app[SECRET] = settings.token_secret
     app[METRICS] = metrics
     app[SCHEMA] = schema
+    app[HORIZON_DAYS] = settings.schedule_horizon_days
 
     async def database(app: web.Application):
         pool = await wait_for_postgres(
@@ -52,8 +63,19 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         app[POOL], app[STORE], app[SUBSCRIPTION] = pool, store, subscription
         app[SCHEDULER] = Scheduler(store)
         app[IDEMPOTENCY] = idempotency
+        keeper = HorizonKeeper(
+            app[SCHEDULER],
+            pool,
+            schema,
+            days=settings.schedule_horizon_days,
+            interval=settings.horizon_interval,
+        )
+        keeping = asyncio.create_task(keeper.run(), name="series-horizon")
         yield
+        keeper.stop()
         subscription.stop()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(keeping, 5)
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(follower, 5)
         await store.close()
@@ -72,7 +94,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await connection.close()
 
     app.cleanup_ctx.extend([database, broker])
-    app.router.add_routes(http.routes)
+    for module in (http, http_reference, http_series, http_fanout):
+        app.router.add_routes(module.routes)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.handler)
     app.router.add_get("/openapi.json", openapi.document)

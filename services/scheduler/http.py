@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from contracts.envelope import EventMetadata
+from contracts.events.reference import ResourceType
 from contracts.events.schedule import AiringKind, Outcome
 from contracts.http.scheduler import (
     AiringPage,
@@ -20,8 +24,9 @@ from contracts.http.scheduler import (
     RescheduleRequest,
     RunSheet,
 )
-from services.common.auth import InvalidToken, verify
+from services.common.auth import InvalidToken, Principal, verify
 from services.common.web import CORRELATION_ID, SECRET, Problem, body_as, json, principal, require
+from services.scheduler import catalogue
 from services.scheduler.calendar import feed
 from services.scheduler.domain.commands import (
     CancelAiring,
@@ -33,9 +38,12 @@ from services.scheduler.domain.commands import (
 )
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
 from services.scheduler.domain.localtime import VIETNAM, NonexistentLocalTime, to_local, to_utc
+from services.scheduler.domain.reference import check_kind
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
 from services.scheduler.projection import AiringQuery, airing_by_id, find_airings
+from services.scheduler.service import TooBusy
 
+log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 AIRING_IDS = uuid.UUID("0d3c6a52-7a0e-4a55-a1f3-2f8f8e6b9c11")
 
@@ -76,40 +84,60 @@ def _is_uuid(value: str) -> bool:
 
 
 async def run(request: web.Request, resource_id: str, command, actor: str) -> int:
-    """Execute a command, map domain refusals to problems, wait until the read model has it."""
-    try:
+    """Execute a command on a resource's schedule; answer once the read model shows it."""
+    with refusals():
         outcome = await request.app[SCHEDULER].execute(resource_id, command, metadata(request, actor))
+    await caught_up(request, outcome.position)
+    return outcome.position
+
+
+async def caught_up(request: web.Request, position: int, timeout: float = 5) -> None:
+    """Read your writes: wait until the read model has applied ``position``."""
+    if position:
+        try:
+            await request.app[SUBSCRIPTION].wait_until(position, timeout=timeout)
+        except TimeoutError:
+            # The write is committed; the lists will show it shortly.
+            log.warning("read model behind", position=position, waited=timeout)
+
+
+def conflict_problem(exc: Conflict) -> Problem:
+    taken = "; ".join(
+        f"{a.title!r} {to_local(a.starts_at):%Y-%m-%d %H:%M}–{to_local(a.ends_at):%H:%M} ({a.airing_id})"
+        for a in exc.in_the_way
+    )
+    return Problem(
+        409,
+        "Conflict",
+        f"{exc.resource_id} is taken by {taken}",
+        extra={"conflicts": [conflicting(a) for a in exc.in_the_way]},
+    )
+
+
+def conflicting(a) -> dict[str, str]:
+    return {
+        "airing_id": str(a.airing_id),
+        "title": a.title,
+        "starts_at": to_local(a.starts_at).isoformat(),
+        "ends_at": to_local(a.ends_at).isoformat(),
+    }
+
+
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    """Domain refusals as problems: 409 conflict or wrong state, 404, 422 naming the field, 503 busy."""
+    try:
+        yield
     except Conflict as exc:
-        taken = "; ".join(
-            f"{a.title!r} {to_local(a.starts_at):%Y-%m-%d %H:%M}–{to_local(a.ends_at):%H:%M} ({a.airing_id})"
-            for a in exc.in_the_way
-        )
-        raise Problem(
-            409,
-            "Conflict",
-            f"{exc.resource_id} is taken by {taken}",
-            extra={
-                "conflicts": [
-                    {
-                        "airing_id": str(a.airing_id),
-                        "title": a.title,
-                        "starts_at": to_local(a.starts_at).isoformat(),
-                        "ends_at": to_local(a.ends_at).isoformat(),
-                    }
-                    for a in exc.in_the_way
-                ]
-            },
-        ) from None
+        raise conflict_problem(exc) from None
     except NotFound as exc:
         raise Problem(404, "Not found", str(exc)) from None
     except InvalidTransition as exc:
         raise Problem(409, "Not allowed in this state", str(exc)) from None
     except InvalidCommand as exc:
         raise Problem(422, "Invalid request", errors=[{"field": exc.field, "reason": exc.reason}]) from None
-    if outcome.position:
-        # Read your writes: answer once the read model shows the change.
-        await request.app[SUBSCRIPTION].wait_until(outcome.position, timeout=5)
-    return outcome.position
+    except TooBusy as exc:
+        raise Problem(503, "Busy", str(exc), extra={"retry_after": 1}) from None
 
 
 async def existing(request: web.Request) -> Any:
@@ -129,6 +157,29 @@ async def current(request: web.Request, airing_id: uuid.UUID) -> AiringView:
         return view(await airing_by_id(conn, request.app[SCHEMA], airing_id))
 
 
+async def plannable(request: web.Request, who: Principal, resource_id: str, kind: AiringKind | None):
+    """The resource a planner plans on: it must exist, be in the planner's province, carry ``kind``."""
+    async with request.app[POOL].acquire() as conn:
+        row = await catalogue.resource(conn, request.app[SCHEMA], resource_id)
+    if row is None:
+        raise Problem(
+            422,
+            "Unknown resource",
+            errors=[{"field": "resource_id", "reason": f"no resource {resource_id!r}; register it first"}],
+        )
+    in_province(who, row["province"])
+    if kind is not None:
+        with refusals():
+            check_kind(resource_id, ResourceType(row["type"]), kind)
+    return row
+
+
+def in_province(who: Principal, province: str) -> None:
+    """A planner scoped to a province plans only there; one without a province plans everywhere."""
+    if who.role == "planner" and who.province and who.province != province:
+        raise Problem(403, "Forbidden", f"planner {who.sub!r} plans in {who.province}, not in {province}")
+
+
 # -- health -------------------------------------------------------------------------
 
 
@@ -146,6 +197,7 @@ async def create_airing(request: web.Request) -> web.Response:
 
     async def handle() -> web.Response:
         body = await body_as(request, AiringRequest)
+        await plannable(request, who, body.resource_id, body.kind)
         starts = instant(body.starts_at, "starts_at")
         ends = (
             instant(body.ends_at, "ends_at")
@@ -251,6 +303,7 @@ async def reschedule(request: web.Request) -> web.Response:
 
     async def handle() -> web.Response:
         row = await existing(request)
+        await plannable(request, who, row["resource_id"], None)
         body = await body_as(request, RescheduleRequest)
         starts = instant(body.starts_at, "starts_at")
         if body.ends_at:
@@ -279,6 +332,7 @@ async def cancel(request: web.Request) -> web.Response:
 
     async def handle() -> web.Response:
         row = await existing(request)
+        await plannable(request, who, row["resource_id"], None)
         body = await body_as(request, CancelRequest)
         await run(request, row["resource_id"], CancelAiring(row["airing_id"], body.reason), who.sub)
         return json(await current(request, row["airing_id"]))

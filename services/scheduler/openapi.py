@@ -43,6 +43,33 @@ ENDPOINTS: list[tuple[str, str, str, str, type[BaseModel] | None, type[BaseModel
      "any", None, None, 200, ["token"]),
     ("get", "/v1/resources/{resource_id}/run-sheet", "An operator's run-sheet for a local day",
      "any", None, bodies.RunSheet, 200, ["date"]),
+    ("put", "/v1/resources/{resource_id}", "Register a commune's loudspeakers, a programme or a page, or "
+     "change its description (planner of its province)", "planner",
+     bodies.ResourceDescription, bodies.ResourceView, 200, []),
+    ("get", "/v1/resources", "Resources, by province and type", "any", None, bodies.ResourceList, 200,
+     ["province", "type"]),
+    ("get", "/v1/resources/{resource_id}", "One resource", "any", None, bodies.ResourceView, 200, []),
+    ("post", "/v1/campaigns", "Plan a campaign (target communes must be communes of its province)",
+     "planner", bodies.CampaignRequest, bodies.CampaignView, 201, []),
+    ("get", "/v1/campaigns", "Campaigns, newest first", "any", None, bodies.CampaignList, 200, ["province"]),
+    ("get", "/v1/campaigns/{campaign_id}", "One campaign", "any", None, bodies.CampaignView, 200, []),
+    ("put", "/v1/campaigns/{campaign_id}", "Change a campaign", "planner",
+     bodies.CampaignDefinition, bodies.CampaignView, 200, []),
+    ("get", "/v1/campaigns/{campaign_id}/progress",
+     "Planned / aired / missed against the targets, per language, kind and commune",
+     "any", None, bodies.CampaignProgress, 200, []),
+    ("post", "/v1/series", "Plan a recurring airing (RRULE, EXDATE, RDATE in local time); its airings are "
+     "kept scheduled over the horizon", "planner", bodies.SeriesRequest, bodies.SeriesView, 201, []),
+    ("get", "/v1/series/{series_id}", "One series, how far it is scheduled and what was skipped", "any",
+     None, bodies.SeriesView, 200, []),
+    ("post", "/v1/series/{series_id}/revision", "Change this and following occurrences, or the whole "
+     "series (one occurrence: use /v1/airings/{id})", "planner",
+     bodies.SeriesRevisionRequest, bodies.SeriesView, 200, []),
+    ("post", "/v1/series/{series_id}/end", "End a series: no occurrence from the given one on", "planner",
+     bodies.SeriesEndRequest, bodies.SeriesView, 200, []),
+    ("post", "/v1/fan-outs", "One bulletin to many communes, each in its languages, in its window "
+     "(all or nothing; skip_conflicts lists what was left out)", "planner",
+     bodies.FanOutRequest, bodies.FanOutResult, 201, []),
 ]  # fmt: skip
 
 

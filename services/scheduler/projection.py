@@ -26,6 +26,7 @@ from contracts.events.schedule import (
 from services.eventstore.checkpoints import CheckpointStore
 from services.eventstore.codec import decode
 from services.eventstore.port import RecordedEvent
+from services.scheduler import catalogue
 
 NAME = "airings-read-model"
 
@@ -41,6 +42,7 @@ create table if not exists {s}.airings (
     language    text,
     campaign_id uuid,
     series_id   uuid,
+    recurrence_id timestamp,
     priority    text not null,
     status      text not null,
     script      text,
@@ -54,11 +56,13 @@ create table if not exists {s}.airings (
 create index if not exists airings_resource_start on {s}.airings (resource_id, starts_at);
 create index if not exists airings_campaign on {s}.airings (campaign_id, starts_at);
 create index if not exists airings_start on {s}.airings (starts_at);
+create index if not exists airings_series on {s}.airings (series_id, recurrence_id)
+    where series_id is not null;
 """
 
 VIEW_COLUMNS = (
     "airing_id, kind, resource_id, starts_at, ends_at, title, topic, language, campaign_id, series_id, "
-    "priority, status, script, audio_ref, actual_start, actual_end, reason, operator"
+    "recurrence_id, priority, status, script, audio_ref, actual_start, actual_end, reason, operator"
 )
 
 
@@ -67,35 +71,59 @@ async def create_tables(conn: asyncpg.Connection, schema: str) -> None:
     await conn.execute("select pg_advisory_lock($1)", lock)
     try:
         await conn.execute(TABLE.replace("{s}", schema))
+        await conn.execute(catalogue.TABLES.replace("{s}", schema))
     finally:
         await conn.execute("select pg_advisory_unlock($1)", lock)
 
 
 class AiringsProjection:
-    """Applies schedule events to ``<schema>.airings``."""
+    """Applies schedule events to ``<schema>.airings``, and through the catalogue to its tables."""
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
+        self.catalogue = catalogue.CatalogueProjection(schema)
 
     async def __call__(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        # Fan-outs append thousands of AiringScheduled in a row: insert each run in one statement.
+        run: list[tuple[AiringScheduled, int]] = []
         for recorded in events:
             if not recorded.type.startswith("schedule."):
                 continue
-            await self.apply(conn, decode(REGISTRY, recorded).data, recorded.global_position)
+            event = decode(REGISTRY, recorded).data
+            if isinstance(event, AiringScheduled):
+                run.append((event, recorded.global_position))
+                continue
+            if run:
+                await self._insert_scheduled(conn, run)
+                run = []
+            await self.apply(conn, event, recorded.global_position)
+        if run:
+            await self._insert_scheduled(conn, run)
+        await self.catalogue(conn, events)
+
+    async def _insert_scheduled(
+        self, conn: asyncpg.Connection, run: list[tuple[AiringScheduled, int]]
+    ) -> None:
+        columns = list(zip(*(
+            (e.airing_id, e.resource_id, e.kind.value, e.starts_at, e.ends_at, e.title, e.topic, e.language,
+             e.campaign_id, e.series_id, e.priority.value, e.script, e.audio_ref, e.recurrence_id, position)
+            for e, position in run
+        ), strict=True))  # fmt: skip
+        await conn.execute(
+            f"""insert into {self.schema}.airings (airing_id, resource_id, kind, starts_at, ends_at, title,
+                    topic, language, campaign_id, series_id, priority, script, audio_ref, recurrence_id,
+                    position, status)
+                select *, 'scheduled' from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
+                    $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::uuid[], $10::uuid[],
+                    $11::text[], $12::text[], $13::text[], $14::timestamp[], $15::bigint[])
+                on conflict (airing_id) do nothing""",
+            *columns,
+        )
 
     async def apply(self, conn: asyncpg.Connection, e: Any, position: int) -> None:
-        s = self.schema
         match e:
             case AiringScheduled():
-                await conn.execute(
-                    f"""insert into {s}.airings (airing_id, resource_id, kind, starts_at, ends_at, title,
-                        topic, language, campaign_id, series_id, priority, status, script, audio_ref,
-                        position)
-                        values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'scheduled',$12,$13,$14)
-                        on conflict (airing_id) do nothing""",
-                    e.airing_id, e.resource_id, e.kind.value, e.starts_at, e.ends_at, e.title, e.topic,
-                    e.language, e.campaign_id, e.series_id, e.priority.value, e.script, e.audio_ref, position,
-                )  # fmt: skip
+                await self._insert_scheduled(conn, [(e, position)])
             case AiringRescheduled():
                 await self._set(conn, e.airing_id, position, starts_at=e.starts_at, ends_at=e.ends_at,
                                 status="rescheduled", reason=e.reason)  # fmt: skip
@@ -134,6 +162,7 @@ class AiringsProjection:
         """Empty the read model; the subscription then replays the log into it."""
         async with conn.transaction():
             await conn.execute(f"truncate {self.schema}.airings")
+            await self.catalogue.truncate(conn)
             await CheckpointStore(self.schema).reset(conn, NAME)
 
 

@@ -2,56 +2,21 @@
 
 from uuid import uuid4
 
-import aio_pika
 import orjson
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from services.bus.topology import EVENTS_EXCHANGE, declare_exchanges
-from services.common.auth import issue
-from services.common.settings import Settings
-from services.scheduler.app import create_app
-from tests.integration.pg import unique_schema
+from tests.integration.scheduler_api import (
+    EA_TU,
+    OPERATOR,
+    PLANNER,
+    VIEWER,
+    bearer,
+    client,
+    events_seen,
+)
 from tests.polling import eventually
 
-SECRET = "test-secret-0123456789"
-EA_TU = "loudspeaker:xa-ea-tu"
-
-
-def bearer(role, sub="Trung tâm Truyền thông BHXH Đắk Lắk", **claims):
-    return {"Authorization": f"Bearer {issue(SECRET, sub, role, **claims)}"}
-
-
-PLANNER = bearer("planner", province="dak-lak")
-VIEWER = bearer("viewer", sub="Bảng điều khiển")
-OPERATOR = bearer("operator", sub="Y Bơ Êban", resources=[EA_TU])
+__all__ = ["client", "events_seen"]  # fixtures
 OTHER_OPERATOR = bearer("operator", sub="Operator Hòa Thắng", resources=["loudspeaker:xa-hoa-thang"])
-
-
-@pytest.fixture
-async def events_seen(amqp_url):
-    connection = await aio_pika.connect_robust(amqp_url)
-    channel = await connection.channel()
-    await declare_exchanges(channel)
-    queue = await channel.declare_queue("", exclusive=True)
-    await queue.bind(EVENTS_EXCHANGE, routing_key="schedule.#")
-    seen = []
-
-    async def collect(message):
-        seen.append(message)
-        await message.ack()
-
-    await queue.consume(collect)
-    yield seen
-    await connection.close()
-
-
-@pytest.fixture
-async def client(pg_dsn, amqp_url, events_seen):
-    settings = Settings(pg_dsn=pg_dsn, amqp_url=amqp_url, token_secret=SECRET)
-    app = create_app(settings, schema=unique_schema("sched"))
-    async with TestClient(TestServer(app)) as client:
-        yield client
 
 
 def bulletin(**overrides):
@@ -157,8 +122,9 @@ async def test_emergency_bumps_and_operators_confirm_in_their_scope(client, even
     )
     assert bumped_confirm.status == 409
 
-    await eventually(lambda: len(events_seen) >= 4)
-    types = [m.type for m in events_seen]
+    await eventually(lambda: len([m for m in events_seen if m.type.startswith("schedule.Airing")]) >= 4)
+    types = [m.type for m in events_seen if m.type.startswith("schedule.Airing")]
+    assert events_seen[0].type == "schedule.ResourceDescribed"
     assert types[:4] == [
         "schedule.AiringScheduled",
         "schedule.AiringBumped",

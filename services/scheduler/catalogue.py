@@ -1,0 +1,168 @@
+"""The planning catalogue read model: resources, campaigns and series, fed by their events.
+
+Descriptions are kept whole as JSON next to the columns that queries filter on;
+the rows move with the subscription's checkpoint like the airings table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from contracts.events import REGISTRY
+from contracts.events.reference import CampaignPlanned, ResourceDescribed
+from contracts.events.series import SeriesEnded, SeriesExtended, SeriesPlanned, SeriesRevised
+from services.eventstore.codec import decode
+from services.eventstore.port import RecordedEvent
+
+TABLES = """
+create table if not exists {s}.resources (
+    resource_id text primary key,
+    type        text not null,
+    name        text not null,
+    province    text not null,
+    code        text,
+    description jsonb not null,
+    position    bigint not null
+);
+create index if not exists resources_province on {s}.resources (province, type, resource_id);
+create table if not exists {s}.campaigns (
+    campaign_id uuid primary key,
+    name        text not null,
+    province    text not null,
+    starts_on   date not null,
+    ends_on     date not null,
+    definition  jsonb not null,
+    position    bigint not null
+);
+create table if not exists {s}.series (
+    series_id   uuid primary key,
+    resource_id text not null,
+    kind        text not null,
+    campaign_id uuid,
+    definition  jsonb not null,
+    effective_from timestamp not null,
+    ended_from  timestamp,
+    through     timestamptz,
+    skipped     jsonb not null default '[]',
+    position    bigint not null
+);
+create index if not exists series_through on {s}.series (through) where ended_from is null;
+"""
+
+TYPES = ("schedule.ResourceDescribed", "schedule.CampaignPlanned", "schedule.Series")
+
+
+def _json(model) -> dict:
+    return model.model_dump(mode="json")  # jsonb travels as Python objects (the store's codec)
+
+
+class CatalogueProjection:
+    """Applies reference, campaign and series events to their tables."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def __call__(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        for recorded in events:
+            if recorded.type.startswith(TYPES):
+                await self.apply(conn, decode(REGISTRY, recorded).data, recorded.global_position)
+
+    async def apply(self, conn: asyncpg.Connection, e: Any, position: int) -> None:
+        s = self.schema
+        match e:
+            case ResourceDescribed():
+                d = e.description
+                await conn.execute(
+                    f"""insert into {s}.resources values ($1, $2, $3, $4, $5, $6::jsonb, $7)
+                        on conflict (resource_id) do update set type = $2, name = $3, province = $4,
+                            code = $5, description = $6::jsonb, position = $7
+                        where {s}.resources.position < $7""",
+                    e.resource_id, d.type.value, d.name, d.province, d.code, _json(d), position,
+                )  # fmt: skip
+            case CampaignPlanned():
+                d = e.definition
+                await conn.execute(
+                    f"""insert into {s}.campaigns values ($1, $2, $3, $4, $5, $6::jsonb, $7)
+                        on conflict (campaign_id) do update set name = $2, province = $3, starts_on = $4,
+                            ends_on = $5, definition = $6::jsonb, position = $7
+                        where {s}.campaigns.position < $7""",
+                    e.campaign_id, d.name, d.province, d.starts_on, d.ends_on, _json(d), position,
+                )  # fmt: skip
+            case SeriesPlanned():
+                await conn.execute(
+                    f"""insert into {s}.series (series_id, resource_id, kind, campaign_id, definition,
+                            effective_from, position)
+                        values ($1, $2, $3, $4, $5::jsonb, $6, $7) on conflict (series_id) do nothing""",
+                    e.series_id, e.resource_id, e.kind.value, e.campaign_id, _json(e.definition),
+                    e.definition.first_start, position,
+                )  # fmt: skip
+            case SeriesRevised():
+                await self._set(
+                    conn,
+                    e.series_id,
+                    position,
+                    definition=_json(e.definition),
+                    effective_from=e.effective_from,
+                )
+            case SeriesEnded():
+                await self._set(conn, e.series_id, position, ended_from=e.effective_from)
+            case SeriesExtended():
+                skipped = [s.model_dump(mode="json") for s in e.skipped]
+                await self._set(conn, e.series_id, position, through=e.through, skipped=skipped)
+
+    async def _set(self, conn: asyncpg.Connection, series_id, position: int, **values) -> None:
+        sets = ", ".join(
+            f"{n} = ${i + 3}{'::jsonb' if n in ('definition', 'skipped') else ''}"
+            for i, n in enumerate(values)
+        )
+        await conn.execute(
+            f"update {self.schema}.series set {sets}, position = $2 where series_id = $1 and position < $2",
+            series_id,
+            position,
+            *values.values(),
+        )
+
+    async def truncate(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(f"truncate {self.schema}.resources, {self.schema}.campaigns, {self.schema}.series")
+
+
+async def resource(conn: asyncpg.Connection, schema: str, resource_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"select * from {schema}.resources where resource_id = $1", resource_id)
+
+
+async def resources(
+    conn: asyncpg.Connection,
+    schema: str,
+    *,
+    province: str | None,
+    type: str | None,
+    ids: list[str] | None = None,
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""select * from {schema}.resources
+            where ($1::text is null or province = $1) and ($2::text is null or type = $2)
+              and ($3::text[] is null or resource_id = any($3))
+            order by resource_id""",
+        province,
+        type,
+        ids,
+    )
+
+
+async def campaign(conn: asyncpg.Connection, schema: str, campaign_id) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"select * from {schema}.campaigns where campaign_id = $1", campaign_id)
+
+
+async def series_row(conn: asyncpg.Connection, schema: str, series_id) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"select * from {schema}.series where series_id = $1", series_id)
+
+
+async def series_short_of(conn: asyncpg.Connection, schema: str, horizon) -> list[asyncpg.Record]:
+    """Live series whose airings do not reach ``horizon`` yet."""
+    return await conn.fetch(
+        f"""select series_id, resource_id from {schema}.series
+            where ended_from is null and (through is null or through < $1) order by series_id""",
+        horizon,
+    )

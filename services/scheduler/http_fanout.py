@@ -1,0 +1,147 @@
+"""HTTP API for bulk fan-out: one bulletin to many communes in one request, all or nothing by default."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+
+from aiohttp import web
+from dateutil.rrule import rrulestr
+
+from contracts.events.reference import ResourceDescription, ResourceType
+from contracts.http.scheduler import FanOutRequest, FanOutResult, SkippedAiring, Unplaced
+from services.common.web import Problem, body_as, json, require
+from services.scheduler import catalogue
+from services.scheduler.domain.fanout import CommuneSystem, FanOut, fan_out
+from services.scheduler.domain.localtime import to_local
+from services.scheduler.http import caught_up, conflicting, in_province, metadata, refusals
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
+
+routes = web.RouteTableDef()
+PLAN_IDS = uuid.UUID("9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a")
+
+
+def days_of(body: FanOutRequest) -> list[date]:
+    if body.dates is not None:
+        return sorted(set(body.dates))
+    try:
+        rule = rrulestr(body.rule.removeprefix("RRULE:"), dtstart=datetime.combine(body.from_date, time()))
+        days = rule.between(
+            datetime.combine(body.from_date, time()), datetime.combine(body.to_date, time(23, 59)), inc=True
+        )
+    except (ValueError, TypeError) as exc:
+        raise Problem(422, "Invalid fan-out", errors=[{"field": "rule", "reason": str(exc)}]) from None
+    if len(days) > 400:
+        raise Problem(422, "Invalid fan-out", errors=[{"field": "rule", "reason": "more than 400 days"}])
+    return [d.date() for d in days]
+
+
+async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[CommuneSystem]:
+    schema = request.app[SCHEMA]
+    async with request.app[POOL].acquire() as conn:
+        if body.communes is not None:
+            ids = list(dict.fromkeys(body.communes))
+            rows = await catalogue.resources(conn, schema, province=None, type=None, ids=ids)
+        elif body.province is not None:
+            ids = None
+            rows = await catalogue.resources(conn, schema, province=body.province, type=ResourceType.commune)
+        elif body.campaign_id is not None:
+            campaign = await catalogue.campaign(conn, schema, body.campaign_id)
+            if campaign is None:
+                raise Problem(
+                    422, "Invalid fan-out", errors=[{"field": "campaign_id", "reason": "no such campaign"}]
+                )
+            ids = campaign["definition"]["communes"]
+            rows = await catalogue.resources(conn, schema, province=None, type=None, ids=ids)
+        else:
+            raise Problem(
+                422,
+                "Invalid fan-out",
+                errors=[
+                    {"field": "communes", "reason": "give communes, a province or a campaign with communes"}
+                ],
+            )
+    found = {r["resource_id"]: r for r in rows}
+    errors = []
+    for i, resource_id in enumerate(ids or []):
+        row = found.get(resource_id)
+        if row is None:
+            errors.append({"field": f"communes[{i}]", "reason": f"no resource {resource_id!r}"})
+        elif row["type"] != ResourceType.commune:
+            errors.append({"field": f"communes[{i}]", "reason": f"{resource_id} is a {row['type']}"})
+    if errors:
+        raise Problem(422, "Invalid fan-out", errors=errors)
+    if not rows:
+        raise Problem(
+            422, "Invalid fan-out", errors=[{"field": "communes", "reason": "no commune to air in"}]
+        )
+    systems = []
+    for row in (found[r] for r in ids) if ids else rows:
+        in_province(who, row["province"])
+        d = ResourceDescription(**row["description"])
+        systems.append(
+            CommuneSystem(row["resource_id"], tuple(d.languages), tuple((w.start, w.end) for w in d.windows))
+        )
+    return systems
+
+
+@routes.post("/v1/fan-outs")
+async def create_fan_out(request: web.Request) -> web.Response:
+    """Fan a bulletin out to communes: each in its languages, one after another in its window."""
+    who = require(request, lambda p: p.may_plan, "fan out bulletins")
+
+    async def handle() -> web.Response:
+        body = await body_as(request, FanOutRequest)
+        key = request.headers.get("Idempotency-Key")
+        plan_id = body.plan_id or (uuid.uuid5(PLAN_IDS, f"{who.sub}|{key}") if key else uuid.uuid4())
+        communes = await communes_of(request, body, who)
+        plan = FanOut(
+            plan_id=plan_id,
+            title=body.title,
+            days=days_of(body),
+            duration_minutes=body.duration_minutes,
+            topic=body.topic,
+            script=body.script,
+            audio_ref=body.audio_ref,
+            campaign_id=body.campaign_id,
+            priority=body.priority,
+            window=body.window - 1,
+            start=body.start,
+            languages=tuple(body.languages) if body.languages is not None else None,
+            gap_minutes=body.gap_minutes,
+            stagger_minutes=body.stagger_minutes,
+            scripts=body.scripts,
+        )
+        with refusals():
+            airings, unplaceable = fan_out(communes, plan)
+        if unplaceable and not body.skip_conflicts:
+            raise Problem(
+                422,
+                "Communes that cannot take the bulletin",
+                errors=[{"field": f"communes:{u.resource_id}", "reason": u.reason} for u in unplaceable],
+            )
+        with refusals():
+            outcome = await request.app[SCHEDULER].plan_many(
+                airings, metadata(request, who.sub), skip_conflicts=body.skip_conflicts
+            )
+        wanted = sum(len(a) for a in airings.values())
+        # A national fan-out is a lot for the read model; give it time in proportion.
+        await caught_up(request, outcome.position, timeout=5 + wanted / 10_000)
+        result = FanOutResult(
+            plan_id=plan_id,
+            planned=wanted - len(outcome.skipped),
+            communes=len(airings),
+            skipped=[
+                SkippedAiring(
+                    resource_id=s.airing.resource_id,
+                    starts_at=to_local(s.airing.starts_at),
+                    language=s.airing.language,
+                    conflicts=[conflicting(a) for a in s.conflict.in_the_way],
+                )
+                for s in outcome.skipped
+            ],
+            unplaceable=[Unplaced(resource_id=u.resource_id, reason=u.reason) for u in unplaceable],
+        )
+        return json(result, 201)
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)

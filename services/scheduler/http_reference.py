@@ -1,0 +1,275 @@
+"""HTTP API for reference data (resources) and campaigns, with campaign progress."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from aiohttp import web
+
+from contracts.events.reference import CampaignDefinition, ResourceDescription, ResourceType
+from contracts.http.scheduler import (
+    CampaignList,
+    CampaignProgress,
+    CampaignRequest,
+    CampaignView,
+    CommuneProgress,
+    ResourceList,
+    ResourceView,
+    Tally,
+)
+from services.common.web import Problem, body_as, json, principal, require
+from services.scheduler import catalogue
+from services.scheduler.domain.reference import describe, plan_campaign
+from services.scheduler.http import _enum, caught_up, in_province, metadata, refusals
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
+from services.scheduler.service import campaign_stream, resource_stream
+
+routes = web.RouteTableDef()
+CAMPAIGN_IDS = uuid.UUID("c2a8e3d4-1b5f-4e6a-9c7d-8e9f0a1b2c3d")
+
+
+def resource_view(row) -> ResourceView:
+    return ResourceView(resource_id=row["resource_id"], **row["description"])
+
+
+@routes.put("/v1/resources/{resource_id}")
+async def put_resource(request: web.Request) -> web.Response:
+    """Register a commune's loudspeakers, a programme or a page, or change its description."""
+    who = require(request, lambda p: p.may_plan, "describe resources")
+    resource_id = request.match_info["resource_id"]
+
+    async def handle() -> web.Response:
+        body = await body_as(request, ResourceDescription)
+        in_province(who, body.province)
+        async with request.app[POOL].acquire() as conn:
+            known = await catalogue.resource(conn, request.app[SCHEMA], resource_id)
+        if known is not None:
+            in_province(who, known["province"])
+        with refusals():
+            outcome = await request.app[SCHEDULER].record(
+                resource_stream(resource_id),
+                lambda history: describe(history, resource_id, body),
+                metadata(request, who.sub),
+            )
+        await caught_up(request, outcome.position)
+        async with request.app[POOL].acquire() as conn:
+            row = await catalogue.resource(conn, request.app[SCHEMA], resource_id)
+        return json(resource_view(row), 201 if known is None else 200)
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.get("/v1/resources")
+async def list_resources(request: web.Request) -> web.Response:
+    principal(request)
+    kind = _enum(request.query.get("type"), ResourceType, "type")
+    async with request.app[POOL].acquire() as conn:
+        rows = await catalogue.resources(
+            conn, request.app[SCHEMA], province=request.query.get("province"), type=kind
+        )
+    return json(ResourceList(items=[resource_view(r) for r in rows]))
+
+
+@routes.get("/v1/resources/{resource_id}")
+async def get_resource(request: web.Request) -> web.Response:
+    principal(request)
+    async with request.app[POOL].acquire() as conn:
+        row = await catalogue.resource(conn, request.app[SCHEMA], request.match_info["resource_id"])
+    if row is None:
+        raise Problem(404, "Not found", f"no resource {request.match_info['resource_id']!r}")
+    return json(resource_view(row))
+
+
+# -- campaigns ------------------------------------------------------------------------
+
+
+async def _check_communes(request: web.Request, definition: CampaignDefinition) -> None:
+    if not definition.communes:
+        return
+    async with request.app[POOL].acquire() as conn:
+        rows = await catalogue.resources(
+            conn, request.app[SCHEMA], province=None, type=None, ids=definition.communes
+        )
+    found = {r["resource_id"]: r for r in rows}
+    errors = []
+    for i, resource_id in enumerate(definition.communes):
+        row = found.get(resource_id)
+        if row is None:
+            errors.append({"field": f"communes[{i}]", "reason": f"no resource {resource_id!r}"})
+        elif row["type"] != ResourceType.commune:
+            errors.append(
+                {"field": f"communes[{i}]", "reason": f"{resource_id} is a {row['type']}, not a commune"}
+            )
+        elif row["province"] != definition.province:
+            errors.append({"field": f"communes[{i}]", "reason": f"{resource_id} is in {row['province']}"})
+    if errors:
+        raise Problem(422, "Invalid campaign", errors=errors)
+
+
+async def _save_campaign(request: web.Request, campaign_id: uuid.UUID, definition: CampaignDefinition, who):
+    in_province(who, definition.province)
+    await _check_communes(request, definition)
+    async with request.app[POOL].acquire() as conn:
+        known = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
+    if known is not None:
+        in_province(who, known["province"])
+    with refusals():
+        outcome = await request.app[SCHEDULER].record(
+            campaign_stream(campaign_id),
+            lambda history: plan_campaign(history, campaign_id, definition),
+            metadata(request, who.sub),
+        )
+    await caught_up(request, outcome.position)
+    return known is None
+
+
+def campaign_view(row) -> CampaignView:
+    return CampaignView(campaign_id=row["campaign_id"], **row["definition"])
+
+
+async def _campaign_row(request: web.Request):
+    try:
+        campaign_id = uuid.UUID(request.match_info["campaign_id"])
+    except ValueError:
+        raise Problem(404, "Not found", "campaign ids are UUIDs") from None
+    async with request.app[POOL].acquire() as conn:
+        row = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
+    if row is None:
+        raise Problem(404, "Not found", f"no campaign {campaign_id}")
+    return row
+
+
+@routes.post("/v1/campaigns")
+async def create_campaign(request: web.Request) -> web.Response:
+    who = require(request, lambda p: p.may_plan, "plan campaigns")
+
+    async def handle() -> web.Response:
+        body = await body_as(request, CampaignRequest)
+        key = request.headers.get("Idempotency-Key")
+        campaign_id = body.campaign_id or (
+            uuid.uuid5(CAMPAIGN_IDS, f"{who.sub}|{key}") if key else uuid.uuid4()
+        )
+        definition = CampaignDefinition(**body.model_dump(exclude={"campaign_id"}))
+        created = await _save_campaign(request, campaign_id, definition, who)
+        async with request.app[POOL].acquire() as conn:
+            row = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
+        return json(campaign_view(row), 201 if created else 200, {"Location": f"/v1/campaigns/{campaign_id}"})
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.put("/v1/campaigns/{campaign_id}")
+async def update_campaign(request: web.Request) -> web.Response:
+    who = require(request, lambda p: p.may_plan, "plan campaigns")
+
+    async def handle() -> web.Response:
+        row = await _campaign_row(request)
+        definition = await body_as(request, CampaignDefinition)
+        await _save_campaign(request, row["campaign_id"], definition, who)
+        return json(campaign_view(await _campaign_row(request)))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.get("/v1/campaigns")
+async def list_campaigns(request: web.Request) -> web.Response:
+    principal(request)
+    province = request.query.get("province")
+    async with request.app[POOL].acquire() as conn:
+        rows = await conn.fetch(
+            f"select * from {request.app[SCHEMA]}.campaigns where ($1::text is null or province = $1) "
+            "order by starts_on desc, name",
+            province,
+        )
+    return json(CampaignList(items=[campaign_view(r) for r in rows]))
+
+
+@routes.get("/v1/campaigns/{campaign_id}")
+async def get_campaign(request: web.Request) -> web.Response:
+    principal(request)
+    return json(campaign_view(await _campaign_row(request)))
+
+
+def _add(tally: dict[str, int], status: str, kind: str, n: int) -> None:
+    tally[status] = tally.get(status, 0) + n
+    if status not in ("cancelled", "bumped"):
+        tally["planned"] = tally.get("planned", 0) + n
+    if kind == "livestream" and status not in ("cancelled", "bumped"):
+        tally["livestreams"] = tally.get("livestreams", 0) + n
+
+
+def _tally(counts: dict[str, int]) -> Tally:
+    known = set(Tally.model_fields)
+    merged = {k: v for k, v in counts.items() if k in known}
+    merged["aired"] = counts.get("aired", 0) + counts.get("ended", 0)  # an ended livestream aired
+    merged["scheduled"] = sum(counts.get(s, 0) for s in ("scheduled", "rescheduled", "live"))
+    return Tally(**merged)
+
+
+@routes.get("/v1/campaigns/{campaign_id}/progress")
+async def campaign_progress(request: web.Request) -> web.Response:
+    """Planned / aired / missed against the targets, in total, per language, per kind and per commune."""
+    principal(request)
+    row = await _campaign_row(request)
+    definition = CampaignDefinition(**row["definition"])
+    schema = request.app[SCHEMA]
+    async with request.app[POOL].acquire() as conn:
+        counts = await conn.fetch(
+            f"""select resource_id, coalesce(language, '') as language, kind, status, count(*) as n
+                from {schema}.airings where campaign_id = $1 group by 1, 2, 3, 4""",
+            row["campaign_id"],
+        )
+        names = {
+            r["resource_id"]: r["name"]
+            for r in await catalogue.resources(
+                conn,
+                schema,
+                province=None,
+                type=None,
+                ids=list({c["resource_id"] for c in counts} | set(definition.communes)),
+            )
+        }
+    totals: dict[str, int] = {}
+    by_language: dict[str, dict[str, int]] = defaultdict(dict)
+    by_kind: dict[str, dict[str, int]] = defaultdict(dict)
+    by_commune: dict[str, dict[str, int]] = defaultdict(dict)
+    for c in counts:
+        for tally in (
+            totals,
+            by_language[c["language"] or "—"],
+            by_kind[c["kind"]],
+            by_commune[c["resource_id"]],
+        ):
+            _add(tally, c["status"], c["kind"], c["n"])
+    targets = definition.targets
+    per_commune = None
+    if targets.airings_per_commune is not None:
+        per_commune = targets.airings_per_commune * max(1, len(targets.languages))
+    target = per_commune * len(definition.communes) if per_commune is not None else targets.airings
+    communes = list(dict.fromkeys([*definition.communes, *sorted(by_commune)]))
+    progress = CampaignProgress(
+        campaign_id=row["campaign_id"],
+        name=definition.name,
+        starts_on=definition.starts_on,
+        ends_on=definition.ends_on,
+        target_airings=target,
+        target_livestreams=targets.livestreams,
+        totals=_tally(totals),
+        communes_targeted=len(definition.communes),
+        communes_reached=sum(
+            1 for c in definition.communes if by_commune[c].get("aired", 0) + by_commune[c].get("partial", 0)
+        ),
+        by_language={k: _tally(v) for k, v in sorted(by_language.items())},
+        by_kind={k: _tally(v) for k, v in sorted(by_kind.items())},
+        by_commune=[
+            CommuneProgress(
+                resource_id=c,
+                name=names.get(c),
+                target=per_commune if c in definition.communes else None,
+                **_tally(by_commune[c]).model_dump(),
+            )
+            for c in communes
+        ],
+    )
+    return json(progress)

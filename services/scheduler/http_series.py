@@ -1,0 +1,151 @@
+"""HTTP API for series: plan, read, revise (this and following / whole series), end.
+
+"This airing" needs no route of its own: an occurrence is an ordinary airing,
+moved or cancelled through /v1/airings/{id}, and the horizon never recreates it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+
+from contracts.events.series import SeriesDefinition
+from contracts.http.scheduler import (
+    RevisionScope,
+    SeriesEndRequest,
+    SeriesRequest,
+    SeriesRevisionRequest,
+    SeriesView,
+)
+from services.common.web import Problem, body_as, json, principal, require
+from services.scheduler import catalogue
+from services.scheduler.domain.commands import EndSeries, PlanSeries, ReviseSeries
+from services.scheduler.domain.localtime import VIETNAM
+from services.scheduler.http import plannable, run
+from services.scheduler.keys import HORIZON_DAYS, IDEMPOTENCY, POOL, SCHEMA
+
+routes = web.RouteTableDef()
+SERIES_IDS = uuid.UUID("5e1d2c3b-4a59-4687-9a8b-7c6d5e4f3a2b")
+
+
+def horizon(days: int, now: datetime | None = None) -> datetime:
+    """Airings of series exist up to the end of the local day ``days`` from now."""
+    today = (now or datetime.now(UTC)).astimezone(VIETNAM).date()
+    return datetime.combine(today + timedelta(days=days + 1), datetime.min.time(), VIETNAM).astimezone(UTC)
+
+
+async def series_view(request: web.Request, series_id: uuid.UUID) -> SeriesView:
+    schema = request.app[SCHEMA]
+    async with request.app[POOL].acquire() as conn:
+        row = await catalogue.series_row(conn, schema, series_id)
+        if row is None:
+            raise Problem(404, "Not found", f"no series {series_id}")
+        airings = await conn.fetchval(
+            f"select count(*) from {schema}.airings where series_id = $1 and status not in ('cancelled')",
+            series_id,
+        )
+    return SeriesView(
+        series_id=row["series_id"],
+        resource_id=row["resource_id"],
+        kind=row["kind"],
+        campaign_id=row["campaign_id"],
+        definition=row["definition"],
+        effective_from=row["effective_from"],
+        ended_from=row["ended_from"],
+        through=row["through"].astimezone(VIETNAM) if row["through"] else None,
+        skipped=row["skipped"],
+        airings=airings,
+    )
+
+
+def _series_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["series_id"])
+    except ValueError:
+        raise Problem(404, "Not found", "series ids are UUIDs") from None
+
+
+@routes.post("/v1/series")
+async def create_series(request: web.Request) -> web.Response:
+    who = require(request, lambda p: p.may_plan, "plan series")
+
+    async def handle() -> web.Response:
+        body = await body_as(request, SeriesRequest)
+        await plannable(request, who, body.resource_id, body.kind)
+        key = request.headers.get("Idempotency-Key")
+        series_id = body.series_id or (uuid.uuid5(SERIES_IDS, f"{who.sub}|{key}") if key else uuid.uuid4())
+        definition = SeriesDefinition(**body.model_dump(include=set(SeriesDefinition.model_fields)))
+        command = PlanSeries(
+            series_id=series_id,
+            resource_id=body.resource_id,
+            kind=body.kind,
+            definition=definition,
+            through=horizon(request.app[HORIZON_DAYS]),
+            campaign_id=body.campaign_id,
+            skip_conflicts=body.skip_conflicts,
+        )
+        await run(request, body.resource_id, command, who.sub)
+        return json(await series_view(request, series_id), 201, {"Location": f"/v1/series/{series_id}"})
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.get("/v1/series/{series_id}")
+async def get_series(request: web.Request) -> web.Response:
+    principal(request)
+    return json(await series_view(request, _series_id(request)))
+
+
+def wall_clock(value: datetime) -> datetime:
+    """An occurrence as the series knows it: naive Vietnam wall-clock time."""
+    return value.astimezone(VIETNAM).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _now_local() -> datetime:
+    return datetime.now(VIETNAM).replace(tzinfo=None, second=0, microsecond=0)
+
+
+@routes.post("/v1/series/{series_id}/revision")
+async def revise_series(request: web.Request) -> web.Response:
+    who = require(request, lambda p: p.may_plan, "revise series")
+
+    async def handle() -> web.Response:
+        current = await series_view(request, _series_id(request))
+        await plannable(request, who, current.resource_id, None)
+        body = await body_as(request, SeriesRevisionRequest)
+        changes = body.model_dump(
+            exclude_unset=True, exclude={"scope", "occurrence", "skip_conflicts"}, exclude_none=False
+        )
+        definition = current.definition.model_copy(update=changes)
+        definition = SeriesDefinition.model_validate(definition.model_dump())
+        if body.scope is RevisionScope.following:
+            effective_from = wall_clock(body.occurrence)
+        else:
+            # The whole series, from now on: what already happened stays as it was.
+            effective_from = max(current.definition.first_start, _now_local())
+            if current.effective_from > effective_from:
+                effective_from = current.effective_from
+        command = ReviseSeries(current.series_id, effective_from, definition, body.skip_conflicts)
+        await run(request, current.resource_id, command, who.sub)
+        return json(await series_view(request, current.series_id))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.post("/v1/series/{series_id}/end")
+async def end_series(request: web.Request) -> web.Response:
+    who = require(request, lambda p: p.may_plan, "end series")
+
+    async def handle() -> web.Response:
+        current = await series_view(request, _series_id(request))
+        await plannable(request, who, current.resource_id, None)
+        body = await body_as(request, SeriesEndRequest)
+        effective_from = wall_clock(body.occurrence) if body.occurrence else _now_local()
+        await run(
+            request, current.resource_id, EndSeries(current.series_id, effective_from, body.reason), who.sub
+        )
+        return json(await series_view(request, current.series_id))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
