@@ -57,6 +57,10 @@ class SeriesRevised(Event):
     series_id: UUID
     resource_id: str = Field(min_length=1, max_length=120)
     effective_from: datetime = Field(description="local start of the first occurrence the change applies to")
+    until: datetime | None = Field(
+        default=None,
+        description="local start from which the definitions after this one stay (whole-series edits)",
+    )
     definition: SeriesDefinition
 
 

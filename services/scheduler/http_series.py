@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from contracts.events.series import SeriesDefinition
 from contracts.http.scheduler import (
@@ -19,9 +20,9 @@ from contracts.http.scheduler import (
     SeriesRevisionRequest,
     SeriesView,
 )
-from services.common.web import Problem, body_as, json, principal, require
+from services.common.web import Problem, body_as, field_errors, json, principal, require
 from services.scheduler import catalogue
-from services.scheduler.domain.commands import EndSeries, PlanSeries, ReviseSeries
+from services.scheduler.domain.commands import EndSeries, PlanSeries, ReviseSeries, ReviseWholeSeries
 from services.scheduler.domain.localtime import VIETNAM
 from services.scheduler.http import plannable, run
 from services.scheduler.keys import HORIZON_DAYS, IDEMPOTENCY, POOL, SCHEMA
@@ -98,6 +99,13 @@ async def get_series(request: web.Request) -> web.Response:
     return json(await series_view(request, _series_id(request)))
 
 
+def _merged(definition: SeriesDefinition, changes: dict) -> SeriesDefinition:
+    try:
+        return SeriesDefinition.model_validate(definition.model_dump(mode="json") | changes)
+    except ValidationError as exc:
+        raise Problem(422, "Invalid revision", errors=field_errors(exc)) from None
+
+
 def wall_clock(value: datetime) -> datetime:
     """An occurrence as the series knows it: naive Vietnam wall-clock time."""
     return value.astimezone(VIETNAM).replace(tzinfo=None) if value.tzinfo else value
@@ -116,18 +124,16 @@ async def revise_series(request: web.Request) -> web.Response:
         await plannable(request, who, current.resource_id, None)
         body = await body_as(request, SeriesRevisionRequest)
         changes = body.model_dump(
-            exclude_unset=True, exclude={"scope", "occurrence", "skip_conflicts"}, exclude_none=False
+            mode="json", exclude_unset=True, exclude={"scope", "occurrence", "skip_conflicts"}
         )
-        definition = current.definition.model_copy(update=changes)
-        definition = SeriesDefinition.model_validate(definition.model_dump())
         if body.scope is RevisionScope.following:
-            effective_from = wall_clock(body.occurrence)
+            definition = _merged(current.definition, changes)
+            command = ReviseSeries(
+                current.series_id, wall_clock(body.occurrence), definition, body.skip_conflicts
+            )
         else:
             # The whole series, from now on: what already happened stays as it was.
-            effective_from = max(current.definition.first_start, _now_local())
-            if current.effective_from > effective_from:
-                effective_from = current.effective_from
-        command = ReviseSeries(current.series_id, effective_from, definition, body.skip_conflicts)
+            command = ReviseWholeSeries(current.series_id, _now_local(), changes, body.skip_conflicts)
         await run(request, current.resource_id, command, who.sub)
         return json(await series_view(request, current.series_id))
 

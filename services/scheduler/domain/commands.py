@@ -92,6 +92,19 @@ class ReviseSeries:
 
 
 @dataclass(frozen=True)
+class ReviseWholeSeries:
+    """Apply ``changes`` (fields of the definition) to every occurrence from ``effective_from`` on.
+
+    Unlike "this and following", each earlier revision keeps its own rule; only the changed fields differ.
+    """
+
+    series_id: UUID
+    effective_from: datetime
+    changes: dict
+    skip_conflicts: bool = False
+
+
+@dataclass(frozen=True)
 class EndSeries:
     series_id: UUID
     effective_from: datetime
@@ -115,6 +128,7 @@ Command = (
     | EndLivestream
     | PlanSeries
     | ReviseSeries
+    | ReviseWholeSeries
     | EndSeries
     | ExtendSeries
 )

@@ -130,9 +130,12 @@ def evolve(state: ResourceSchedule, event: Event) -> ResourceSchedule:
             return ResourceSchedule(event.resource_id, state.airings, {**state.series, event.series_id: one})
         case SeriesRevised():
             one = state.series[event.series_id]
-            kept = tuple(s for s in one.segments if s.effective_from < event.effective_from)
+            before = tuple(s for s in one.segments if s.effective_from < event.effective_from)
+            after = tuple(
+                s for s in one.segments if event.until is not None and s.effective_from >= event.until
+            )
             revision = max(s.revision for s in one.segments) + 1
-            segments = (*kept, Segment(event.effective_from, event.definition, revision))
+            segments = (*before, Segment(event.effective_from, event.definition, revision), *after)
             return _update_series(state, replace(one, segments=segments))
         case SeriesEnded():
             return _update_series(

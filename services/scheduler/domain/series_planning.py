@@ -9,7 +9,10 @@ way and records each skipped occurrence with the airings that hold its window.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+
+from pydantic import ValidationError
 
 from contracts.base import Event
 from contracts.events.schedule import AiringCancelled
@@ -27,12 +30,12 @@ from services.scheduler.domain.commands import (
     ExtendSeries,
     PlanSeries,
     ReviseSeries,
+    ReviseWholeSeries,
     ScheduleAiring,
 )
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
 from services.scheduler.domain.recurrence import Occurrence
 from services.scheduler.domain.schedule import (
-    HOLDS_THE_SLOT,
     ResourceSchedule,
     Status,
     _schedule,
@@ -50,6 +53,8 @@ def decide(state: ResourceSchedule, command: Command) -> list[Event]:
             return _plan(state, command)
         case ReviseSeries():
             return _revise(state, command)
+        case ReviseWholeSeries():
+            return _revise_whole(state, command)
         case EndSeries():
             return _end(state, command)
         case ExtendSeries():
@@ -95,10 +100,7 @@ def _extend(state: ResourceSchedule, c: ExtendSeries) -> list[Event]:
 
 def _revise(state: ResourceSchedule, c: ReviseSeries) -> list[Event]:
     one = _series(state, c.series_id)
-    if c.effective_from < one.segments[0].effective_from:
-        raise InvalidCommand("effective_from", "the series starts later")
-    if one.ended_from is not None and c.effective_from >= one.ended_from:
-        raise InvalidTransition(f"series {c.series_id} ended at {one.ended_from:%Y-%m-%d %H:%M}")
+    _check_revision(one, c.effective_from)
     recurrence_of(c.definition)
     current = one.segment_at(c.effective_from)
     if current.effective_from == c.effective_from and current.definition == c.definition:
@@ -109,19 +111,64 @@ def _revise(state: ResourceSchedule, c: ReviseSeries) -> list[Event]:
         effective_from=c.effective_from,
         definition=c.definition,
     )
-    state = evolve(state, revised)
-    one = state.series[c.series_id]
-    start = local_instant(c.effective_from, c.definition.zone)
+    return _apply(state, c.series_id, c.effective_from, [revised], c.skip_conflicts)
+
+
+def _revise_whole(state: ResourceSchedule, c: ReviseWholeSeries) -> list[Event]:
+    one = _series(state, c.series_id)
+    # "From now on" for a series that has not started yet means all of it.
+    c = replace(c, effective_from=max(c.effective_from, one.segments[0].effective_from))
+    _check_revision(one, c.effective_from)
+    revisions = []
+    following = [s.effective_from for s in one.segments[1:]] + [None]
+    for segment, until in zip(one.segments, following, strict=True):
+        if until is not None and until <= c.effective_from:
+            continue  # wholly in the past
+        try:
+            definition = SeriesDefinition.model_validate(segment.definition.model_dump() | c.changes)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            raise InvalidCommand(".".join(map(str, error["loc"])) or "definition", error["msg"]) from None
+        if definition == segment.definition:
+            continue
+        recurrence_of(definition)
+        revisions.append(
+            SeriesRevised(
+                series_id=c.series_id,
+                resource_id=state.resource_id,
+                effective_from=max(segment.effective_from, c.effective_from),
+                until=until,
+                definition=definition,
+            )
+        )
+    if not revisions:
+        return []
+    return _apply(state, c.series_id, c.effective_from, revisions, c.skip_conflicts)
+
+
+def _check_revision(one: SeriesState, effective_from: datetime) -> None:
+    if effective_from < one.segments[0].effective_from:
+        raise InvalidCommand("effective_from", "the series starts later")
+    if one.ended_from is not None and effective_from >= one.ended_from:
+        raise InvalidTransition(f"series {one.series_id} ended at {one.ended_from:%Y-%m-%d %H:%M}")
+
+
+def _apply(
+    state: ResourceSchedule, series_id, effective_from: datetime, revisions: list[SeriesRevised], skip: bool
+) -> list[Event]:
+    """The revisions, then: occurrences the new rules drop are cancelled, changed ones replaced."""
+    for revised in revisions:
+        state = evolve(state, revised)
+    one = state.series[series_id]
+    start = local_instant(effective_from, one.current.definition.zone)
     through = one.through or start
     wanted = {o.local_start: (segment, o) for segment, o in one.between(start, through)}
-    events: list[Event] = [revised]
+    events: list[Event] = list(revisions)
     replaced = set()
     for recurrence_id, airing_id in sorted(one.occurrences.items()):
         airing = state.airings[airing_id]
-        if recurrence_id < c.effective_from or airing.status not in HOLDS_THE_SLOT:
-            continue  # history, or an occurrence already cancelled or bumped: left as it is
-        if airing.status is Status.live:
-            continue
+        if recurrence_id < effective_from or airing.status not in (Status.scheduled, Status.rescheduled):
+            continue  # history, live, or already cancelled or bumped: left as it is
         if recurrence_id in wanted:
             if airing.status is Status.rescheduled:
                 continue  # moved by hand ("this airing"): the planner's choice stands
@@ -134,10 +181,10 @@ def _revise(state: ResourceSchedule, c: ReviseSeries) -> list[Event]:
         )
         state = evolve(state, cancelled)
         events.append(cancelled)
-    one = state.series[c.series_id]
+    one = state.series[series_id]
     if through > start:
         # Only skipped occurrences are news here: the horizon itself does not move.
-        events += _materialise(state, one, start, through, skip=c.skip_conflicts, again=replaced, mark=False)
+        events += _materialise(state, one, start, through, skip=skip, again=replaced, mark=False)
     return events
 
 

@@ -20,6 +20,7 @@ from services.scheduler.domain.commands import (
     PlanSeries,
     RescheduleAiring,
     ReviseSeries,
+    ReviseWholeSeries,
     ScheduleAiring,
 )
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition
@@ -230,3 +231,24 @@ def test_evolve_is_a_pure_fold():
     assert fold(events) == fold(events)
     assert evolve(state, events[0]) is not state
     assert state.series == {}
+
+
+def test_the_whole_series_changes_every_revision_from_now_on_and_keeps_their_rules():
+    state, _ = run(fold([]), plan())
+    later = WEEKDAYS_AT_NINE.model_copy(update={"first_start": datetime(2023, 8, 21, 21, 15)})
+    state, _ = run(state, ReviseSeries(SERIES, datetime(2023, 8, 21, 21, 0), later))
+    renamed = {"title": "Giờ thứ 9 — Luật BHXH năm 2024"}
+    state, events = run(state, ReviseWholeSeries(SERIES, datetime(2023, 8, 14, 12, 0), renamed))
+    new = scheduled(events)
+    assert [f"{a.recurrence_id:%d %H:%M}" for a in new][:6] == [
+        "14 21:00", "15 21:00", "16 21:00", "17 21:00", "18 21:00", "21 21:15",
+    ]  # fmt: skip
+    assert len(new) == 14 and {a.title for a in new} == {renamed["title"]}
+    assert (
+        state.airings[occurrence_id(SERIES, datetime(2023, 8, 11, 21, 0))].scheduled.title
+        == WEEKDAYS_AT_NINE.title
+    )
+    assert decide(state, ReviseWholeSeries(SERIES, datetime(2023, 8, 15, 12, 0), renamed)) == []
+    with pytest.raises(InvalidCommand) as refused:
+        decide(state, ReviseWholeSeries(SERIES, datetime(2023, 8, 15, 12, 0), {"duration_minutes": 0}))
+    assert refused.value.field == "duration_minutes"
