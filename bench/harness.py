@@ -43,7 +43,9 @@ def table(results: list[Result]) -> str:
     lines = [head, "-" * len(head)]
 
     def fmt(v):
-        return f"{v:>10,.0f}" if v is not None else f"{'-':>10}"
+        if v is None:
+            return f"{'-':>10}"
+        return f"{v:>10,.2f}" if v < 100 else f"{v:>10,.0f}"
 
     def ratio(a, b):
         return f"{a / b:>8.2f}" if b else f"{'-':>8}"

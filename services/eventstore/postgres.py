@@ -9,7 +9,7 @@ later (docs/adr/0001-gap-free-global-order.md).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -456,13 +456,20 @@ class PostgresEventStore:
             )
         return [_recorded(r) for r in rows]
 
-    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[RecordedEvent]]:
-        """Several whole streams in one query (loading the schedules a fan-out touches)."""
+    async def read_streams(
+        self, stream_ids: Sequence[str], after: Mapping[str, int] | None = None
+    ) -> dict[str, list[RecordedEvent]]:
+        """Several streams in one query (a fan-out's schedules), each after the version already known."""
         out: dict[str, list[RecordedEvent]] = {sid: [] for sid in stream_ids}
+        known = after or {}
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
-                f"{self._sql_select} where stream_id = any($1::text[]) order by stream_id, stream_version",
+                f"""{self._sql_select} e
+                    join unnest($1::text[], $2::bigint[]) as f(sid, after)
+                      on e.stream_id = f.sid and e.stream_version > f.after
+                    order by e.stream_id, e.stream_version""",
                 list(out),
+                [known.get(sid, 0) for sid in out],
             )
         for r in rows:
             out[r["stream_id"]].append(_recorded(r))

@@ -10,6 +10,7 @@ the stored checkpoint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
@@ -48,8 +49,14 @@ class CatchUpSubscription:
         types: Sequence[str] | None = None,
         category: str | None = None,
         checkpoints: CheckpointStore | None = None,
+        durable: bool = True,
     ) -> None:
+        """``durable=False`` suits read models: their rows and checkpoint still commit
+        together, but without waiting for the disk flush, so a crash can only lose the
+        last few milliseconds of progress, which the subscription then replays.
+        """
         self.store = store
+        self.durable = durable
         self.name = name
         self.handler = handler
         self.batch_size = batch_size
@@ -60,6 +67,7 @@ class CatchUpSubscription:
         self.position = 0
         self.caught_up = asyncio.Event()
         self._wake = asyncio.Event()
+        self._progress = asyncio.Condition()
         self._stopping = False
         self._pending_sql = f"select exists (select 1 from {store.schema}.events where global_position > $1)"
 
@@ -90,8 +98,11 @@ class CatchUpSubscription:
         """Wait until the subscription has handled everything up to ``position``."""
         async with asyncio.timeout(timeout):
             while self.position < position:
-                self._wake.set()
-                await asyncio.sleep(0.005)
+                self._wake.set()  # a waiter knows there is something to read before any NOTIFY
+                async with self._progress:
+                    # Also poll: the position may move while this waiter is between checks.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._progress.wait(), 0.05)
 
     async def _follow(self) -> None:
         async with self.store.listen(self._wake.set) as listener:
@@ -121,9 +132,13 @@ class CatchUpSubscription:
             if not batch:
                 return False
             async with conn.transaction():
+                if not self.durable:
+                    await conn.execute("set local synchronous_commit = off")
                 await self.handler(conn, batch)
                 await self.checkpoints.save(conn, self.name, batch[-1].global_position)
         self.position = batch[-1].global_position
+        async with self._progress:
+            self._progress.notify_all()
         return True
 
     async def _wait(self, idle: float) -> float:

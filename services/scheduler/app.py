@@ -58,7 +58,9 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             await create_tables(conn, schema)
         idempotency = IdempotencyStore(pool, schema)
         await idempotency.create()
-        subscription = CatchUpSubscription(store, NAME, AiringsProjection(schema), batch_size=2000)
+        subscription = CatchUpSubscription(
+            store, NAME, AiringsProjection(schema), batch_size=2000, durable=False
+        )
         follower = asyncio.create_task(subscription.run(), name="airings-read-model")
         app[POOL], app[STORE], app[SUBSCRIPTION] = pool, store, subscription
         app[SCHEDULER] = Scheduler(store)

@@ -29,6 +29,7 @@ from services.eventstore.port import RecordedEvent
 from services.scheduler import catalogue
 
 NAME = "airings-read-model"
+SCHEDULED = AiringScheduled.wire_name
 
 TABLE = """
 create table if not exists {s}.airings (
@@ -84,38 +85,39 @@ class AiringsProjection:
         self.catalogue = catalogue.CatalogueProjection(schema)
 
     async def __call__(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
-        # Fan-outs append thousands of AiringScheduled in a row: insert each run in one statement.
-        run: list[tuple[AiringScheduled, int]] = []
+        # Fan-outs append thousands of AiringScheduled in a row: insert each run in one statement,
+        # straight from the stored JSON (it was validated when it was written).
+        run: list[tuple[dict, int]] = []
         for recorded in events:
             if not recorded.type.startswith("schedule."):
                 continue
-            event = decode(REGISTRY, recorded).data
-            if isinstance(event, AiringScheduled):
-                run.append((event, recorded.global_position))
+            if recorded.type == SCHEDULED and recorded.schema_version == AiringScheduled.schema_version:
+                run.append((recorded.data, recorded.global_position))
                 continue
             if run:
                 await self._insert_scheduled(conn, run)
                 run = []
-            await self.apply(conn, event, recorded.global_position)
+            await self.apply(conn, decode(REGISTRY, recorded).data, recorded.global_position)
         if run:
             await self._insert_scheduled(conn, run)
         await self.catalogue(conn, events)
 
-    async def _insert_scheduled(
-        self, conn: asyncpg.Connection, run: list[tuple[AiringScheduled, int]]
-    ) -> None:
+    async def _insert_scheduled(self, conn: asyncpg.Connection, run: list[tuple[dict, int]]) -> None:
         columns = list(zip(*(
-            (e.airing_id, e.resource_id, e.kind.value, e.starts_at, e.ends_at, e.title, e.topic, e.language,
-             e.campaign_id, e.series_id, e.priority.value, e.script, e.audio_ref, e.recurrence_id, position)
+            (e["airing_id"], e["resource_id"], e["kind"], e["starts_at"], e["ends_at"], e["title"],
+             e.get("topic"), e.get("language"), e.get("campaign_id"), e.get("series_id"),
+             e.get("priority", "normal"), e.get("script"), e.get("audio_ref"), e.get("recurrence_id"),
+             position)
             for e, position in run
         ), strict=True))  # fmt: skip
         await conn.execute(
             f"""insert into {self.schema}.airings (airing_id, resource_id, kind, starts_at, ends_at, title,
                     topic, language, campaign_id, series_id, priority, script, audio_ref, recurrence_id,
                     position, status)
-                select *, 'scheduled' from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
-                    $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::uuid[], $10::uuid[],
-                    $11::text[], $12::text[], $13::text[], $14::timestamp[], $15::bigint[])
+                select *, 'scheduled' from unnest($1::text[]::uuid[], $2::text[], $3::text[],
+                    $4::text[]::timestamptz[], $5::text[]::timestamptz[], $6::text[], $7::text[], $8::text[],
+                    $9::text[]::uuid[], $10::text[]::uuid[], $11::text[], $12::text[], $13::text[],
+                    $14::text[]::timestamp[], $15::bigint[])
                 on conflict (airing_id) do nothing""",
             *columns,
         )
@@ -123,7 +125,7 @@ class AiringsProjection:
     async def apply(self, conn: asyncpg.Connection, e: Any, position: int) -> None:
         match e:
             case AiringScheduled():
-                await self._insert_scheduled(conn, [(e, position)])
+                await self._insert_scheduled(conn, [(e.model_dump(mode="json"), position)])
             case AiringRescheduled():
                 await self._set(conn, e.airing_id, position, starts_at=e.starts_at, ends_at=e.ends_at,
                                 status="rescheduled", reason=e.reason)  # fmt: skip

@@ -9,6 +9,7 @@ retried request appends nothing new.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,21 +54,69 @@ class TooBusy(Exception):
 
 
 class Scheduler:
-    def __init__(self, store: PostgresEventStore) -> None:
+    """Decides commands on schedules and records the events.
+
+    Folded schedules are kept in a bounded LRU cache with the version they
+    reflect; a load reads only the events after that version, so a long-lived
+    commune's schedule is not decoded again on every request. The cache is only
+    an optimisation: every append still expects the version it decided on.
+    """
+
+    def __init__(self, store: PostgresEventStore, *, cache_events: int = 50_000) -> None:
         self.store = store
+        self.cache_events = cache_events
+        self._cache: OrderedDict[str, tuple[int, ResourceSchedule]] = OrderedDict()
+        self._cached = 0
+
+    def _remember(self, stream_id: str, version: int, state: ResourceSchedule) -> None:
+        old = self._cache.pop(stream_id, None)
+        if old is not None:
+            self._cached -= old[0]
+            if old[0] > version:  # a concurrent request already cached a newer one
+                version, state = old
+        self._cache[stream_id] = (version, state)
+        self._cached += version
+        while self._cached > self.cache_events and len(self._cache) > 1:
+            _, (evicted, _) = self._cache.popitem(last=False)
+            self._cached -= evicted
+
+    def _cached_state(self, stream_id: str) -> tuple[int, ResourceSchedule]:
+        return self._cache.get(stream_id) or (0, ResourceSchedule())
 
     async def load(self, resource_id: str) -> tuple[ResourceSchedule, int]:
-        recorded = await self.store.read_stream(stream_of(resource_id))
-        return fold([decode(REGISTRY, r).data for r in recorded]), len(recorded)
+        stream_id = stream_of(resource_id)
+        version, state = self._cached_state(stream_id)
+        newer = await self.store.read_stream(stream_id, from_version=version + 1)
+        if newer:
+            state = fold([decode(REGISTRY, r).data for r in newer], state)
+            version += len(newer)
+            self._remember(stream_id, version, state)
+        return state, version
 
     async def execute(self, resource_id: str, command: Command, metadata: EventMetadata) -> Outcome:
         """Decide ``command`` on the resource's current schedule and record what it decided."""
-        return await self.record(
-            stream_of(resource_id), lambda history: decide(fold(history), command), metadata
-        )
+        stream_id = stream_of(resource_id)
+        for _ in range(ATTEMPTS):
+            state, version = await self.load(resource_id)
+            events = decide(state, command)
+            if not events:
+                return Outcome([], 0)
+            new = [
+                encode(event, metadata, event_id=self._event_id(metadata, stream_id, i, event))
+                for i, event in enumerate(events)
+            ]
+            try:
+                result = await self.store.append(stream_id, new, version)
+            except WrongExpectedVersion:
+                continue
+            if result.duplicate:
+                return Outcome([], result.last_position)
+            self._remember(stream_id, version + len(events), fold(events, state))
+            return Outcome(events, result.last_position)
+        raise TooBusy(f"{stream_id}: too many concurrent writers, try again")
 
     async def record(self, stream_id: str, decision: Decision, metadata: EventMetadata) -> Outcome:
-        """Run ``decision`` on the stream's history and append its events, retrying on a race."""
+        """Run ``decision`` on a (short) stream's whole history and append its events, retrying on a race."""
         for _ in range(ATTEMPTS):
             recorded = await self.store.read_stream(stream_id)
             events = decision([decode(REGISTRY, r).data for r in recorded])
@@ -93,13 +142,17 @@ class Scheduler:
         """
         streams = {stream_of(r): r for r in airings}
         for _ in range(ATTEMPTS):
-            histories = await self.store.read_streams(list(streams))
+            known = {sid: self._cached_state(sid) for sid in streams}
+            newer = await self.store.read_streams(list(streams), {sid: v for sid, (v, _) in known.items()})
             appends: list[StreamAppend] = []
             decided: list[Event] = []
             skipped: list[Skipped] = []
+            after: dict[str, tuple[int, ResourceSchedule]] = {}
             for stream_id, resource_id in streams.items():
-                recorded = histories[stream_id]
-                state = fold([decode(REGISTRY, r).data for r in recorded])
+                version, state = known[stream_id]
+                if newer[stream_id]:
+                    state = fold([decode(REGISTRY, r).data for r in newer[stream_id]], state)
+                    version += len(newer[stream_id])
                 plan = plan_all(state, airings[resource_id], skip_conflicts=skip_conflicts)
                 skipped += plan.skipped
                 if not plan.events:
@@ -109,15 +162,19 @@ class Scheduler:
                     encode(e, metadata, event_id=self._event_id(metadata, stream_id, i, e))
                     for i, e in enumerate(plan.events)
                 ]
-                appends.append(StreamAppend(stream_id, new, len(recorded)))
+                appends.append(StreamAppend(stream_id, new, version))
+                after[stream_id] = (version + len(plan.events), plan.state)
             if not appends:
                 return Outcome([], 0, skipped)
             try:
                 results = await self.store.append_batch(appends)
             except WrongExpectedVersion:
                 continue
-            duplicate = all(r.duplicate for r in results)
-            return Outcome([] if duplicate else decided, max(r.last_position for r in results), skipped)
+            if all(r.duplicate for r in results):
+                return Outcome([], max(r.last_position for r in results), skipped)
+            for stream_id, (version, state) in after.items():
+                self._remember(stream_id, version, state)
+            return Outcome(decided, max(r.last_position for r in results), skipped)
         raise TooBusy("the schedules kept changing under this plan, try again")
 
     @staticmethod

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from contracts.base import Event
 from services.scheduler.domain.commands import ScheduleAiring
 from services.scheduler.domain.errors import Conflict
-from services.scheduler.domain.schedule import ResourceSchedule, decide, evolve
+from services.scheduler.domain.schedule import ResourceSchedule, decide, fold
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Skipped:
 class Plan:
     events: list[Event]
     skipped: list[Skipped]
+    state: ResourceSchedule  # the schedule with the planned airings on it
 
 
 def plan_all(state: ResourceSchedule, commands: list[ScheduleAiring], *, skip_conflicts: bool) -> Plan:
@@ -40,7 +41,6 @@ def plan_all(state: ResourceSchedule, commands: list[ScheduleAiring], *, skip_co
                 raise
             skipped.append(Skipped(command, conflict))
             continue
-        for event in new:
-            state = evolve(state, event)
+        state = fold(new, state)
         events += new
-    return Plan(events, skipped)
+    return Plan(events, skipped, state)

@@ -8,10 +8,10 @@ one thing at a time, so all its airings live in one aggregate, stream
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import reduce
 from uuid import UUID
 
 from contracts.base import Event
@@ -88,26 +88,29 @@ class Airing:
         return InTheWay(self.airing_id, self.title, self.starts_at, self.ends_at)
 
 
+Slot = tuple[datetime, datetime, UUID]  # (starts_at, ends_at, airing_id) of an airing holding its window
+
+
 @dataclass(frozen=True)
 class ResourceSchedule:
     resource_id: str | None = None
     airings: dict[UUID, Airing] = field(default_factory=dict)
     series: dict[UUID, SeriesState] = field(default_factory=dict)
+    slots: tuple[
+        Slot, ...
+    ] = ()  # the windows held, sorted by start: overlap checks bisect instead of scanning
+    longest: timedelta = timedelta(0)  # the longest window ever held bounds how far back an overlap can start
 
     def overlapping(
         self, starts_at: datetime, ends_at: datetime, *, besides: UUID | None = None
     ) -> list[Airing]:
-        return sorted(
-            (
-                a
-                for a in self.airings.values()
-                if a.status in HOLDS_THE_SLOT
-                and a.airing_id != besides
-                and a.starts_at < ends_at
-                and starts_at < a.ends_at
-            ),
-            key=lambda a: a.starts_at,
-        )
+        first = bisect_left(self.slots, (starts_at - self.longest,))
+        last = bisect_left(self.slots, (ends_at,))
+        return [
+            self.airings[airing_id]
+            for start, end, airing_id in self.slots[first:last]
+            if airing_id != besides and start < ends_at and starts_at < end
+        ]
 
 
 # -- evolve -------------------------------------------------------------------------
@@ -115,66 +118,108 @@ class ResourceSchedule:
 
 def evolve(state: ResourceSchedule, event: Event) -> ResourceSchedule:
     """The schedule after ``event``."""
-    match event:
-        case AiringScheduled():
-            airing = Airing(event, event.starts_at, event.ends_at)
-            series = state.series
-            if event.series_id in series and event.recurrence_id is not None:
-                one = series[event.series_id]
-                occurrences = {**one.occurrences, event.recurrence_id: event.airing_id}
-                series = {**series, event.series_id: replace(one, occurrences=occurrences)}
-            return ResourceSchedule(event.resource_id, {**state.airings, event.airing_id: airing}, series)
-        case SeriesPlanned():
-            first = Segment(event.definition.first_start, event.definition, 0)
-            one = SeriesState(event, (first,))
-            return ResourceSchedule(event.resource_id, state.airings, {**state.series, event.series_id: one})
-        case SeriesRevised():
-            one = state.series[event.series_id]
-            before = tuple(s for s in one.segments if s.effective_from < event.effective_from)
-            after = tuple(
-                s for s in one.segments if event.until is not None and s.effective_from >= event.until
-            )
-            revision = max(s.revision for s in one.segments) + 1
-            segments = (*before, Segment(event.effective_from, event.definition, revision), *after)
-            return _update_series(state, replace(one, segments=segments))
-        case SeriesEnded():
-            return _update_series(
-                state, replace(state.series[event.series_id], ended_from=event.effective_from)
-            )
-        case SeriesExtended():
-            return _update_series(state, replace(state.series[event.series_id], through=event.through))
-        case AiringRescheduled():
-            return _update(
-                state,
-                event.airing_id,
-                starts_at=event.starts_at,
-                ends_at=event.ends_at,
-                status=Status.rescheduled,
-            )
-        case AiringCancelled():
-            return _update(state, event.airing_id, status=Status.cancelled)
-        case AiringBumped():
-            return _update(state, event.airing_id, status=Status.bumped)
-        case LivestreamWentLive():
-            return _update(state, event.airing_id, status=Status.live)
-        case LivestreamEnded():
-            return _update(state, event.airing_id, status=Status.ended)
-        case AiringConfirmed():
-            return _update(state, event.airing_id, status=Status(event.outcome.value), confirmation=event)
-    return state
+    return fold([event], state)
 
 
 def fold(events: list[Event], state: ResourceSchedule | None = None) -> ResourceSchedule:
-    return reduce(evolve, events, state or ResourceSchedule())
+    """The schedule after ``events``, in one pass (linear in the history, however long)."""
+    building = _Building(state or ResourceSchedule())
+    for event in events:
+        building.apply(event)
+    return building.freeze()
 
 
-def _update_series(state: ResourceSchedule, one: SeriesState) -> ResourceSchedule:
-    return replace(state, series={**state.series, one.series_id: one})
+class _Building:
+    """A private, mutable copy of a schedule while events are folded into it.
 
+    ``evolve`` and ``fold`` stay pure: the state they were given is never touched.
+    """
 
-def _update(state: ResourceSchedule, airing_id: UUID, **changes) -> ResourceSchedule:
-    airing = state.airings[airing_id]
-    return replace(state, airings={**state.airings, airing_id: replace(airing, **changes)})
+    def __init__(self, state: ResourceSchedule) -> None:
+        self.resource_id = state.resource_id
+        self.airings = dict(state.airings)
+        self.series = dict(state.series)
+        self.slots = list(state.slots)
+        self.longest = state.longest
+        self._own_occurrences: set[UUID] = set()
+
+    def freeze(self) -> ResourceSchedule:
+        return ResourceSchedule(self.resource_id, self.airings, self.series, tuple(self.slots), self.longest)
+
+    def _hold(self, airing: Airing) -> None:
+        insort(self.slots, (airing.starts_at, airing.ends_at, airing.airing_id))
+        self.longest = max(self.longest, airing.ends_at - airing.starts_at)
+
+    def _release(self, airing: Airing) -> None:
+        slot = (airing.starts_at, airing.ends_at, airing.airing_id)
+        i = bisect_left(self.slots, slot)
+        if i < len(self.slots) and self.slots[i] == slot:
+            del self.slots[i]
+
+    def _update(self, airing_id: UUID, **changes) -> None:
+        before = self.airings[airing_id]
+        after = replace(before, **changes)
+        self.airings[airing_id] = after
+        held, holds = before.status in HOLDS_THE_SLOT, after.status in HOLDS_THE_SLOT
+        if held and (not holds or (before.starts_at, before.ends_at) != (after.starts_at, after.ends_at)):
+            self._release(before)
+        if holds and (not held or (before.starts_at, before.ends_at) != (after.starts_at, after.ends_at)):
+            self._hold(after)
+
+    def _occurrences_of(self, series_id: UUID) -> dict:
+        one = self.series[series_id]
+        if series_id not in self._own_occurrences:
+            one = replace(one, occurrences=dict(one.occurrences))
+            self.series[series_id] = one
+            self._own_occurrences.add(series_id)
+        return one.occurrences
+
+    def apply(self, event: Event) -> None:
+        match event:
+            case AiringScheduled():
+                airing = Airing(event, event.starts_at, event.ends_at)
+                self.resource_id = event.resource_id
+                self.airings[event.airing_id] = airing
+                self._hold(airing)
+                if event.series_id in self.series and event.recurrence_id is not None:
+                    self._occurrences_of(event.series_id)[event.recurrence_id] = event.airing_id
+            case AiringRescheduled():
+                self._update(
+                    event.airing_id,
+                    starts_at=event.starts_at,
+                    ends_at=event.ends_at,
+                    status=Status.rescheduled,
+                )
+            case AiringCancelled():
+                self._update(event.airing_id, status=Status.cancelled)
+            case AiringBumped():
+                self._update(event.airing_id, status=Status.bumped)
+            case LivestreamWentLive():
+                self._update(event.airing_id, status=Status.live)
+            case LivestreamEnded():
+                self._update(event.airing_id, status=Status.ended)
+            case AiringConfirmed():
+                self._update(event.airing_id, status=Status(event.outcome.value), confirmation=event)
+            case SeriesPlanned():
+                self.resource_id = event.resource_id
+                first = Segment(event.definition.first_start, event.definition, 0)
+                self.series[event.series_id] = SeriesState(event, (first,))
+                self._own_occurrences.add(event.series_id)
+            case SeriesRevised():
+                one = self.series[event.series_id]
+                before = tuple(s for s in one.segments if s.effective_from < event.effective_from)
+                after = tuple(
+                    s for s in one.segments if event.until is not None and s.effective_from >= event.until
+                )
+                revision = max(s.revision for s in one.segments) + 1
+                segments = (*before, Segment(event.effective_from, event.definition, revision), *after)
+                self.series[event.series_id] = replace(one, segments=segments)
+            case SeriesEnded():
+                self.series[event.series_id] = replace(
+                    self.series[event.series_id], ended_from=event.effective_from
+                )
+            case SeriesExtended():
+                self.series[event.series_id] = replace(self.series[event.series_id], through=event.through)
 
 
 # -- decide -------------------------------------------------------------------------

@@ -1,0 +1,278 @@
+"""Scheduler benchmarks over HTTP, against the running service (a subprocess, as in production).
+
+- bulk plan: 129 communes x 3 languages x Mon/Wed/Fri for a month (5,031 airings) in one request;
+- national fan-out: 3,321 communes x 2 airings a day x 30 days (199,260 airings) in one request,
+  with the service's peak memory;
+- single schedule requests at 200 req/s (open loop): p50/p99 latency.
+
+Raw ceilings measured in the same run: COPY of as many rows into a plain table
+(bulk), and an aiohttp + asyncpg endpoint doing one INSERT per request (latency).
+No peer: there is no open scheduling service to set beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta
+
+import aiohttp
+import asyncpg
+
+from bench.harness import Result, Timer, median
+from services.common.auth import issue
+
+SECRET = "bench-secret-0123456789"
+PLANNER = {"Authorization": f"Bearer {issue(SECRET, 'bench planner', 'planner')}"}
+LANGUAGES = ["Kinh", "Êđê", "M'nông"]
+WINDOWS = [{"start": "05:30", "end": "06:30"}, {"start": "17:00", "end": "18:30"}]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def amqp_url() -> str:
+    if os.environ.get("LOA_AMQP_URL"):
+        return os.environ["LOA_AMQP_URL"]
+    from services.devstack import Stack
+
+    stack = Stack.for_dev()
+    stack.rabbitmq.up()
+    return stack.amqp_url
+
+
+def rss_mb(pid: int, field: str) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@asynccontextmanager
+async def process(args: list[str], env: dict[str, str], port: int):
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{args} exited: {proc.stderr.read().decode()[-2000:]}")
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{args} did not come up")
+                await asyncio.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def register_communes(session, base: str, count: int, languages: list[str], prefix: str) -> list[str]:
+    ids = [f"loudspeaker:{prefix}-{i:04}" for i in range(count)]
+    semaphore = asyncio.Semaphore(16)
+
+    async def one(i: int, resource_id: str) -> None:
+        body = {"type": "commune", "name": f"Xã {prefix} {i}", "province": prefix, "code": f"{i:05}",
+                "languages": languages, "windows": WINDOWS}  # fmt: skip
+        async with (
+            semaphore,
+            session.put(f"{base}/v1/resources/{resource_id}", json=body, headers=PLANNER) as r,
+        ):
+            if r.status not in (200, 201):
+                raise RuntimeError(await r.text())
+
+    await asyncio.gather(*(one(i, rid) for i, rid in enumerate(ids)))
+    return ids
+
+
+async def fan_out(session, base: str, body: dict) -> tuple[float, dict]:
+    with Timer() as t:
+        async with session.post(f"{base}/v1/fan-outs", json=body, headers=PLANNER) as r:
+            result = await r.json()
+            if r.status != 201:
+                raise RuntimeError(result)
+    return t.seconds, result
+
+
+async def raw_copy(dsn: str, rows: int) -> float:
+    """The ceiling for a bulk plan: COPY as many event-sized rows into a plain table."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("drop table if exists bench_raw_airings")
+        await conn.execute("create table bench_raw_airings (id uuid primary key, stream text, data text)")
+        payload = '{"title": "Bản tin BHYT học sinh, sinh viên", "language": "Êđê"}' * 4
+        records = [(uuid.uuid4(), f"schedule-loudspeaker:{i % 3321}", payload) for i in range(rows)]
+        with Timer() as t:
+            async with conn.transaction():
+                await conn.copy_records_to_table("bench_raw_airings", records=records)
+        return t.seconds
+    finally:
+        await conn.execute("drop table if exists bench_raw_airings")
+        await conn.close()
+
+
+async def paced(session, url: str, bodies, rate: float, seconds: float, headers: dict) -> list[float]:
+    """Open-loop load: a request every 1/rate s; latency counts from when it was due (no coordinated omission)."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    start = time.perf_counter()
+    total = int(rate * seconds)
+
+    async def one(due: float, body: dict) -> None:
+        async with session.post(url, json=body, headers=headers) as r:
+            await r.read()
+            if r.status != 201:
+                errors.append(f"{r.status}: {(await r.text())[:200]}")
+        latencies.append(time.perf_counter() - due)
+
+    tasks = []
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due, next(bodies))))
+    await asyncio.gather(*tasks)
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[0]}")
+    return latencies
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+async def run(dsn: str, quick: bool = False) -> list[Result]:
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("drop schema if exists scheduler cascade")
+    await conn.execute("drop table if exists bench_raw_http")
+    await conn.close()
+    port, raw_port = free_port(), free_port()
+    env = {
+        "LOA_PG_DSN": dsn,
+        "LOA_AMQP_URL": amqp_url(),
+        "LOA_SCHEDULER_PORT": str(port),
+        "LOA_TOKEN_SECRET": SECRET,
+        "LOA_LOG_LEVEL": "warning",
+        "LOA_LOG_FORMAT": "json",
+    }
+    base = f"http://127.0.0.1:{port}"
+    results: list[Result] = []
+    timeout = aiohttp.ClientTimeout(total=600)
+    connector = aiohttp.TCPConnector(limit=64)
+    async with (
+        process(["-m", "services.scheduler"], env, port) as scheduler,
+        aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
+    ):
+        # -- bulk plan: 129 communes x 3 languages x Mon/Wed/Fri, one month per round --------------
+        communes = await register_communes(session, base, 129, LANGUAGES, "dien-bien")
+        months = [date(2023, m, 1) for m in (8, 9, 10)][: 1 if quick else 3]
+        loa_times, planned = [], 0
+        for first in months:
+            last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+            seconds, result = await fan_out(session, base, {
+                "title": "Bản tin BHYT học sinh, sinh viên", "communes": communes,
+                "rule": "FREQ=WEEKLY;BYDAY=MO,WE,FR", "from_date": first.isoformat(), "to_date": last.isoformat(),
+                "window": 2, "duration_minutes": 15, "gap_minutes": 5, "script": "Kính thưa bà con …",
+            })  # fmt: skip
+            loa_times.append(seconds)
+            planned = result["planned"]
+        raw_times = [await raw_copy(dsn, planned) for _ in months]
+        results.append(
+            Result(
+                f"bulk plan 129 communes x 3 lang ({planned:,})",
+                "airings/s",
+                planned / median(loa_times),
+                raw=planned / median(raw_times),
+                note=f"one HTTP request; median {median(loa_times):.3f} s (target < 1 s)",
+            )
+        )
+
+        # -- national fan-out: 3,321 communes x 2 airings a day x 30 days ----------------------------
+        n = 300 if quick else 3321
+        national = await register_communes(session, base, n, ["Kinh", "Êđê"], "toan-quoc")
+        before = rss_mb(scheduler.pid, "VmRSS")
+        seconds, result = await fan_out(session, base, {
+            "title": "Luật BHXH năm 2024", "communes": national, "from_date": "2025-01-01", "to_date": "2025-01-30",
+            "rule": "FREQ=DAILY", "window": 1, "duration_minutes": 15, "gap_minutes": 5,
+        })  # fmt: skip
+        peak = rss_mb(scheduler.pid, "VmHWM")
+        total = result["planned"]
+        raw = await raw_copy(dsn, total)
+        results.append(
+            Result(
+                f"national fan-out {n:,} communes ({total:,})",
+                "airings/s",
+                total / seconds,
+                raw=total / raw,
+                note=f"one HTTP request; {seconds:.1f} s (target < 20 s); "
+                f"service RSS {before:.0f} MB before, peak {peak:.0f} MB",
+            )
+        )
+        results.append(
+            Result("scheduler peak RSS after national fan-out", "MB", peak, note=f"{total:,} airings")
+        )
+
+        # -- single schedule requests at 200 req/s ---------------------------------------------------
+        seconds = 5 if quick else 30
+        rate = 200.0
+        singles = await register_communes(session, base, 500, ["Kinh"], "don-le")
+
+        def airing_bodies():
+            day, i = datetime(2026, 1, 1, 5, 0), 0
+            while True:
+                slot = day + timedelta(minutes=20 * (i // len(singles)))
+                yield {"kind": "loudspeaker", "resource_id": singles[i % len(singles)],
+                       "starts_at": slot.isoformat(), "duration_minutes": 15, "title": "Bản tin BHXH tự nguyện",
+                       "language": "Kinh"}  # fmt: skip
+                i += 1
+
+        bodies = airing_bodies()
+        await paced(session, f"{base}/v1/airings", bodies, rate, 1, PLANNER)  # warm-up
+        loa = await paced(session, f"{base}/v1/airings", bodies, rate, seconds, PLANNER)
+
+    async with (
+        process(["-m", "bench.raw_http", "--dsn", dsn, "--port", str(raw_port)], {}, raw_port),
+        aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=64)) as session,
+    ):
+        raw_bodies = airing_bodies()
+        url = f"http://127.0.0.1:{raw_port}/insert"
+        await paced(session, url, raw_bodies, rate, 1, {})
+        raw = await paced(session, url, raw_bodies, rate, seconds, {})
+    for name, p in (("p50", 0.5), ("p99", 0.99)):
+        results.append(
+            Result(
+                f"schedule request at 200 req/s, {name}",
+                "ms",
+                percentile(loa, p) * 1000,
+                raw=percentile(raw, p) * 1000,
+                note=f"{len(loa):,} requests over {seconds} s, open loop; lower is better"
+                + ("; target p99 < 25 ms" if name == "p99" else ""),
+            )
+        )
+    return results
