@@ -330,3 +330,7 @@ class FanOutResult(Contract):
     communes: int
     skipped: list[SkippedAiring]
     unplaceable: list[Unplaced]
+    read_model_caught_up: bool = Field(
+        default=True,
+        description="false: the plan is stored, lists and run-sheets show all of it within seconds",
+    )

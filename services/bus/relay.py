@@ -36,6 +36,7 @@ class OutboxRelay:
         batch_size: int = 500,
         fallback_interval: float = 1.0,
         startup_timeout: float = 120.0,
+        linger: float = 0.02,
     ) -> None:
         self.store = store
         self.amqp_url = amqp_url
@@ -43,6 +44,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.fallback_interval = fallback_interval
         self.startup_timeout = startup_timeout
+        self.linger = linger
         self.published = 0
         self._subscription: CatchUpSubscription | None = None
         self._stopping = False
@@ -70,6 +72,7 @@ class OutboxRelay:
                         self._publisher(exchange),
                         batch_size=self.batch_size,
                         fallback_interval=self.fallback_interval,
+                        linger=self.linger,
                     )
                     self._started.set()
                     if self._stopping:

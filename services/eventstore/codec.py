@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -9,7 +11,7 @@ from uuid import UUID, uuid4
 from contracts.base import Event
 from contracts.envelope import Envelope, EventMetadata, envelope_of
 from contracts.registry import EventRegistry
-from services.eventstore.port import NewEvent, RecordedEvent
+from services.eventstore.port import NewEvent, RawJson, RecordedEvent
 
 
 def encode(
@@ -28,6 +30,24 @@ def encode(
         metadata=(metadata or EventMetadata()).model_dump(mode="json", exclude_none=True),
         occurred_at=occurred_at or datetime.now(UTC),
     )
+
+
+def encode_many(
+    events: Sequence[Event], metadata: EventMetadata, event_ids: Sequence[UUID]
+) -> list[NewEvent]:
+    """Many events of one decision: payloads serialised straight to JSON, the metadata once, one time."""
+    meta = metadata.model_dump(mode="json", exclude_none=True)
+    now = datetime.now(UTC)
+    return [
+        NewEvent(i, e.wire_name, e.schema_version, RawJson(e.__pydantic_serializer__.to_json(e)), meta, now)
+        for e, i in zip(events, event_ids, strict=True)
+    ]
+
+
+def random_ids(n: int) -> list[UUID]:
+    """``n`` random (version 4) UUIDs from one read of the system's random source."""
+    pool = os.urandom(16 * n)
+    return [UUID(bytes=pool[i : i + 16], version=4) for i in range(0, 16 * n, 16)]
 
 
 def check_payload(registry: EventRegistry, event: NewEvent) -> None:

@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
+import orjson
+
 from services.eventstore.port import (
     AppendResult,
     DuplicateEventId,
     Expect,
     ExpectedVersion,
     NewEvent,
+    RawJson,
     RecordedEvent,
     StreamAppend,
     category_of,
@@ -91,7 +94,7 @@ class InMemoryEventStore:
                 global_position=len(self._log) + 1,
                 type=event.type,
                 schema_version=event.schema_version,
-                data=event.data,
+                data=orjson.loads(event.data) if isinstance(event.data, RawJson) else event.data,
                 metadata=event.metadata,
                 occurred_at=event.occurred_at,
                 recorded_at=now,

@@ -17,6 +17,14 @@ from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 
+class RawJson(bytes):
+    """A payload already serialised to JSON (UTF-8), stored as it is.
+
+    Bulk writers serialise each event once, in pydantic's Rust serialiser, instead of
+    building a dict that the store would serialise again.
+    """
+
+
 class Expect(Enum):
     """Expected-version modes other than an exact version number."""
 
@@ -30,12 +38,12 @@ ExpectedVersion = int | Expect
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:
-    """An event about to be appended; ``data`` and ``metadata`` are JSON-ready dicts."""
+    """An event about to be appended; ``data`` is a JSON-ready dict or :class:`RawJson`."""
 
     event_id: UUID
     type: str
     schema_version: int
-    data: dict[str, Any]
+    data: dict[str, Any] | RawJson
     metadata: dict[str, Any] = field(default_factory=dict)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 

@@ -27,6 +27,7 @@ from services.eventstore.port import (
     ExpectedVersion,
     InvalidAppend,
     NewEvent,
+    RawJson,
     RecordedEvent,
     StaleTransaction,
     StreamAppend,
@@ -53,7 +54,9 @@ EVENT_COLUMNS = (
 
 
 def _jsonb_encode(value: Any) -> bytes:
-    return b"\x01" + orjson.dumps(value)  # jsonb's binary format: version 1, then JSON text
+    if type(value) is RawJson:
+        return b"\x01" + value  # jsonb's binary format: version 1, then JSON text
+    return b"\x01" + orjson.dumps(value)
 
 
 def _jsonb_decode(data: bytes) -> Any:

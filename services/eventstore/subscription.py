@@ -50,6 +50,7 @@ class CatchUpSubscription:
         category: str | None = None,
         checkpoints: CheckpointStore | None = None,
         durable: bool = True,
+        linger: float = 0.0,
     ) -> None:
         """``durable=False`` suits read models: their rows and checkpoint still commit
         together, but without waiting for the disk flush, so a crash can only lose the
@@ -57,6 +58,9 @@ class CatchUpSubscription:
         """
         self.store = store
         self.durable = durable
+        # After a wake-up, wait this long before reading, so that a steady trickle of
+        # appends is handled in batches (a relay's per-batch cost is a broker round trip).
+        self.linger = linger
         self.name = name
         self.handler = handler
         self.batch_size = batch_size
@@ -119,6 +123,8 @@ class CatchUpSubscription:
                     continue
                 self.caught_up.set()
                 idle = await self._wait(idle)
+                if self.linger and not self._stopping:
+                    await asyncio.sleep(self.linger)
 
     async def _handle_next_batch(self) -> bool:
         async with self.store.pool.acquire() as conn:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from contracts.base import Event
 from contracts.envelope import EventMetadata
 from contracts.events import REGISTRY
-from services.eventstore.codec import decode, encode
+from services.eventstore.codec import decode, encode, encode_many, random_ids
 from services.eventstore.port import StreamAppend, WrongExpectedVersion
 from services.eventstore.postgres import PostgresEventStore
+from services.eventstore.replay import gc_paused
 from services.scheduler.domain.bulk import Skipped, plan_all
 from services.scheduler.domain.commands import Command, ScheduleAiring
 from services.scheduler.domain.schedule import ResourceSchedule, decide, fold
@@ -47,6 +48,7 @@ class Outcome:
     events: list[Event]
     position: int  # the last global position written (0 when nothing was)
     skipped: list[Skipped] = field(default_factory=list)
+    planned: int = 0  # events decided by a bulk plan (whose events are not kept)
 
 
 class TooBusy(Exception):
@@ -144,26 +146,10 @@ class Scheduler:
         for _ in range(ATTEMPTS):
             known = {sid: self._cached_state(sid) for sid in streams}
             newer = await self.store.read_streams(list(streams), {sid: v for sid, (v, _) in known.items()})
-            appends: list[StreamAppend] = []
-            decided: list[Event] = []
-            skipped: list[Skipped] = []
-            after: dict[str, tuple[int, ResourceSchedule]] = {}
-            for stream_id, resource_id in streams.items():
-                version, state = known[stream_id]
-                if newer[stream_id]:
-                    state = fold([decode(REGISTRY, r).data for r in newer[stream_id]], state)
-                    version += len(newer[stream_id])
-                plan = plan_all(state, airings[resource_id], skip_conflicts=skip_conflicts)
-                skipped += plan.skipped
-                if not plan.events:
-                    continue
-                decided += plan.events
-                new = [
-                    encode(e, metadata, event_id=self._event_id(metadata, stream_id, i, e))
-                    for i, e in enumerate(plan.events)
-                ]
-                appends.append(StreamAppend(stream_id, new, version))
-                after[stream_id] = (version + len(plan.events), plan.state)
+            with gc_paused():  # hundreds of thousands of small objects; no cycles among them
+                appends, decided, skipped, after = self._decide_all(
+                    streams, known, newer, airings, metadata, skip_conflicts
+                )
             if not appends:
                 return Outcome([], 0, skipped)
             try:
@@ -174,8 +160,34 @@ class Scheduler:
                 return Outcome([], max(r.last_position for r in results), skipped)
             for stream_id, (version, state) in after.items():
                 self._remember(stream_id, version, state)
-            return Outcome(decided, max(r.last_position for r in results), skipped)
+            return Outcome([], max(r.last_position for r in results), skipped, planned=decided)
         raise TooBusy("the schedules kept changing under this plan, try again")
+
+    def _decide_all(self, streams, known, newer, airings, metadata: EventMetadata, skip_conflicts: bool):
+        appends: list[StreamAppend] = []
+        decided = 0
+        skipped: list[Skipped] = []
+        after: dict[str, tuple[int, ResourceSchedule]] = {}
+        # A national plan is far more than the cache holds: keeping its states would only cost memory.
+        cache = sum(len(a) for a in airings.values()) <= self.cache_events
+        for stream_id, resource_id in streams.items():
+            version, state = known[stream_id]
+            if newer[stream_id]:
+                state = fold([decode(REGISTRY, r).data for r in newer[stream_id]], state)
+                version += len(newer[stream_id])
+            plan = plan_all(state, airings[resource_id], skip_conflicts=skip_conflicts)
+            skipped += plan.skipped
+            if not plan.events:
+                continue
+            decided += len(plan.events)
+            if metadata.idempotency_key:
+                ids = [self._event_id(metadata, stream_id, i, e) for i, e in enumerate(plan.events)]
+            else:
+                ids = random_ids(len(plan.events))
+            appends.append(StreamAppend(stream_id, encode_many(plan.events, metadata, ids), version))
+            if cache:
+                after[stream_id] = (version + len(plan.events), plan.state)
+        return appends, decided, skipped, after
 
     @staticmethod
     def _event_id(metadata: EventMetadata, stream_id: str, index: int, event: Event) -> uuid.UUID:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from contracts.base import Event
 from services.scheduler.domain.commands import ScheduleAiring
 from services.scheduler.domain.errors import Conflict
-from services.scheduler.domain.schedule import ResourceSchedule, decide, fold
+from services.scheduler.domain.schedule import Building, ResourceSchedule, decide
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,16 @@ def plan_all(state: ResourceSchedule, commands: list[ScheduleAiring], *, skip_co
     """The events of scheduling ``commands`` one after another, or the first Conflict."""
     events: list[Event] = []
     skipped: list[Skipped] = []
+    building = Building(state)
     for command in commands:
         try:
-            new = decide(state, command)
+            new = decide(building, command)
         except Conflict as conflict:
             if not skip_conflicts:
                 raise
             skipped.append(Skipped(command, conflict))
             continue
-        state = fold(new, state)
+        for event in new:
+            building.apply(event)
         events += new
-    return Plan(events, skipped, state)
+    return Plan(events, skipped, building.freeze())

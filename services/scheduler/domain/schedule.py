@@ -104,13 +104,18 @@ class ResourceSchedule:
     def overlapping(
         self, starts_at: datetime, ends_at: datetime, *, besides: UUID | None = None
     ) -> list[Airing]:
-        first = bisect_left(self.slots, (starts_at - self.longest,))
-        last = bisect_left(self.slots, (ends_at,))
-        return [
-            self.airings[airing_id]
-            for start, end, airing_id in self.slots[first:last]
-            if airing_id != besides and start < ends_at and starts_at < end
-        ]
+        return _overlapping(self, starts_at, ends_at, besides)
+
+
+def _overlapping(state, starts_at: datetime, ends_at: datetime, besides: UUID | None) -> list[Airing]:
+    """The airings holding a window that overlaps [starts_at, ends_at), by start."""
+    first = bisect_left(state.slots, (starts_at - state.longest,))
+    last = bisect_left(state.slots, (ends_at,))
+    return [
+        state.airings[airing_id]
+        for start, end, airing_id in state.slots[first:last]
+        if airing_id != besides and start < ends_at and starts_at < end
+    ]
 
 
 # -- evolve -------------------------------------------------------------------------
@@ -123,16 +128,18 @@ def evolve(state: ResourceSchedule, event: Event) -> ResourceSchedule:
 
 def fold(events: list[Event], state: ResourceSchedule | None = None) -> ResourceSchedule:
     """The schedule after ``events``, in one pass (linear in the history, however long)."""
-    building = _Building(state or ResourceSchedule())
+    building = Building(state or ResourceSchedule())
     for event in events:
         building.apply(event)
     return building.freeze()
 
 
-class _Building:
+class Building:
     """A private, mutable copy of a schedule while events are folded into it.
 
     ``evolve`` and ``fold`` stay pure: the state they were given is never touched.
+    ``decide`` accepts a Building where it takes a schedule, so planning many
+    airings in a row folds each decision in place instead of copying the schedule.
     """
 
     def __init__(self, state: ResourceSchedule) -> None:
@@ -142,6 +149,11 @@ class _Building:
         self.slots = list(state.slots)
         self.longest = state.longest
         self._own_occurrences: set[UUID] = set()
+
+    def overlapping(
+        self, starts_at: datetime, ends_at: datetime, *, besides: UUID | None = None
+    ) -> list[Airing]:
+        return _overlapping(self, starts_at, ends_at, besides)
 
     def freeze(self) -> ResourceSchedule:
         return ResourceSchedule(self.resource_id, self.airings, self.series, tuple(self.slots), self.longest)
