@@ -24,6 +24,7 @@ from services.scheduler.keys import (
     AMQP,
     HORIZON_DAYS,
     IDEMPOTENCY,
+    KEEPER,
     POOL,
     SCHEDULER,
     SCHEMA,
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             days=settings.schedule_horizon_days,
             interval=settings.horizon_interval,
         )
+        app[KEEPER] = keeper
         keeping = asyncio.create_task(keeper.run(), name="series-horizon")
         yield
         keeper.stop()

@@ -1,5 +1,6 @@
 """Planning over HTTP: reference data, campaigns, fan-outs, series, progress (real PostgreSQL, RabbitMQ)."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from services.scheduler.domain.localtime import VIETNAM
@@ -271,3 +272,36 @@ async def test_a_series_is_kept_ahead_and_edited_this_following_and_whole(client
         headers=PLANNER,
     )  # fmt: skip
     assert bad.status == 422 and (await bad.json())["errors"][0]["field"] == "rule"
+
+
+async def test_the_horizon_keeper_fills_ahead_without_anyone_asking(client):
+    from services.scheduler.keys import KEEPER
+
+    today = datetime.now(VIETNAM).date()
+    created = await client.post(
+        "/v1/series",
+        json={
+            "resource_id": EA_TU,
+            "kind": "loudspeaker",
+            "rule": "FREQ=DAILY",
+            "first_start": f"{today + timedelta(days=1)}T05:30",
+            "duration_minutes": 15,
+            "title": "Bản tin sáng",
+            "language": "Kinh",
+        },
+        headers=PLANNER,
+    )
+    series = await created.json()
+    keeper = client.app[KEEPER]
+    assert await keeper.fill() == 0  # already scheduled to the horizon
+    keeper.days += 10  # time passes: the horizon moves on
+    assert await keeper.fill() == 1
+    assert await keeper.fill() == 0
+
+    for _ in range(100):  # the read model follows the log within moments
+        now = await (await client.get(f"/v1/series/{series['series_id']}", headers=VIEWER)).json()
+        if now["airings"] == series["airings"] + 10:
+            break
+        await asyncio.sleep(0.05)
+    assert now["airings"] == series["airings"] + 10
+    assert datetime.fromisoformat(now["through"]) > datetime.fromisoformat(series["through"])
