@@ -18,8 +18,14 @@ from services.scheduler.domain.localtime import to_local
 GONE = {"cancelled", "bumped"}
 
 
-def feed(name: str, airings: Iterable[Any], *, now: datetime | None = None) -> bytes:
-    """An .ics body for ``airings`` (rows or views with the AiringView fields)."""
+def feed(
+    name: str, airings: Iterable[Any], *, now: datetime | None = None, places: dict[str, str] | None = None
+) -> bytes:
+    """An .ics body for ``airings`` (rows or views with the AiringView fields).
+
+    ``places`` names resources (``Xã Ea Tu``) for the events' LOCATION; ids are the fallback.
+    """
+    places = places or {}
     calendar = Calendar()
     calendar.add("prodid", "-//Loa//Lịch phát thanh//VI")
     calendar.add("version", "2.0")
@@ -35,7 +41,7 @@ def feed(name: str, airings: Iterable[Any], *, now: datetime | None = None) -> b
         event.add("dtend", to_local(a["ends_at"]))
         language = f" ({a['language']})" if a["language"] else ""
         event.add("summary", f"{a['title']}{language}")
-        event.add("location", a["resource_id"])
+        event.add("location", places.get(a["resource_id"], a["resource_id"]))
         event.add("categories", [a["kind"]])
         if a["script"]:
             event.add("description", a["script"])

@@ -421,14 +421,19 @@ def _feed_reader(request: web.Request) -> None:
     principal(request)
 
 
-async def _ics(request: web.Request, name: str, query: AiringQuery) -> web.Response:
+async def _ics(request: web.Request, name: str, query: AiringQuery, filename: str) -> web.Response:
+    schema = request.app[SCHEMA]
     async with request.app[POOL].acquire() as conn:
-        rows, _ = await find_airings(conn, request.app[SCHEMA], query)
+        rows, _ = await find_airings(conn, schema, query)
+        known = await catalogue.resources(
+            conn, schema, province=None, type=None, ids=list({r["resource_id"] for r in rows})
+        )
+    places = {r["resource_id"]: r["name"] for r in known}
     return web.Response(
-        body=feed(name, rows),
+        body=feed(name, rows, places=places),
         content_type="text/calendar",
         charset="utf-8",
-        headers={"Content-Disposition": f'inline; filename="{name}.ics"'},
+        headers={"Content-Disposition": f'inline; filename="{filename}.ics"'},
     )
 
 
@@ -439,7 +444,11 @@ async def resource_calendar(request: web.Request) -> web.Response:
     # By default the feed starts 90 days back; ?from= reaches further.
     since = _day_or_time(request.query.get("from"), "from") or datetime.now(UTC) - timedelta(days=90)
     query = AiringQuery(resource_id=resource_id, starts_from=since, limit=5000)
-    return await _ics(request, resource_id, query)
+    async with request.app[POOL].acquire() as conn:
+        row = await catalogue.resource(conn, request.app[SCHEMA], resource_id)
+    if row is None:
+        raise Problem(404, "Not found", f"no resource {resource_id!r}")
+    return await _ics(request, f"Loa — {row['name']}", query, resource_id.replace(":", "-"))
 
 
 @routes.get("/v1/campaigns/{campaign_id}/calendar.ics")
@@ -449,4 +458,9 @@ async def campaign_calendar(request: web.Request) -> web.Response:
         campaign_id = uuid.UUID(request.match_info["campaign_id"])
     except ValueError:
         raise Problem(404, "Not found", "campaign ids are UUIDs") from None
-    return await _ics(request, f"campaign-{campaign_id}", AiringQuery(campaign_id=campaign_id, limit=5000))
+    async with request.app[POOL].acquire() as conn:
+        row = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
+    if row is None:
+        raise Problem(404, "Not found", f"no campaign {campaign_id}")
+    query = AiringQuery(campaign_id=campaign_id, limit=20_000)
+    return await _ics(request, f"Loa — {row['name']}", query, f"campaign-{campaign_id}")

@@ -188,5 +188,7 @@ async def test_calendar_feed_for_a_phone(client):
     assert str(event["uid"]) == f"{created['airing_id']}@loa"
     assert str(event["summary"]) == "Bản tin BHYT học sinh, sinh viên (Êđê)"
     assert event["dtstart"].dt.isoformat() == "2023-08-07T17:30:00+07:00"
+    assert str(event["location"]) == "Xã Ea Tu"
+    assert str(calendar["x-wr-calname"]) == "Loa — Xã Ea Tu"
     assert b"BEGIN:VTIMEZONE" in body and b"TZID:Asia/Ho_Chi_Minh" in body
     assert (await client.get(f"/v1/resources/{EA_TU}/calendar.ics")).status == 401
