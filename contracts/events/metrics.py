@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import Event
+from contracts.base import Contract, Event
 from contracts.registry import EventRegistry
 
 # The fixed counters of SampleRecorded v1, before platforms could name their own.
@@ -40,4 +40,22 @@ def register_upcasters(registry: EventRegistry) -> None:
     registry.upcaster(SampleRecorded.wire_name, 1)(_sample_v1_to_v2)
 
 
-EVENTS: tuple[type[Event], ...] = (SampleRecorded,)
+class CounterFigure(Contract):
+    value: int
+    sampled_at: AwareDatetime
+
+
+class StatisticsUpdated(Event):
+    """An airing's figures changed (published for other systems; derived, never stored)."""
+
+    wire_name: ClassVar[str] = "metrics.StatisticsUpdated"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    campaign_id: UUID | None = None
+    resource_id: str | None = None
+    position: int = Field(description="global position of the metrics log the figures reflect")
+    counters: dict[str, CounterFigure]
+
+
+EVENTS: tuple[type[Event], ...] = (SampleRecorded, StatisticsUpdated)

@@ -1,0 +1,105 @@
+"""Which samples are stored, and how a figure moves: the counting rules, without IO.
+
+Counters are cumulative readings. Platforms deliver late and out of order, so
+the figure of a counter is the reading with the newest ``sampled_at``: an older
+reading arriving later is kept in the history but never lowers the figure.
+Counters are an open set: a source may stop reporting one or start reporting a
+new one at any time, and neither affects the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from contracts.events.metrics import SampleRecorded
+from contracts.http.metrics import SampleIn
+from services.scheduler.domain.localtime import VIETNAM
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""Clocks drift: a reading a few minutes ahead of ours is believed, one further ahead is refused."""
+
+COUNTER_NAME_MAX = 60
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    field: str
+    reason: str
+
+
+def check_batch(
+    items: list[dict[str, Any]], is_known: Callable[[UUID], bool], now: datetime
+) -> tuple[list[SampleRecorded], list[Rejection]]:
+    """The valid samples of a batch, and a reason for each item that is not."""
+    accepted: list[SampleRecorded] = []
+    rejected: list[Rejection] = []
+    for index, item in enumerate(items):
+        try:
+            sample = SampleIn.model_validate(item)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            rejected.append(Rejection(index, ".".join(map(str, error["loc"])) or "item", error["msg"]))
+            continue
+        problem = _problem(sample, is_known, now)
+        if problem is not None:
+            rejected.append(Rejection(index, *problem))
+            continue
+        sampled_at = (
+            sample.sampled_at if sample.sampled_at.tzinfo else sample.sampled_at.replace(tzinfo=VIETNAM)
+        )
+        accepted.append(
+            SampleRecorded(
+                airing_id=sample.airing_id,
+                sampled_at=sampled_at,
+                source=sample.source,
+                counters=sample.counters,
+            )
+        )
+    return accepted, rejected
+
+
+def _problem(sample: SampleIn, is_known: Callable[[UUID], bool], now: datetime) -> tuple[str, str] | None:
+    for name, value in sample.counters.items():
+        if not name or len(name) > COUNTER_NAME_MAX:
+            return "counters", f"counter names are 1..{COUNTER_NAME_MAX} characters"
+        if value < 0:
+            return f"counters.{name}", "a cumulative counter cannot be negative"
+    sampled_at = sample.sampled_at if sample.sampled_at.tzinfo else sample.sampled_at.replace(tzinfo=VIETNAM)
+    if sampled_at > now + FUTURE_TOLERANCE:
+        return "sampled_at", f"is in the future ({sampled_at.isoformat()})"
+    if not is_known(sample.airing_id):
+        return "airing_id", f"no airing {sample.airing_id} is known"
+    return None
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: int
+    sampled_at: datetime
+
+
+def merge(figures: dict[str, Figure], sample: SampleRecorded) -> dict[str, Figure]:
+    """The counters ``sample`` changes: each where it is newer than the figure held."""
+    changed = {}
+    for name, value in sample.counters.items():
+        held = figures.get(name)
+        if held is None or sample.sampled_at > held.sampled_at:
+            changed[name] = Figure(value, sample.sampled_at)
+        elif sample.sampled_at == held.sampled_at and value > held.value:
+            changed[name] = Figure(value, sample.sampled_at)  # two readings at one instant: the larger
+    return changed
+
+
+def figures_after(samples: Iterable[SampleRecorded]) -> dict[str, Figure]:
+    """The figures after ``samples`` in any order (the order they arrive in does not matter)."""
+    figures: dict[str, Figure] = {}
+    for sample in samples:
+        figures |= merge(figures, sample)
+    return figures

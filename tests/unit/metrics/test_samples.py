@@ -1,0 +1,65 @@
+"""The counting rules: which samples are stored, and how a figure moves (no IO)."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from contracts.events.metrics import SampleRecorded
+from services.metrics.domain.samples import Figure, check_batch, figures_after, merge
+
+LIVESTREAM = uuid4()  # "Livestream BHXH Đắk Lắk tháng 8"
+NOW = datetime(2023, 8, 25, 21, 0, tzinfo=UTC)
+
+
+def known(airing_id):
+    return airing_id == LIVESTREAM
+
+
+def sample(minutes, **counters):
+    return SampleRecorded(
+        airing_id=LIVESTREAM,
+        sampled_at=NOW - timedelta(minutes=minutes),
+        source="facebook",
+        counters=counters,
+    )
+
+
+def test_a_batch_keeps_the_valid_items_and_says_why_of_the_others():
+    items = [
+        {"airing_id": str(LIVESTREAM), "sampled_at": "2023-08-26T03:30", "source": "facebook",
+         "counters": {"views": 1700, "interactions": 778, "shares": 139, "comments": 105}},
+        {"airing_id": str(LIVESTREAM), "sampled_at": "2023-08-26T03:31", "counters": {"views": -1}},
+        {"airing_id": str(uuid4()), "sampled_at": "2023-08-26T03:31", "counters": {"views": 3}},
+        {"airing_id": str(LIVESTREAM), "sampled_at": "2023-09-30T00:00", "counters": {"views": 3}},
+        {"airing_id": "not-a-uuid", "sampled_at": "2023-08-26T03:31", "counters": {"views": 3}},
+        {"airing_id": str(LIVESTREAM), "sampled_at": "2023-08-26T03:32", "counters": {"peak_viewers": 212}},
+    ]  # fmt: skip
+    accepted, rejected = check_batch(items, known, NOW)
+    assert [s.counters for s in accepted] == [
+        {"views": 1700, "interactions": 778, "shares": 139, "comments": 105},
+        {"peak_viewers": 212},  # a counter the platform started reporting: fine
+    ]
+    assert accepted[0].sampled_at.utcoffset() == timedelta(hours=7)  # no offset: Vietnam time
+    assert [(r.index, r.field) for r in rejected] == [
+        (1, "counters.views"), (2, "airing_id"), (3, "sampled_at"), (4, "airing_id"),
+    ]  # fmt: skip
+    assert "negative" in rejected[0].reason and "future" in rejected[2].reason
+
+
+def test_an_older_sample_never_lowers_the_figure():
+    figures = figures_after([sample(10, views=1500), sample(2, views=1700)])
+    assert figures["views"] == Figure(1700, NOW - timedelta(minutes=2))
+    late = sample(5, views=1600, comments=105)  # delivered last, read earlier
+    changed = merge(figures, late)
+    assert "views" not in changed
+    assert changed["comments"].value == 105  # a counter it had not reported yet still counts
+
+
+def test_the_order_of_arrival_does_not_matter():
+    readings = [sample(m, views=v, shares=s) for m, v, s in ((30, 400, 20), (20, 900, 60), (1, 1700, 139))]
+    assert figures_after(readings) == figures_after(reversed(readings))
+    assert figures_after(readings)["shares"].value == 139
+
+
+def test_a_counter_no_longer_reported_keeps_its_last_figure():
+    figures = figures_after([sample(10, views=1500, reactions=700), sample(1, views=1700)])
+    assert figures["reactions"].value == 700 and figures["views"].value == 1700
