@@ -94,6 +94,18 @@ def principal(request: web.Request) -> Principal:
         raise Problem(401, "Invalid token", str(exc)) from None
 
 
+def reader(request: web.Request) -> Principal:
+    """The caller of a feed: calendar apps and browsers' EventSource cannot send headers,
+    so a feed also takes its token as ``?token=``."""
+    token = request.query.get("token")
+    if token and "Authorization" not in request.headers:
+        try:
+            return verify(request.app[SECRET], token)
+        except InvalidToken as exc:
+            raise Problem(401, "Invalid token", str(exc)) from None
+    return principal(request)
+
+
 def require(request: web.Request, check: Callable[[Principal], bool], what: str) -> Principal:
     who = principal(request)
     if not check(who):

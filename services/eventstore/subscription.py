@@ -51,6 +51,7 @@ class CatchUpSubscription:
         checkpoints: CheckpointStore | None = None,
         durable: bool = True,
         linger: float = 0.0,
+        after_batch: Callable[[list[RecordedEvent]], None] | None = None,
     ) -> None:
         """``durable=False`` suits read models: their rows and checkpoint still commit
         together, but without waiting for the disk flush, so a crash can only lose the
@@ -61,6 +62,7 @@ class CatchUpSubscription:
         # After a wake-up, wait this long before reading, so that a steady trickle of
         # appends is handled in batches (a relay's per-batch cost is a broker round trip).
         self.linger = linger
+        self.after_batch = after_batch  # called once a batch is committed (live feeds)
         self.name = name
         self.handler = handler
         self.batch_size = batch_size
@@ -143,6 +145,8 @@ class CatchUpSubscription:
                 await self.handler(conn, batch)
                 await self.checkpoints.save(conn, self.name, batch[-1].global_position)
         self.position = batch[-1].global_position
+        if self.after_batch is not None:
+            self.after_batch(batch)
         async with self._progress:
             self._progress.notify_all()
         return True

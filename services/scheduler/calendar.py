@@ -13,7 +13,7 @@ from typing import Any
 
 from icalendar import Calendar, Event
 
-from services.scheduler.domain.localtime import to_local
+from services.common.localtime import to_local
 
 GONE = {"cancelled", "bumped"}
 

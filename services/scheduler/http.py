@@ -24,8 +24,13 @@ from contracts.http.scheduler import (
     RescheduleRequest,
     RunSheet,
 )
-from services.common.auth import InvalidToken, Principal, verify
-from services.common.web import CORRELATION_ID, SECRET, Problem, body_as, json, principal, require
+from services.common.auth import Principal
+from services.common.localtime import VIETNAM, to_local, to_utc
+from services.common.query import day_or_time as _day_or_time
+from services.common.query import enum_param as _enum
+from services.common.query import instant
+from services.common.query import integer as _int
+from services.common.web import CORRELATION_ID, Problem, body_as, json, principal, reader, require
 from services.scheduler import catalogue
 from services.scheduler.calendar import feed
 from services.scheduler.domain.commands import (
@@ -37,7 +42,6 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
 )
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
-from services.scheduler.domain.localtime import VIETNAM, NonexistentLocalTime, to_local, to_utc
 from services.scheduler.domain.reference import check_kind
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
 from services.scheduler.projection import AiringQuery, airing_by_id, find_airings
@@ -49,14 +53,6 @@ AIRING_IDS = uuid.UUID("0d3c6a52-7a0e-4a55-a1f3-2f8f8e6b9c11")
 
 
 # -- helpers ------------------------------------------------------------------------
-
-
-def instant(value: datetime, field: str) -> datetime:
-    """A time from a request: naive = Vietnam wall clock, aware = the instant it names."""
-    try:
-        return to_utc(value, VIETNAM)
-    except NonexistentLocalTime as exc:
-        raise Problem(422, "Invalid time", errors=[{"field": field, "reason": str(exc)}]) from None
 
 
 def view(row) -> AiringView:
@@ -226,43 +222,6 @@ async def create_airing(request: web.Request) -> web.Response:
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
 
-def _enum(value: str | None, enum, field: str):
-    if value is None:
-        return None
-    try:
-        return enum(value).value
-    except ValueError:
-        raise Problem(
-            422,
-            "Invalid query",
-            errors=[{"field": field, "reason": f"one of {', '.join(e.value for e in enum)}"}],
-        ) from None
-
-
-def _day_or_time(value: str | None, field: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise Problem(
-            422, "Invalid query", errors=[{"field": field, "reason": "ISO date or date-time"}]
-        ) from None
-    return instant(parsed, field)
-
-
-def _int(value: str | None, field: str, default: int, low: int, high: int) -> int:
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = low - 1
-    if not low <= number <= high:
-        raise Problem(422, "Invalid query", errors=[{"field": field, "reason": f"an integer {low}..{high}"}])
-    return number
-
-
 @routes.get("/v1/airings")
 async def list_airings(request: web.Request) -> web.Response:
     principal(request)
@@ -409,18 +368,6 @@ async def run_sheet(request: web.Request) -> web.Response:
     return json(RunSheet(resource_id=query.resource_id, date=day, items=[view(r) for r in rows]))
 
 
-def _feed_reader(request: web.Request) -> None:
-    """Calendar apps cannot send headers: a feed also takes its token as ``?token=``."""
-    token = request.query.get("token")
-    if token and "Authorization" not in request.headers:
-        try:
-            verify(request.app[SECRET], token)
-        except InvalidToken as exc:
-            raise Problem(401, "Invalid token", str(exc)) from None
-        return
-    principal(request)
-
-
 async def _ics(request: web.Request, name: str, query: AiringQuery, filename: str) -> web.Response:
     schema = request.app[SCHEMA]
     async with request.app[POOL].acquire() as conn:
@@ -439,7 +386,7 @@ async def _ics(request: web.Request, name: str, query: AiringQuery, filename: st
 
 @routes.get("/v1/resources/{resource_id}/calendar.ics")
 async def resource_calendar(request: web.Request) -> web.Response:
-    _feed_reader(request)
+    reader(request)
     resource_id = request.match_info["resource_id"]
     # By default the feed starts 90 days back; ?from= reaches further.
     since = _day_or_time(request.query.get("from"), "from") or datetime.now(UTC) - timedelta(days=90)
@@ -453,7 +400,7 @@ async def resource_calendar(request: web.Request) -> web.Response:
 
 @routes.get("/v1/campaigns/{campaign_id}/calendar.ics")
 async def campaign_calendar(request: web.Request) -> web.Response:
-    _feed_reader(request)
+    reader(request)
     try:
         campaign_id = uuid.UUID(request.match_info["campaign_id"])
     except ValueError:

@@ -12,10 +12,10 @@ from dateutil.rrule import rrulestr
 
 from contracts.events.reference import ResourceDescription, ResourceType
 from contracts.http.scheduler import FanOutRequest, FanOutResult, SkippedAiring, Unplaced
+from services.common.localtime import to_local
 from services.common.web import Problem, body_as, json, require
 from services.scheduler import catalogue
 from services.scheduler.domain.fanout import CommuneSystem, FanOut, fan_out
-from services.scheduler.domain.localtime import to_local
 from services.scheduler.http import caught_up, conflicting, in_province, metadata, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
 

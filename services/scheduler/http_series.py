@@ -20,10 +20,10 @@ from contracts.http.scheduler import (
     SeriesRevisionRequest,
     SeriesView,
 )
+from services.common.localtime import VIETNAM
 from services.common.web import Problem, body_as, field_errors, json, principal, require
 from services.scheduler import catalogue
 from services.scheduler.domain.commands import EndSeries, PlanSeries, ReviseSeries, ReviseWholeSeries
-from services.scheduler.domain.localtime import VIETNAM
 from services.scheduler.http import plannable, run
 from services.scheduler.keys import HORIZON_DAYS, IDEMPOTENCY, POOL, SCHEMA
 

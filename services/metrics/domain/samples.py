@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from contracts.events.metrics import SampleRecorded
 from contracts.http.metrics import SampleIn
-from services.scheduler.domain.localtime import VIETNAM
+from services.common.localtime import VIETNAM
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """Clocks drift: a reading a few minutes ahead of ours is believed, one further ahead is refused."""

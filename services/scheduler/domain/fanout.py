@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from contracts.events.schedule import AiringKind, Priority
+from services.common.localtime import VIETNAM
 from services.scheduler.domain.commands import ScheduleAiring
 from services.scheduler.domain.errors import InvalidCommand
-from services.scheduler.domain.localtime import VIETNAM
 
 FAN_OUTS = uuid.UUID("3f0e2f9a-6a1d-4c36-9a57-1d2b0c8e4f71")
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
-from services.scheduler.domain.localtime import VIETNAM
+from services.common.localtime import VIETNAM
 
 
 class InvalidRecurrence(ValueError):

@@ -17,6 +17,7 @@ from contracts.events.schedule import (
     Outcome,
     Priority,
 )
+from services.common.localtime import to_utc
 from services.scheduler.domain.commands import (
     CancelAiring,
     ConfirmAiring,
@@ -26,7 +27,6 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
 )
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
-from services.scheduler.domain.localtime import to_utc
 from services.scheduler.domain.schedule import Status, decide, fold
 
 LOA_EA_TU = "loudspeaker:xa-ea-tu"

@@ -13,6 +13,7 @@ from contracts.events.series import (
     SeriesPlanned,
     SeriesRevised,
 )
+from services.common.localtime import to_utc
 from services.scheduler.domain.commands import (
     CancelAiring,
     EndSeries,
@@ -24,7 +25,6 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
 )
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition
-from services.scheduler.domain.localtime import to_utc
 from services.scheduler.domain.schedule import Status, decide, evolve, fold
 from services.scheduler.domain.series import occurrence_id
 

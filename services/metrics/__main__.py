@@ -1,0 +1,21 @@
+"""python -m services.metrics: run the metrics service (HTTP on LOA_METRICS_PORT)."""
+
+from __future__ import annotations
+
+import uvloop
+from aiohttp import web
+
+from services.common.logging import configure_logging
+from services.common.settings import Settings
+from services.metrics.app import create_app
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    uvloop.install()
+    web.run_app(create_app(settings), host=settings.http_host, port=settings.metrics_port, print=None)
+
+
+if __name__ == "__main__":
+    main()

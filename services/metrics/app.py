@@ -1,0 +1,121 @@
+"""The metrics composition root: ``create_app(settings)`` wires the metrics store, the importer of
+the scheduler's events, the sample queue, the statistics read model, the live feed and HTTP.
+"""
+
+from __future__ import annotations
+
+import aio_pika
+import structlog
+from aiohttp import web
+
+from contracts.envelope import Envelope
+from contracts.events import REGISTRY
+from services.bus.connection import connect_robust
+from services.bus.consumer import Consumer
+from services.common.settings import Settings
+from services.common.startup import wait_for_postgres
+from services.common.web import METRICS, SECRET, HttpMetrics, Problem, json, middlewares
+from services.eventstore.codec import encode
+from services.eventstore.port import Expect, StreamAppend
+from services.eventstore.postgres import PostgresEventStore
+from services.metrics import http
+from services.metrics.generations import ReadModel
+from services.metrics.ingest import SampleIngestor
+from services.metrics.keys import AMQP, FEED, IMPORTER, INGESTOR, READ_MODEL, SAMPLE_QUEUE
+from services.metrics.live import LiveFeed
+from services.metrics.sample_queue import SampleQueue
+
+log = structlog.get_logger(__name__)
+SCHEMA_NAME = "metrics"
+IMPORTED = ("schedule.#",)
+
+
+def importer(store: PostgresEventStore):
+    """Keeps each scheduler event in the metrics log, under its own id and stream name.
+
+    The append runs in the consumer's transaction with its inbox mark, and the
+    store refuses a second copy of an event id: the log holds each event once.
+    """
+
+    async def keep(conn, envelope: Envelope) -> None:
+        event = encode(
+            envelope.data, envelope.metadata, event_id=envelope.event_id, occurred_at=envelope.occurred_at
+        )
+        await store.append_batch([StreamAppend(envelope.stream_id, [event], Expect.ANY)], connection=conn)
+
+    return keep
+
+
+def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Application:
+    metrics = HttpMetrics("metrics")
+    app = web.Application(middlewares=middlewares("metrics", metrics), client_max_size=16 * 1024**2)
+    app[SECRET] = settings.token_secret
+    app[METRICS] = metrics
+
+    async def database(app: web.Application):
+        pool = await wait_for_postgres(
+            settings.pg_dsn,
+            timeout=settings.startup_timeout,
+            min_size=settings.pg_pool_min,
+            max_size=settings.pg_pool_max,
+        )
+        store = PostgresEventStore(pool, schema)
+        await store.migrate()
+        read_model = ReadModel(store)
+        feed = LiveFeed(read_model)
+        read_model.after_batch = feed.on_batch
+        await read_model.start()
+        feed.start()
+        app[READ_MODEL], app[FEED] = read_model, feed
+        app[INGESTOR] = SampleIngestor(store, lambda: read_model.schema)
+        yield
+        await feed.stop()
+        await read_model.stop()
+        await store.close()
+        await pool.close()
+
+    async def broker(app: web.Application):
+        connection = await connect_robust(settings.amqp_url, timeout=settings.startup_timeout)
+        app[AMQP] = connection
+        store = app[READ_MODEL].store
+        # Queues are named after the schema, so that test instances never share one.
+        prefix = "metrics" if schema == SCHEMA_NAME else schema
+        consumer = Consumer(
+            f"{prefix}.scheduler-events",
+            store.pool,
+            store.schema,
+            REGISTRY,
+            importer(store),
+            bindings=IMPORTED,
+            on_commit=store.notify_appended,
+        )
+        await consumer.start(settings.amqp_url)
+        samples = SampleQueue(app[INGESTOR], queue=f"{prefix}.samples")
+        await samples.start(connection)
+        await app[FEED].connect_bus(connection)
+        app[IMPORTER], app[SAMPLE_QUEUE] = consumer, samples
+        yield
+        await samples.stop()
+        await consumer.stop()
+        await connection.close()
+
+    app.cleanup_ctx.extend([database, broker])
+    app.router.add_routes(http.routes)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics.handler)
+    return app
+
+
+async def readyz(request: web.Request) -> web.Response:
+    checks = {}
+    try:
+        async with request.app[READ_MODEL].store.pool.acquire(timeout=2) as conn:
+            await conn.fetchval("select 1")
+        checks["postgresql"] = "ok"
+    except Exception as exc:
+        checks["postgresql"] = f"down: {exc}"
+    connection: aio_pika.abc.AbstractRobustConnection = request.app[AMQP]
+    checks["rabbitmq"] = "ok" if not connection.is_closed else "down"
+    if any(v != "ok" for v in checks.values()):
+        raise Problem(503, "Not ready", "; ".join(f"{k}: {v}" for k, v in checks.items()), extra=checks)
+    return json({"status": "ready", **checks})

@@ -1,0 +1,183 @@
+"""The metrics HTTP API (/v1): samples in, statistics out, live updates as Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import orjson
+from aiohttp import web
+from aiohttp_sse import sse_response
+
+from contracts.envelope import EventMetadata
+from contracts.events.schedule import AiringKind
+from contracts.http.metrics import AiringMetrics, SampleBatch, SampleBatchResult, Stats
+from services.common.localtime import to_local
+from services.common.query import day_or_time, enum_param, integer, invalid, uuid_param
+from services.common.web import CORRELATION_ID, Problem, body_as, json, principal, reader, require
+from services.metrics.keys import FEED, INGESTOR, READ_MODEL
+from services.metrics.live import Interest, Listener
+from services.metrics.stats import GROUPS, Filters, airing_metrics, statistics
+
+routes = web.RouteTableDef()
+HEARTBEAT = 15.0
+
+
+def may_collect(p) -> bool:
+    return p.role in ("collector", "planner")
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return json({"status": "ok"})
+
+
+@routes.post("/v1/samples")
+async def post_samples(request: web.Request) -> web.Response:
+    """A batch of samples: each item checked on its own; the valid ones stored in one transaction."""
+    who = require(request, may_collect, "post samples")
+    body = await body_as(request, SampleBatch)
+    correlation = request[CORRELATION_ID]
+    metadata = EventMetadata(
+        actor=who.sub,
+        correlation_id=uuid.UUID(correlation) if _is_uuid(correlation) else None,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+    accepted, rejected, position = await request.app[INGESTOR].ingest(body.items, metadata)
+    if position:
+        with contextlib.suppress(TimeoutError):
+            await request.app[READ_MODEL].wait_until(position, timeout=5)
+    result = SampleBatchResult(
+        accepted=accepted,
+        rejected=[{"index": r.index, "field": r.field, "reason": r.reason} for r in rejected],
+        position=position,
+    )
+    # 200 when something was stored or nothing needed storing, 422 when every item was refused.
+    status = 422 if rejected and not accepted else 200
+    return json(result, status)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def _schema_for(request: web.Request) -> tuple[str, int]:
+    """The generation to read: the live one, or one built as of ``?as_of=`` (a position or a time)."""
+    read_model = request.app[READ_MODEL]
+    as_of = request.query.get("as_of")
+    if not as_of:
+        return read_model.schema, read_model.position
+    if as_of.isdigit():
+        position = int(as_of)
+    else:
+        at = day_or_time(as_of, "as_of")
+        position = await read_model.position_at(at)
+    if position > read_model.position:
+        raise invalid("as_of", "is ahead of what the statistics have seen")
+    return await read_model.as_of(position), position
+
+
+def _filters(request: web.Request) -> Filters:
+    q = request.query
+    return Filters(
+        campaign_id=uuid_param(q.get("campaign_id"), "campaign_id"),
+        resource_id=q.get("resource_id"),
+        kind=enum_param(q.get("kind"), AiringKind, "kind"),
+        language=q.get("language"),
+        province=q.get("province"),
+        starts_from=day_or_time(q.get("from"), "from"),
+        starts_before=day_or_time(q.get("to"), "to"),
+    )
+
+
+@routes.get("/v1/stats")
+async def get_stats(request: web.Request) -> web.Response:
+    """Airings planned / aired / missed and counter totals, grouped and filtered, live or as of then."""
+    principal(request)
+    group_by = [g for g in request.query.get("group_by", "").split(",") if g]
+    unknown = [g for g in group_by if g not in GROUPS]
+    if unknown:
+        raise invalid("group_by", f"unknown {', '.join(unknown)}; one or more of {', '.join(GROUPS)}")
+    filters = _filters(request)
+    schema, position = await _schema_for(request)
+    async with request.app[READ_MODEL].store.pool.acquire() as conn:
+        rows = await statistics(conn, schema, group_by, filters)
+    return json(Stats(group_by=group_by, as_of_position=position, rows=rows))
+
+
+@routes.get("/v1/airings/{airing_id}/metrics")
+async def get_airing_metrics(request: web.Request) -> web.Response:
+    principal(request)
+    airing_id = uuid_param(request.match_info["airing_id"], "airing_id")
+    schema, _ = await _schema_for(request)
+    async with request.app[READ_MODEL].store.pool.acquire() as conn:
+        found = await airing_metrics(conn, schema, airing_id)
+    if found is None:
+        raise Problem(404, "Not found", f"no airing {airing_id} in the statistics")
+    for points in found["history"].values():
+        for point in points:
+            point["sampled_at"] = to_local(point["sampled_at"])
+    return json(AiringMetrics(**found))
+
+
+@routes.get("/v1/stream")
+async def stream(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: one ``airing`` message per changed airing; its id is the log position.
+
+    Filter with ``campaign_id``, ``resource_id`` or ``airing_id``. A client that
+    reconnects with ``Last-Event-ID`` first gets what changed while it was away.
+    """
+    reader(request)
+    q = request.query
+    interest = Interest(
+        campaign_id=uuid_param(q.get("campaign_id"), "campaign_id"),
+        resource_id=q.get("resource_id"),
+        airing_id=uuid_param(q.get("airing_id"), "airing_id"),
+    )
+    last = request.headers.get("Last-Event-ID") or q.get("last_event_id")
+    after = integer(last, "Last-Event-ID", 0, 0, 2**62) if last else None
+    feed = request.app[FEED]
+    listener = Listener(interest)
+    feed.listeners.add(listener)  # before catching up: nothing falls between the two
+    try:
+        async with sse_response(request, headers={"X-Accel-Buffering": "no"}) as response:
+            response.ping_interval = HEARTBEAT
+            sent = 0
+            if after is not None:
+                missed, position = await feed.since(interest, after)
+                for update in missed:
+                    await response.send(
+                        orjson.dumps(update, default=str).decode(), id=str(position), event="airing"
+                    )
+                sent = position
+            else:
+                await response.send(
+                    orjson.dumps({"position": request.app[READ_MODEL].position}).decode(),
+                    id=str(request.app[READ_MODEL].position),
+                    event="hello",
+                )
+            while not listener.overflowed and response.is_connected():
+                try:
+                    position, update = await asyncio.wait_for(listener.queue.get(), HEARTBEAT)
+                except TimeoutError:
+                    continue
+                if position <= sent and after is not None:
+                    continue  # already sent while catching up
+                await response.send(
+                    orjson.dumps(update, default=str).decode(), id=str(position), event="airing"
+                )
+            return response
+    finally:
+        feed.listeners.discard(listener)
+
+
+@routes.post("/v1/admin/rebuild")
+async def rebuild(request: web.Request) -> web.Response:
+    """Rebuild every statistic from the log into fresh tables, then serve them (national planners)."""
+    require(request, lambda p: p.role == "planner" and not p.province, "rebuild the statistics")
+    return json(await request.app[READ_MODEL].rebuild())

@@ -1,0 +1,225 @@
+"""The statistics read model: tables built from the metrics log alone.
+
+The tables live in a schema of their own (a *generation*), so that a rebuild
+can fill fresh tables from the log while dashboards keep reading the current
+ones, and an as-of query can build tables up to a past position. Rows and the
+subscription's checkpoint commit together: a crash never double-counts.
+
+Scheduler events may arrive out of order (a retried message overtakes
+another): an airing's status events create its row if needed, and its
+AiringScheduled fills in the details without undoing a status already known.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import asyncpg
+
+from contracts.events import REGISTRY
+from contracts.events.metrics import SampleRecorded
+from contracts.events.reference import CampaignPlanned, ResourceDescribed
+from contracts.events.schedule import (
+    AiringBumped,
+    AiringCancelled,
+    AiringConfirmed,
+    AiringRescheduled,
+    AiringScheduled,
+    LivestreamEnded,
+    LivestreamWentLive,
+)
+from services.eventstore.codec import decode
+from services.eventstore.port import RecordedEvent
+from services.metrics.domain.samples import Figure, merge
+
+TABLES = """
+create schema if not exists {s};
+create table if not exists {s}.resources (
+    resource_id text primary key,
+    type        text not null,
+    name        text not null,
+    province    text not null,
+    platform    text,
+    code        text,
+    languages   text[] not null default '{}'
+);
+create table if not exists {s}.campaigns (
+    campaign_id uuid primary key,
+    name        text not null,
+    province    text not null,
+    starts_on   date not null,
+    ends_on     date not null,
+    communes    text[] not null
+);
+create table if not exists {s}.airings (
+    airing_id   uuid primary key,
+    resource_id text,
+    kind        text,
+    title       text,
+    language    text,
+    campaign_id uuid,
+    starts_at   timestamptz,
+    ends_at     timestamptz,
+    status      text not null default 'scheduled',
+    actual_start timestamptz,
+    actual_end  timestamptz,
+    reason      text
+);
+create index if not exists airings_campaign on {s}.airings (campaign_id);
+create index if not exists airings_start on {s}.airings (starts_at);
+create table if not exists {s}.figures (
+    airing_id   uuid not null,
+    counter     text not null,
+    value       bigint not null,
+    sampled_at  timestamptz not null,
+    primary key (airing_id, counter)
+);
+create table if not exists {s}.history (
+    airing_id   uuid not null,
+    counter     text not null,
+    sampled_at  timestamptz not null,
+    value       bigint not null,
+    source      text not null,
+    position    bigint not null
+);
+create index if not exists history_airing on {s}.history (airing_id, counter, sampled_at);
+"""
+
+STATUS_OF = {
+    AiringCancelled: "cancelled",
+    AiringBumped: "bumped",
+    LivestreamWentLive: "live",
+    LivestreamEnded: "ended",
+}
+
+
+async def create_tables(conn: asyncpg.Connection, schema: str) -> None:
+    lock = zlib.crc32(f"loa.metrics.readmodel.{schema}".encode())
+    await conn.execute("select pg_advisory_lock($1)", lock)
+    try:
+        await conn.execute(TABLES.replace("{s}", schema))
+    finally:
+        await conn.execute("select pg_advisory_unlock($1)", lock)
+
+
+class StatisticsProjection:
+    """Applies the metrics log to the tables of one generation schema.
+
+    ``on_change`` (optional) receives, after each batch is applied, the airings
+    whose figures or status changed, for the live feed.
+    """
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        self.changed: set = set()
+
+    async def __call__(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        samples: list[tuple[SampleRecorded, int]] = []
+        for recorded in events:
+            event = decode(REGISTRY, recorded).data
+            if isinstance(event, SampleRecorded):
+                samples.append((event, recorded.global_position))
+                continue
+            if samples:
+                await self._samples(conn, samples)
+                samples = []
+            await self.apply(conn, event)
+        if samples:
+            await self._samples(conn, samples)
+
+    async def apply(self, conn: asyncpg.Connection, e: Any) -> None:
+        s = self.schema
+        match e:
+            case ResourceDescribed():
+                d = e.description
+                await conn.execute(
+                    f"""insert into {s}.resources values ($1, $2, $3, $4, $5, $6, $7)
+                        on conflict (resource_id) do update set type = $2, name = $3, province = $4,
+                            platform = $5, code = $6, languages = $7""",
+                    e.resource_id, d.type.value, d.name, d.province, d.platform.value if d.platform else None,
+                    d.code, d.languages,
+                )  # fmt: skip
+            case CampaignPlanned():
+                d = e.definition
+                await conn.execute(
+                    f"""insert into {s}.campaigns values ($1, $2, $3, $4, $5, $6)
+                        on conflict (campaign_id) do update set name = $2, province = $3, starts_on = $4,
+                            ends_on = $5, communes = $6""",
+                    e.campaign_id, d.name, d.province, d.starts_on, d.ends_on, d.communes,
+                )  # fmt: skip
+            case AiringScheduled():
+                await conn.execute(
+                    f"""insert into {s}.airings (airing_id, resource_id, kind, title, language, campaign_id,
+                            starts_at, ends_at)
+                        values ($1, $2, $3, $4, $5, $6, $7, $8)
+                        on conflict (airing_id) do update set resource_id = $2, kind = $3, title = $4,
+                            language = $5, campaign_id = $6,
+                            starts_at = coalesce({s}.airings.starts_at, $7),
+                            ends_at = coalesce({s}.airings.ends_at, $8)""",
+                    e.airing_id, e.resource_id, e.kind.value, e.title, e.language, e.campaign_id,
+                    e.starts_at, e.ends_at,
+                )  # fmt: skip
+                self.changed.add(e.airing_id)
+            case AiringRescheduled():
+                await self._status(conn, e.airing_id, "rescheduled", starts_at=e.starts_at, ends_at=e.ends_at)
+            case AiringConfirmed():
+                await self._status(
+                    conn, e.airing_id, e.outcome.value, actual_start=e.actual_start, actual_end=e.actual_end,
+                    reason=e.reason,
+                )  # fmt: skip
+            case LivestreamWentLive():
+                await self._status(conn, e.airing_id, "live", actual_start=e.at)
+            case LivestreamEnded():
+                await self._status(conn, e.airing_id, "ended", actual_end=e.at)
+            case AiringCancelled() | AiringBumped():
+                await self._status(conn, e.airing_id, STATUS_OF[type(e)])
+
+    async def _status(self, conn: asyncpg.Connection, airing_id, status: str, **values) -> None:
+        names = ["status", *values]
+        params = [status, *values.values()]
+        columns = ", ".join(names)
+        placeholders = ", ".join(f"${i + 2}" for i in range(len(names)))
+        updates = ", ".join(f"{n} = excluded.{n}" for n in names)
+        await conn.execute(
+            f"""insert into {self.schema}.airings (airing_id, {columns}) values ($1, {placeholders})
+                on conflict (airing_id) do update set {updates}""",
+            airing_id,
+            *params,
+        )
+        self.changed.add(airing_id)
+
+    async def _samples(self, conn: asyncpg.Connection, samples: list[tuple[SampleRecorded, int]]) -> None:
+        s = self.schema
+        history = [
+            (e.airing_id, name, e.sampled_at, value, e.source, position)
+            for e, position in samples
+            for name, value in e.counters.items()
+        ]
+        await conn.copy_records_to_table(
+            "history",
+            schema_name=s,
+            records=history,
+            columns=["airing_id", "counter", "sampled_at", "value", "source", "position"],
+        )
+        # Reduce the batch first: one upsert may not touch a row twice.
+        newest: dict[Any, dict[str, Figure]] = {}
+        for e, _ in samples:
+            held = newest.setdefault(e.airing_id, {})
+            held |= merge(held, e)
+        rows = [
+            (airing_id, name, figure.value, figure.sampled_at)
+            for airing_id, figures in newest.items()
+            for name, figure in figures.items()
+        ]
+        columns = list(zip(*rows, strict=True))
+        # The stored figure moves only to a newer reading (or a larger one at the same instant).
+        await conn.execute(
+            f"""insert into {s}.figures (airing_id, counter, value, sampled_at)
+                select * from unnest($1::uuid[], $2::text[], $3::bigint[], $4::timestamptz[])
+                on conflict (airing_id, counter) do update set value = excluded.value,
+                    sampled_at = excluded.sampled_at
+                where (excluded.sampled_at, excluded.value) > ({s}.figures.sampled_at, {s}.figures.value)""",
+            *columns,
+        )
+        self.changed.update(newest)

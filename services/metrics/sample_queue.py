@@ -1,0 +1,121 @@
+"""Samples from the AMQP queue ``metrics.samples``, appended in batches.
+
+A message holds one sample or a list of them (the JSON of SampleIn). Messages
+are taken as they come, up to ``batch_size`` or ``linger`` seconds, checked,
+appended in one transaction, then acknowledged together. A message with no
+valid sample goes to the dead-letter queue with the reasons; a failure of the
+store leaves the batch unacknowledged, so the broker delivers it again (the
+event ids derive from the content: nothing is stored twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import aio_pika
+import orjson
+import structlog
+from aio_pika.abc import AbstractIncomingMessage
+
+from contracts.envelope import EventMetadata
+from services.bus.topology import DEAD_LETTER_EXCHANGE, declare_consumer_queue
+from services.metrics.ingest import SampleIngestor
+
+log = structlog.get_logger(__name__)
+QUEUE = "metrics.samples"
+
+
+class SampleQueue:
+    def __init__(
+        self,
+        ingestor: SampleIngestor,
+        *,
+        queue: str = QUEUE,
+        batch_size: int = 1000,
+        linger: float = 0.01,
+        prefetch: int = 4000,
+    ) -> None:
+        self.ingestor = ingestor
+        self.queue = queue
+        self.batch_size = batch_size
+        self.linger = linger
+        self.prefetch = prefetch
+        self.accepted = 0
+        self.dead_lettered = 0
+        self._inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+        self._channel = None
+
+    async def start(self, connection: aio_pika.abc.AbstractRobustConnection) -> None:
+        self._channel = await connection.channel()
+        await self._channel.set_qos(prefetch_count=self.prefetch)
+        queue = await declare_consumer_queue(self._channel, self.queue, bindings=[])
+        await queue.consume(self._inbox.put)
+        self._task = asyncio.create_task(self._run(), name="metrics-samples")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._inbox.get()]
+            deadline = asyncio.get_running_loop().time() + self.linger
+            while len(batch) < self.batch_size:
+                timeout = deadline - asyncio.get_running_loop().time()
+                try:
+                    batch.append(await asyncio.wait_for(self._inbox.get(), max(timeout, 0)) if timeout > 0
+                                 else self._inbox.get_nowait())  # fmt: skip
+                except (TimeoutError, asyncio.QueueEmpty):
+                    break
+            try:
+                await self.handle(batch)
+            except Exception as exc:
+                log.warning("sample batch not stored; the broker will deliver it again", error=repr(exc))
+                for message in batch:
+                    await message.nack(requeue=True)
+                await asyncio.sleep(1)
+
+    async def handle(self, batch: list[AbstractIncomingMessage]) -> None:
+        items: list[dict[str, Any]] = []
+        owners: list[int] = []
+        unreadable: dict[int, str] = {}
+        for i, message in enumerate(batch):
+            try:
+                body = orjson.loads(message.body)
+            except orjson.JSONDecodeError as exc:
+                unreadable[i] = f"not JSON: {exc}"
+                continue
+            for item in body if isinstance(body, list) else [body]:
+                items.append(item if isinstance(item, dict) else {"airing_id": None})
+                owners.append(i)
+        accepted, rejected, _ = await self.ingestor.ingest(items, EventMetadata(actor="amqp:" + self.queue))
+        self.accepted += accepted
+        reasons: dict[int, list[str]] = {i: [why] for i, why in unreadable.items()}
+        for r in rejected:
+            reasons.setdefault(owners[r.index], []).append(f"{r.field}: {r.reason}")
+        valid_owners = {owners[i] for i in range(len(items))} - {owners[r.index] for r in rejected}
+        exchange = await self._channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False) if reasons else None
+        for i, message in enumerate(batch):
+            if i in reasons and i not in valid_owners:
+                # Nothing of it can be stored: keep it, with the reasons, where people look.
+                self.dead_lettered += 1
+                await exchange.publish(
+                    aio_pika.Message(
+                        message.body,
+                        content_type=message.content_type,
+                        headers={
+                            **(message.headers or {}),
+                            "x-loa-error": "; ".join(reasons[i])[:1000],
+                            "x-loa-consumer": self.queue,
+                        },
+                    ),
+                    routing_key=self.queue,
+                )
+            elif i in reasons:
+                log.warning("samples rejected from a message", reasons=reasons[i][:10])
+            await message.ack()

@@ -1,0 +1,141 @@
+"""Statistics queries over one generation of the read model: totals grouped and filtered.
+
+Every query orders its rows fully, so the same tables always give the same
+answer, byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+# group name -> SQL expression (over airings a, resources r, campaigns c)
+GROUPS: dict[str, str] = {
+    "campaign": "c.name",
+    "campaign_id": "a.campaign_id::text",
+    "province": "r.province",
+    "commune": "case when r.type = 'commune' then r.name end",
+    "resource": "a.resource_id",
+    "kind": "a.kind",
+    "platform": "r.platform",
+    "language": "a.language",
+    "status": "a.status",
+    "day": "to_char(a.starts_at at time zone 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD')",
+    "month": "to_char(a.starts_at at time zone 'Asia/Ho_Chi_Minh', 'YYYY-MM')",
+}
+
+AIRED = "('aired', 'ended')"
+
+
+@dataclass(frozen=True)
+class Filters:
+    campaign_id: UUID | None = None
+    resource_id: str | None = None
+    kind: str | None = None
+    language: str | None = None
+    province: str | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, args = [], []
+        for expression, value, op in (
+            ("a.campaign_id", self.campaign_id, "="),
+            ("a.resource_id", self.resource_id, "="),
+            ("a.kind", self.kind, "="),
+            ("a.language", self.language, "="),
+            ("r.province", self.province, "="),
+            ("a.starts_at", self.starts_from, ">="),
+            ("a.starts_at", self.starts_before, "<"),
+        ):
+            if value is not None:
+                args.append(value)
+                clauses.append(f"{expression} {op} ${len(args)}")
+        return ("where " + " and ".join(clauses)) if clauses else "", args
+
+
+def _source(schema: str) -> str:
+    return (
+        f"{schema}.airings a left join {schema}.resources r on r.resource_id = a.resource_id "
+        f"left join {schema}.campaigns c on c.campaign_id = a.campaign_id"
+    )
+
+
+async def statistics(
+    conn: asyncpg.Connection, schema: str, group_by: list[str], filters: Filters
+) -> list[dict[str, Any]]:
+    """Rows of airing counts and counter sums per group, ordered by the group keys."""
+    keys = [f"{GROUPS[g]} as g{i}" for i, g in enumerate(group_by)]
+    key_refs = [f"g{i}" for i in range(len(group_by))]
+    select_keys = (", ".join(keys) + ", ") if keys else ""
+    group = ("group by " + ", ".join(key_refs)) if key_refs else ""
+    order = ("order by " + ", ".join(f"{k} nulls last" for k in key_refs)) if key_refs else ""
+    where, args = filters.where()
+    counts = await conn.fetch(
+        f"""select {select_keys}
+                count(*) filter (where a.status not in ('cancelled', 'bumped')) as planned,
+                count(*) filter (where a.status in {AIRED}) as aired,
+                count(*) filter (where a.status = 'missed') as missed,
+                count(*) filter (where a.status = 'partial') as partial,
+                count(*) filter (where a.status = 'bumped') as bumped,
+                count(*) filter (where a.status = 'cancelled') as cancelled,
+                count(distinct a.resource_id) filter (
+                    where a.kind = 'loudspeaker' and a.status in ('aired', 'partial')) as communes_reached
+            from {_source(schema)} {where} {group} {order}""",
+        *args,
+    )
+    sums = await conn.fetch(
+        f"""select {select_keys} f.counter, sum(f.value)::bigint as total
+            from {_source(schema)} join {schema}.figures f on f.airing_id = a.airing_id
+            {where} {("group by " + ", ".join([*key_refs, "f.counter"]))} order by f.counter""",
+        *args,
+    )
+    counters: dict[tuple, dict[str, int]] = {}
+    for row in sums:
+        key = tuple(row[k] for k in key_refs)
+        counters.setdefault(key, {})[row["counter"]] = row["total"]
+    rows = []
+    for row in counts:
+        key = tuple(row[k] for k in key_refs)
+        rows.append(
+            {
+                "keys": dict(zip(group_by, key, strict=True)),
+                "airings_planned": row["planned"],
+                "airings_aired": row["aired"],
+                "airings_missed": row["missed"],
+                "airings_partial": row["partial"],
+                "airings_bumped": row["bumped"],
+                "airings_cancelled": row["cancelled"],
+                "communes_reached": row["communes_reached"],
+                "counters": dict(sorted(counters.get(key, {}).items())),
+            }
+        )
+    return rows
+
+
+async def airing_metrics(conn: asyncpg.Connection, schema: str, airing_id: UUID) -> dict[str, Any] | None:
+    airing = await conn.fetchrow(
+        f"select airing_id, title, kind, resource_id, campaign_id, status from {schema}.airings "
+        "where airing_id = $1",
+        airing_id,
+    )
+    if airing is None:
+        return None
+    figures = await conn.fetch(
+        f"select counter, value from {schema}.figures where airing_id = $1 order by counter", airing_id
+    )
+    history = await conn.fetch(
+        f"""select counter, sampled_at, value, source from {schema}.history where airing_id = $1
+            order by counter, sampled_at, position""",
+        airing_id,
+    )
+    series: dict[str, list[dict[str, Any]]] = {}
+    for h in history:
+        series.setdefault(h["counter"], []).append(
+            {"sampled_at": h["sampled_at"], "value": h["value"], "source": h["source"]}
+        )
+    return {**dict(airing), "counters": {f["counter"]: f["value"] for f in figures}, "history": series}
