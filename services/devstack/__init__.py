@@ -84,7 +84,10 @@ class Stack:
     def apps(self) -> list[App]:
         """Loa's services, each on its port (LOA_SCHEDULER_PORT …)."""
         run = self.folder / "run"
-        return [App("scheduler", "services.scheduler", int(os.environ.get("LOA_SCHEDULER_PORT", 8081)), run)]
+        return [
+            App("scheduler", "services.scheduler", int(os.environ.get("LOA_SCHEDULER_PORT", 8081)), run),
+            App("metrics", "services.metrics", int(os.environ.get("LOA_METRICS_PORT", 8082)), run),
+        ]
 
     def app_env(self) -> dict[str, str]:
         return {"LOA_PG_DSN": self.pg_dsn, "LOA_AMQP_URL": self.amqp_url}

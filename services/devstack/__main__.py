@@ -19,11 +19,14 @@ def print_where_to_look(stack: Stack, *, with_apps: bool) -> None:
         return
     for app in stack.apps():
         print(f"# {app.name}: {app.url}  (API docs {app.url}/docs, OpenAPI {app.url}/openapi.json)")
+    metrics = next(a for a in stack.apps() if a.name == "metrics")
+    print(f"# dashboard: {metrics.url}/dashboard")
     secret = Settings().token_secret
     tokens = {
         "planner": issue(secret, "Trung tâm Truyền thông BHXH Đắk Lắk", "planner", province="dak-lak"),
         "operator": issue(secret, "Y Bơ Êban", "operator", resources=["loudspeaker:xa-ea-tu"]),
         "viewer": issue(secret, "Bảng điều khiển", "viewer"),
+        "collector": issue(secret, "Bộ thu số liệu", "collector"),
     }
     print("# sample tokens (python -m services.common.auth --help issues more):")
     for role, token in tokens.items():

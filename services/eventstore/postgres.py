@@ -328,7 +328,16 @@ class PostgresEventStore:
         if total > MAX_EVENTS_PER_TRANSACTION:
             raise InvalidAppend(f"at most {MAX_EVENTS_PER_TRANSACTION} events per batch")
         if connection is not None:
-            return await self._batch_once(connection, appends, total)
+            try:
+                return await self._batch_once(connection, appends, total)
+            except asyncpg.UniqueViolationError as exc:
+                if exc.constraint_name == "events_stream_version_key" and all(
+                    a.expected_version is Expect.ANY for a in appends
+                ):
+                    # Another writer took the next version first: the caller's transaction is
+                    # spoiled; running it again appends after that writer.
+                    raise StaleTransaction("a concurrent append took the stream's next version") from exc
+                raise
         for attempt in range(_RETRIES):
             try:
                 async with self.pool.acquire() as conn, conn.transaction():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from datetime import date
 
 import orjson
 from aiohttp import web
@@ -18,6 +19,8 @@ from services.common.query import day_or_time, enum_param, integer, invalid, uui
 from services.common.web import CORRELATION_ID, Problem, body_as, json, principal, reader, require
 from services.metrics.keys import FEED, INGESTOR, READ_MODEL
 from services.metrics.live import Interest, Listener
+from services.metrics.report import monthly_report
+from services.metrics.report_formats import to_csv, to_xlsx
 from services.metrics.stats import GROUPS, Filters, airing_metrics, statistics
 
 routes = web.RouteTableDef()
@@ -181,3 +184,39 @@ async def rebuild(request: web.Request) -> web.Response:
     """Rebuild every statistic from the log into fresh tables, then serve them (national planners)."""
     require(request, lambda p: p.role == "planner" and not p.province, "rebuild the statistics")
     return json(await request.app[READ_MODEL].rebuild())
+
+
+@routes.get("/v1/reports/monthly")
+async def monthly(request: web.Request) -> web.Response:
+    """The month's report for ``province`` or ``campaign_id`` (``month=YYYY-MM``), as JSON, CSV or XLSX."""
+    principal(request)
+    q = request.query
+    try:
+        month = date.fromisoformat(f"{q.get('month', '')}-01")
+    except ValueError:
+        raise invalid("month", "YYYY-MM") from None
+    province, campaign_id = q.get("province"), uuid_param(q.get("campaign_id"), "campaign_id")
+    if not province and not campaign_id:
+        raise invalid("province", "give a province or a campaign_id")
+    form = q.get("format", "json")
+    if form not in ("json", "csv", "xlsx"):
+        raise invalid("format", "json, csv or xlsx")
+    schema, position = await _schema_for(request)
+    async with request.app[READ_MODEL].store.pool.acquire() as conn:
+        report = await monthly_report(
+            conn, schema, month, province=province, campaign_id=campaign_id, position=position
+        )
+    name = f"bao-cao-{month:%Y-%m}-{province or campaign_id}"
+    headers = {"Loa-As-Of-Position": str(position)}
+    if form == "json":
+        body = orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
+        return web.Response(body=body, content_type="application/json", headers=headers)
+    if form == "csv":
+        body, content_type = to_csv(report), "text/csv"
+    else:
+        body, content_type = (
+            to_xlsx(report),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    headers["Content-Disposition"] = f'attachment; filename="{name}.{form}"'
+    return web.Response(body=body, content_type=content_type, headers=headers)

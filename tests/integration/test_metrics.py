@@ -228,3 +228,65 @@ async def test_the_scheduler_events_are_kept_once_in_the_metrics_log(client, met
     finally:
         await conn.close()
     assert count == 1
+
+
+async def test_the_monthly_report_in_json_csv_and_xlsx_and_byte_identical_replays(client, metrics):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    airing_id = await livestream(client)
+    commune = "loudspeaker:xa-ea-tu-2"
+    await register(client, commune, {"type": "commune", "name": "Xã Ea Tu", "province": "dak-lak",
+                   "code": "24133", "languages": ["Kinh", "Êđê"],
+                   "windows": [{"start": "17:00", "end": "18:30"}]})  # fmt: skip
+    fan = await client.post("/v1/fan-outs", json={
+        "title": "Bản tin BHYT học sinh, sinh viên", "communes": [commune],
+        "dates": ["2023-08-02", "2023-08-04"], "duration_minutes": 15, "gap_minutes": 5},
+        headers=PLANNER)  # fmt: skip
+    assert fan.status == 201, await fan.text()
+    listed = await (await client.get("/v1/airings", params={"resource_id": commune}, headers=VIEWER)).json()
+    operator = bearer("operator", sub="Y Bơ Êban", resources=[commune, FANPAGE])
+    outcomes = [{"outcome": "aired"}] * 3 + [{"outcome": "missed", "reason": "mưa"}]
+    for airing, body in zip(listed["items"], outcomes, strict=True):
+        assert (await client.post(f"/v1/airings/{airing['airing_id']}/confirmation", json=body,
+                                  headers=operator)).status == 200  # fmt: skip
+    await known_to_metrics(metrics, airing_id)
+    await metrics.post("/v1/samples", json={"items": [
+        {"airing_id": airing_id, "sampled_at": at(60), "counters": FINAL}]}, headers=COLLECTOR)  # fmt: skip
+
+    async def report(form, **extra):
+        params = {"province": "dak-lak", "month": "2023-08", "format": form} | extra
+        response = await metrics.get("/v1/reports/monthly", params=params, headers=VIEWER)
+        assert response.status == 200, await response.text()
+        return response, await response.read()
+
+    async def confirmed():
+        _, body = await report("json")
+        return orjson.loads(body)["totals"]["loudspeaker_airings"] >= 3
+
+    await until(confirmed)
+    response, body = await report("json")
+    data = orjson.loads(body)
+    position = response.headers["Loa-As-Of-Position"]
+    ea_tu = next(line for line in data["loudspeaker_by_commune"] if line["values"]["code"] == "24133")
+    assert ea_tu["values"] == {
+        "code": "24133",
+        "languages": "Kinh, Êđê",
+        "planned": 4,
+        "aired": 3,
+        "missed": 1,
+    }
+    livestream_line = next(line for line in data["livestreams"] if line["values"]["views"] == 1700)
+    assert livestream_line["values"]["comments"] == 105
+    _, csv_body = await report("csv", as_of=position)
+    text = csv_body.decode("utf-8-sig")
+    assert "Lượt phát loa đã phát" in text and "1.700" in text and "Xã Ea Tu" in text
+    _, xlsx = await report("xlsx", as_of=position)
+    sheet = load_workbook(BytesIO(xlsx))["Tổng hợp"]
+    assert sheet["A1"].value.startswith("Báo cáo công tác truyền thông tháng 8/2023")
+    # The same log gives the same bytes: again, and after a rebuild of every statistic.
+    assert (await report("xlsx", as_of=position))[1] == xlsx
+    await metrics.post("/v1/admin/rebuild", headers=bearer("planner", sub="BHXH Việt Nam"))
+    assert (await report("csv", as_of=position))[1] == csv_body
+    assert (await report("xlsx", as_of=position))[1] == xlsx
