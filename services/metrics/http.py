@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from datetime import date
+from pathlib import Path
 
 import orjson
 from aiohttp import web
@@ -220,3 +221,34 @@ async def monthly(request: web.Request) -> web.Response:
         )
     headers["Content-Disposition"] = f'attachment; filename="{name}.{form}"'
     return web.Response(body=body, content_type=content_type, headers=headers)
+
+
+@routes.get("/v1/livestreams")
+async def livestreams(request: web.Request) -> web.Response:
+    """Livestreams newest first, with their latest counters (filters as for /v1/stats)."""
+    principal(request)
+    filters = _filters(request)
+    limit = integer(request.query.get("limit"), "limit", 20, 1, 500)
+    schema, _ = await _schema_for(request)
+    where, args = filters.where()
+    where = f"{where} and a.kind = 'livestream'" if where else "where a.kind = 'livestream'"
+    async with request.app[READ_MODEL].store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"""select a.airing_id, a.title, a.resource_id, a.starts_at, a.status,
+                       coalesce((select jsonb_object_agg(f.counter, f.value) from {schema}.figures f
+                                 where f.airing_id = a.airing_id), '{{}}') as counters
+                from {schema}.airings a left join {schema}.resources r on r.resource_id = a.resource_id
+                {where} order by a.starts_at desc nulls last, a.airing_id limit {limit}""",
+            *args,
+        )
+    items = [dict(r) | {"starts_at": to_local(r["starts_at"]) if r["starts_at"] else None} for r in rows]
+    return json({"items": items})
+
+
+DASHBOARD = Path(__file__).resolve().parent / "static" / "dashboard.html"
+
+
+@routes.get("/dashboard")
+async def dashboard(request: web.Request) -> web.Response:
+    """The live dashboard (Vietnamese, phone-friendly); open it with ``?token=<viewer token>``."""
+    return web.Response(body=DASHBOARD.read_bytes(), content_type="text/html", charset="utf-8")
