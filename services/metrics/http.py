@@ -241,7 +241,14 @@ async def livestreams(request: web.Request) -> web.Response:
                 {where} order by a.starts_at desc nulls last, a.airing_id limit {limit}""",
             *args,
         )
-    items = [dict(r) | {"starts_at": to_local(r["starts_at"]) if r["starts_at"] else None} for r in rows]
+    items = [
+        dict(r)
+        | {
+            "airing_id": str(r["airing_id"]),
+            "starts_at": to_local(r["starts_at"]).isoformat() if r["starts_at"] else None,
+        }
+        for r in rows
+    ]
     return json({"items": items})
 
 
