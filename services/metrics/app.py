@@ -18,7 +18,7 @@ from services.common.web import METRICS, SECRET, HttpMetrics, Problem, json, mid
 from services.eventstore.codec import encode
 from services.eventstore.port import Expect, StreamAppend
 from services.eventstore.postgres import PostgresEventStore
-from services.metrics import http
+from services.metrics import http, openapi
 from services.metrics.generations import ReadModel
 from services.metrics.ingest import SampleIngestor
 from services.metrics.keys import AMQP, FEED, IMPORTER, INGESTOR, READ_MODEL, SAMPLE_QUEUE
@@ -103,6 +103,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
     app.router.add_routes(http.routes)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.handler)
+    app.router.add_get("/openapi.json", openapi.API.document)
+    app.router.add_get("/docs", openapi.API.page)
     return app
 
 
