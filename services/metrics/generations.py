@@ -143,6 +143,14 @@ class ReadModel:
             log.info("read model rebuilt", generation=new, events=applied, seconds=round(seconds, 3))
             return {"generation": new, "events": applied}
 
+    async def _drop_later(self, generation: int) -> None:
+        await asyncio.sleep(2)  # queries that started on the old generation finish first
+        async with self.store.pool.acquire() as conn:
+            await conn.execute(
+                f"drop schema if exists {generation_schema(self.store.schema, generation)} cascade"
+            )
+            await CheckpointStore(self.store.schema).reset(conn, f"statistics-g{generation}")
+
     async def position_at(self, at: datetime) -> int:
         """The last global position recorded at or before ``at``."""
         async with self.store.pool.acquire() as conn:

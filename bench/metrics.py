@@ -1,0 +1,302 @@
+"""Metrics benchmarks, side by side in one run, against the service running as a subprocess.
+
+- ingestion: samples published to ``metrics.samples`` until the read model holds them all, against
+  the broker's own ceiling (same client library, persistent messages with confirms into a quorum
+  queue, consumed and acknowledged);
+- rebuild: every statistic rebuilt from the log (``POST /v1/admin/rebuild``) against a raw
+  read + orjson decode of the same events and the eventsourcing peer's replay into a projection;
+- live latency: samples posted at 1,000/s, time until the SSE message of that airing arrives;
+- memory of the service after the rebuild.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import aio_pika
+import aiohttp
+import asyncpg
+import orjson
+
+from bench.harness import Result, Timer
+from bench.peer import new_sample, peer_app
+from bench.scheduler import amqp_url, free_port, percentile, process, rss_mb
+from contracts.envelope import EventMetadata
+from contracts.events.metrics import SampleRecorded
+from contracts.events.schedule import AiringKind, AiringScheduled
+from services.common.auth import issue
+from services.eventstore.codec import encode_many, random_ids
+from services.eventstore.port import Expect, StreamAppend
+from services.eventstore.postgres import PostgresEventStore, create_pool
+
+SECRET = "bench-secret-0123456789"
+COLLECTOR = {"Authorization": f"Bearer {issue(SECRET, 'bench collector', 'collector')}"}
+NATIONAL = {"Authorization": f"Bearer {issue(SECRET, 'bench planner', 'planner')}"}
+SCHEMA = "metrics"
+PERSISTENT = aio_pika.DeliveryMode.PERSISTENT
+PEER = "peer_metrics_bench"
+START = datetime(2025, 1, 1, 20, 0, tzinfo=UTC)
+
+
+async def load_log(dsn: str, events: int, airings: int) -> list[uuid.UUID]:
+    """A metrics log of ``events`` events: ``airings`` livestreams and samples of them."""
+    pool = await create_pool(dsn, min_size=1, max_size=4)
+    store = PostgresEventStore(pool, SCHEMA)
+    await store.migrate()
+    ids = [uuid.uuid4() for _ in range(airings)]
+    meta = EventMetadata(actor="bench")
+    scheduled = [
+        AiringScheduled(airing_id=a, kind=AiringKind.livestream, resource_id=f"page:facebook:p{i % 50}",
+                        starts_at=START, ends_at=START + timedelta(hours=1), title="Livestream BHXH")
+        for i, a in enumerate(ids)
+    ]  # fmt: skip
+    await store.append_batch(
+        [StreamAppend("imported", encode_many(scheduled, meta, random_ids(airings)), Expect.ANY)]
+    )
+    left, n = events - airings, 0
+    while left > 0:
+        chunk = min(left, 100_000)
+        samples = [
+            SampleRecorded(airing_id=ids[(n + i) % airings], sampled_at=START + timedelta(seconds=n + i),
+                           source="facebook", counters={"views": n + i, "comments": (n + i) // 16})
+            for i in range(chunk)
+        ]  # fmt: skip
+        await store.append_batch(
+            [StreamAppend(f"samples-{n}", encode_many(samples, meta, random_ids(chunk)), Expect.ANY)]
+        )
+        left -= chunk
+        n += chunk
+    await store.close()
+    await pool.close()
+    return ids
+
+
+async def raw_read(dsn: str) -> tuple[float, int]:
+    """The ceiling of a rebuild: read every event in keyset batches and decode its JSON."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        count, position = 0, 0
+        with Timer() as t:
+            while True:
+                rows = await conn.fetch(
+                    f"select global_position, data::text from {SCHEMA}.events where global_position > $1 "
+                    "order by global_position limit 5000",
+                    position,
+                )
+                if not rows:
+                    break
+                for r in rows:
+                    orjson.loads(r[1])
+                count += len(rows)
+                position = rows[-1][0]
+        return t.seconds, count
+    finally:
+        await conn.close()
+
+
+def peer_rebuild(dsn: str, n: int) -> float:
+    """The peer: save ``n`` sampled aggregates, then read its notification log into a projection."""
+    app = peer_app(dsn, PEER, pool_size=4)
+    try:
+        aggregates = [new_sample(i) for i in range(n)]
+        for chunk in range(0, n, 10_000):
+            app.save(*aggregates[chunk : chunk + 10_000])
+        figures: dict = {}
+        with Timer() as t:
+            start, seen = 1, 0
+            while seen < n:
+                notifications = app.recorder.select_notifications(start, 5000)
+                if not notifications:
+                    break
+                for notification in notifications:
+                    event = app.mapper.to_domain_event(notification)
+                    figures[event.originator_id] = event.views
+                seen += len(notifications)
+                start = notifications[-1].id + 1
+        return seen / t.seconds
+    finally:
+        app.close()
+
+
+async def broker_ceiling(url: str, n: int) -> float:
+    """Messages/s through a quorum queue: persistent, confirmed publishes consumed and acknowledged."""
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        name = f"bench.ceiling.{uuid.uuid4().hex[:8]}"
+        queue = await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+        consumer = await connection.channel()
+        await consumer.set_qos(prefetch_count=4000)
+        done, got = asyncio.Event(), 0
+
+        async def on_message(message):
+            nonlocal got
+            await message.ack()
+            got += 1
+            if got == n:
+                done.set()
+
+        body = orjson.dumps({"airing_id": str(uuid.uuid4()), "sampled_at": START.isoformat(),
+                             "counters": {"views": 1700, "comments": 105}})  # fmt: skip
+        queue_for_consume = await consumer.get_queue(name)
+        await queue_for_consume.consume(on_message)
+        with Timer() as t:
+            for chunk in range(0, n, 500):
+                await asyncio.gather(*(
+                    channel.default_exchange.publish(
+                        aio_pika.Message(body, delivery_mode=PERSISTENT), routing_key=name)
+                    for _ in range(min(500, n - chunk))
+                ))  # fmt: skip
+            await done.wait()
+        await queue.delete(if_unused=False, if_empty=False)
+    return n / t.seconds
+
+
+async def ingest_via_queue(url: str, dsn: str, schema: str, airings: list[uuid.UUID], n: int) -> float:
+    """Samples/s from publishing to ``metrics.samples`` until the read model holds every one."""
+    conn = await asyncpg.connect(dsn)
+    generation = await conn.fetchval(f"select generation from {SCHEMA}.read_generation")
+    read = f"{SCHEMA}_g{generation}"
+    before = await conn.fetchval(f"select count(*) from {read}.history where source = 'queue'")
+    connection = await aio_pika.connect_robust(url)
+    try:
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+            with Timer() as t:
+                for chunk in range(0, n, 500):
+                    await asyncio.gather(*(
+                        channel.default_exchange.publish(aio_pika.Message(orjson.dumps({
+                            "airing_id": str(airings[i % len(airings)]), "source": "queue",
+                            "sampled_at": (START + timedelta(days=1, seconds=i)).isoformat(),
+                            "counters": {"views": 10_000 + i}}), delivery_mode=PERSISTENT),
+                            routing_key="metrics.samples")
+                        for i in range(chunk, min(chunk + 500, n))
+                    ))  # fmt: skip
+                counted = f"select count(*) from {read}.history where source = 'queue'"
+                while await conn.fetchval(counted) < before + n:  # noqa: ASYNC110 — polling the database
+                    await asyncio.sleep(0.05)
+        return n / t.seconds
+    finally:
+        await conn.close()
+
+
+async def sse_latency(base: str, airings: list[uuid.UUID], rate: float, seconds: float) -> list[float]:
+    """Post samples at ``rate``/s (batches every 50 ms); latency = sample posted -> its SSE message."""
+    sent: dict[tuple[str, int], float] = {}
+    latencies: list[float] = []
+    token = NATIONAL["Authorization"].removeprefix("Bearer ")
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        ready = asyncio.Event()
+
+        async def listen():
+            async with session.get(f"{base}/v1/stream?token={token}") as response:
+                data = None
+                async for raw in response.content:
+                    line = raw.decode().rstrip("\r\n")
+                    if line.startswith("event: hello") or line.startswith("event:hello"):
+                        ready.set()
+                    elif line.startswith("data:"):
+                        data = orjson.loads(line[5:])
+                    elif line == "" and data and "airing_id" in data:
+                        key = (data["airing_id"], data["counters"].get("views", -1))
+                        if key in sent:
+                            latencies.append(time.perf_counter() - sent.pop(key))
+                        data = None
+
+        listener = asyncio.create_task(listen())
+        await asyncio.wait_for(ready.wait(), 10)
+        per_batch, i = int(rate * 0.05), 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            due = time.perf_counter()
+            items = []
+            for _ in range(per_batch):
+                airing = str(airings[i % len(airings)])
+                value = 1_000_000 + i
+                items.append({"airing_id": airing, "source": "sse-bench", "counters": {"views": value},
+                              "sampled_at": (START + timedelta(days=2, seconds=i)).isoformat()})  # fmt: skip
+                sent[(airing, value)] = due
+                i += 1
+            async with session.post(f"{base}/v1/samples", json={"items": items}, headers=COLLECTOR) as r:
+                await r.read()
+            await asyncio.sleep(max(0.0, 0.05 - (time.perf_counter() - due)))
+        await asyncio.sleep(1)
+        listener.cancel()
+    # Updates are coalesced per airing: a sample superseded by a newer one of the same airing in the
+    # same batch is never sent on its own; only samples whose own message arrived are counted.
+    return latencies
+
+
+async def run(dsn: str, quick: bool = False) -> list[Result]:
+    events = 50_000 if quick else 1_000_000
+    airings_n = 1_000 if quick else 10_000
+    conn = await asyncpg.connect(dsn)
+    for schema in await conn.fetch("select nspname from pg_namespace where nspname like 'metrics%'"):
+        await conn.execute(f"drop schema {schema['nspname']} cascade")
+    await conn.execute(f"drop schema if exists {PEER} cascade")
+    await conn.execute(f"create schema {PEER}")
+    await conn.close()
+    with Timer() as loading:
+        airings = await load_log(dsn, events, airings_n)
+    url = amqp_url()
+    port = free_port()
+    env = {"LOA_PG_DSN": dsn, "LOA_AMQP_URL": url, "LOA_METRICS_PORT": str(port), "LOA_TOKEN_SECRET": SECRET,
+           "LOA_LOG_LEVEL": "warning", "LOA_LOG_FORMAT": "json"}  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    results = []
+    async with (
+        process(["-m", "services.metrics"], env, port) as service,
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1800)) as session,
+    ):
+        # the live generation catches up with the loaded log first
+        async def caught_up():
+            async with session.get(f"{base}/v1/stats", headers=NATIONAL) as r:
+                return (await r.json())["as_of_position"]
+
+        target = await _head(dsn)
+        while await caught_up() < target:  # noqa: ASYNC110 — polling the service
+            await asyncio.sleep(0.5)
+        with Timer() as rebuild:
+            async with session.post(f"{base}/v1/admin/rebuild", headers=NATIONAL) as r:
+                rebuilt = await r.json()
+        peak = rss_mb(service.pid, "VmHWM")
+        raw_seconds, raw_count = await raw_read(dsn)
+        peer = await asyncio.to_thread(peer_rebuild, dsn, 20_000 if quick else 100_000)
+        results.append(Result(
+            f"rebuild statistics from {events:,} events", "events/s", rebuilt["events"] / rebuild.seconds,
+            raw=raw_count / raw_seconds, peer=peer,
+            note=f"POST /v1/admin/rebuild {rebuild.seconds:.1f} s; raw: keyset SELECT + orjson; peer: "
+            f"eventsourcing notification log + mapper into a dict ({20_000 if quick else 100_000:,} events); "
+            f"log loaded in {loading.seconds:.0f} s",
+        ))  # fmt: skip
+        results.append(Result(f"metrics service peak RSS after a {events:,}-event rebuild", "MB", peak,
+                              note="target < 300 MB"))  # fmt: skip
+
+        n = 10_000 if quick else 50_000
+        ceiling = await broker_ceiling(url, n)
+        loa = await ingest_via_queue(url, dsn, SCHEMA, airings, n)
+        results.append(Result(
+            "samples through RabbitMQ into store and statistics", "samples/s", loa, raw=ceiling,
+            note=f"{n:,} persistent samples; raw: aio-pika publish (confirms) -> quorum queue -> consume+ack",
+        ))  # fmt: skip
+
+        latencies = await sse_latency(base, airings[:200], 1000.0, 5 if quick else 20)
+        for name, p in (("p50", 0.5), ("p99", 0.99)):
+            results.append(Result(
+                f"sample -> SSE client at 1k samples/s, {name}", "ms", percentile(latencies, p) * 1000,
+                note=f"{len(latencies):,} samples timed; lower is better"
+                + ("; target p99 < 100 ms" if name == "p99" else ""),
+            ))  # fmt: skip
+    return results
+
+
+async def _head(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(f"select coalesce(max(global_position), 0) from {SCHEMA}.events")
+    finally:
+        await conn.close()
