@@ -35,7 +35,7 @@ async def fill(
     store: PostgresEventStore, schema: str, name: str, *, until: int | None = None
 ) -> tuple[int, int]:
     """Apply the log to ``schema``'s tables from checkpoint ``name`` (up to ``until``); (position, events)."""
-    projection = StatisticsProjection(schema)
+    projection = StatisticsProjection(schema, bulk=True)
     checkpoints = CheckpointStore(store.schema)
     applied = 0
     async with store.pool.acquire() as conn:
@@ -52,6 +52,8 @@ async def fill(
                 await checkpoints.save(conn, name, batch[-1].global_position)
             position = batch[-1].global_position
             applied += len(batch)
+        async with conn.transaction():
+            await projection.finish(conn)
     return position, applied
 
 
@@ -124,9 +126,11 @@ class ReadModel:
             async with self.store.pool.acquire() as conn:
                 await conn.execute(f"drop schema if exists {schema} cascade")
                 await CheckpointStore(self.store.schema).reset(conn, name)
-                await create_tables(conn, schema)
+                await create_tables(conn, schema, indexes=False)
             started = asyncio.get_running_loop().time()
             _, applied = await fill(self.store, schema, name)
+            async with self.store.pool.acquire() as conn:
+                await create_tables(conn, schema)  # now the index, in one pass
             await self.stop()
             await fill(self.store, schema, name)  # what arrived during the build
             async with self.store.pool.acquire() as conn, conn.transaction():
@@ -180,8 +184,10 @@ class ReadModel:
         async with self.store.pool.acquire() as conn:
             await conn.execute(f"drop schema if exists {schema} cascade")
             await CheckpointStore(self.store.schema).reset(conn, name)
-            await create_tables(conn, schema)
+            await create_tables(conn, schema, indexes=False)
         await fill(self.store, schema, name, until=position)
+        async with self.store.pool.acquire() as conn:
+            await create_tables(conn, schema)
         self._as_of[position] = schema
         while len(self._as_of) > self.keep_as_of:
             _, stale = self._as_of.popitem(last=False)

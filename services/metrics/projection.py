@@ -84,6 +84,8 @@ create table if not exists {s}.history (
     source      text not null,
     position    bigint not null
 );
+"""
+INDEXES = """
 create index if not exists history_airing on {s}.history (airing_id, counter, sampled_at);
 """
 
@@ -96,11 +98,15 @@ STATUS_OF = {
 }
 
 
-async def create_tables(conn: asyncpg.Connection, schema: str) -> None:
+async def create_tables(conn: asyncpg.Connection, schema: str, *, indexes: bool = True) -> None:
+    """The generation's tables; a bulk build asks for the history index only once it is filled
+    (building an index once is far cheaper than maintaining it row by row)."""
     lock = zlib.crc32(f"loa.metrics.readmodel.{schema}".encode())
     await conn.execute("select pg_advisory_lock($1)", lock)
     try:
         await conn.execute(TABLES.replace("{s}", schema))
+        if indexes:
+            await conn.execute(INDEXES.replace("{s}", schema))
     finally:
         await conn.execute("select pg_advisory_unlock($1)", lock)
 
@@ -112,14 +118,18 @@ class StatisticsProjection:
     whose figures or status changed, for the live feed.
     """
 
-    def __init__(self, schema: str) -> None:
+    def __init__(self, schema: str, *, bulk: bool = False) -> None:
+        """``bulk``: a build from the log into fresh tables; figures are computed once, by
+        :meth:`finish`, from the history instead of being upserted batch after batch."""
         self.schema = schema
+        self.bulk = bulk
         self.changed: set = set()
 
     async def __call__(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
         # Samples are most of the log: current-version ones are read straight from the stored JSON
         # (validated when written) instead of through their contract, which costs more than the SQL.
         samples: list[tuple[Any, datetime, dict[str, int], str, int]] = []
+        scheduled: list[AiringScheduled] = []
         for recorded in events:
             if recorded.type == SAMPLE and recorded.schema_version == SampleRecorded.schema_version:
                 d = recorded.data
@@ -128,6 +138,12 @@ class StatisticsProjection:
                                 recorded.global_position))  # fmt: skip
                 continue
             event = decode(REGISTRY, recorded).data
+            if isinstance(event, AiringScheduled) and self.bulk:
+                scheduled.append(event)
+                continue
+            if scheduled:
+                await self._scheduled(conn, scheduled)
+                scheduled = []
             if isinstance(event, SampleRecorded):
                 samples.append((event.airing_id, event.sampled_at, event.counters, event.source,
                                 recorded.global_position))  # fmt: skip
@@ -136,8 +152,39 @@ class StatisticsProjection:
                 await self._samples(conn, samples)
                 samples = []
             await self.apply(conn, event)
+        if scheduled:
+            await self._scheduled(conn, scheduled)
         if samples:
             await self._samples(conn, samples)
+
+    async def _scheduled(self, conn: asyncpg.Connection, run: list[AiringScheduled]) -> None:
+        """A run of AiringScheduled in one statement (a rebuild meets thousands in a row)."""
+        rows = {e.airing_id: e for e in run}.values()
+        await conn.execute(
+            f"""insert into {self.schema}.airings (airing_id, resource_id, kind, title, language, campaign_id,
+                    starts_at, ends_at)
+                select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[],
+                    $7::timestamptz[], $8::timestamptz[])
+                on conflict (airing_id) do update set resource_id = excluded.resource_id,
+                    kind = excluded.kind, title = excluded.title, language = excluded.language,
+                    campaign_id = excluded.campaign_id,
+                    starts_at = coalesce({self.schema}.airings.starts_at, excluded.starts_at),
+                    ends_at = coalesce({self.schema}.airings.ends_at, excluded.ends_at)""",
+            [e.airing_id for e in rows], [e.resource_id for e in rows], [e.kind.value for e in rows],
+            [e.title for e in rows], [e.language for e in rows], [e.campaign_id for e in rows],
+            [e.starts_at for e in rows], [e.ends_at for e in rows],
+        )  # fmt: skip
+        self.changed.update(e.airing_id for e in rows)
+
+    async def finish(self, conn: asyncpg.Connection) -> None:
+        """After a bulk build: every figure from the history, by the same rule (newest, then larger)."""
+        s = self.schema
+        await conn.execute(f"truncate {s}.figures")
+        await conn.execute(
+            f"""insert into {s}.figures (airing_id, counter, value, sampled_at)
+                select distinct on (airing_id, counter) airing_id, counter, value, sampled_at
+                from {s}.history order by airing_id, counter, sampled_at desc, value desc"""
+        )
 
     async def apply(self, conn: asyncpg.Connection, e: Any) -> None:
         s = self.schema
@@ -213,6 +260,8 @@ class StatisticsProjection:
             records=history,
             columns=["airing_id", "counter", "sampled_at", "value", "source", "position"],
         )
+        if self.bulk:
+            return  # figures come from the history at the end (finish)
         # Reduce the batch first (one upsert may not touch a row twice), by the rule of
         # services.metrics.domain.samples.merge: the newest reading, the larger at one instant.
         newest: dict[tuple[Any, str], tuple[datetime, int]] = {}
