@@ -145,6 +145,10 @@ class CatchUpSubscription:
                 await self.handler(conn, batch)
                 await self.checkpoints.save(conn, self.name, batch[-1].global_position)
         self.position = batch[-1].global_position
+        if len(batch) < self.batch_size:
+            # A short batch reached the end of the log as it stood: caught up, before waiters
+            # woken below look (an empty read next would only say so later).
+            self.caught_up.set()
         if self.after_batch is not None:
             self.after_batch(batch)
         async with self._progress:
