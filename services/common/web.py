@@ -17,6 +17,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 
+from contracts.envelope import EventMetadata
 from services.common.auth import InvalidToken, Principal, verify
 
 log = structlog.get_logger(__name__)
@@ -92,6 +93,27 @@ def principal(request: web.Request) -> Principal:
         return verify(request.app[SECRET], header.removeprefix("Bearer ").strip())
     except InvalidToken as exc:
         raise Problem(401, "Invalid token", str(exc)) from None
+
+
+def request_metadata(request: web.Request, actor: str) -> EventMetadata:
+    """Who caused the events a request writes, under which correlation id and Idempotency-Key."""
+    correlation = request[CORRELATION_ID]
+    try:
+        correlation_id = uuid.UUID(correlation)
+    except ValueError:
+        correlation_id = None  # a caller's own X-Correlation-ID that is not a UUID stays in the logs only
+    return EventMetadata(
+        correlation_id=correlation_id, actor=actor, idempotency_key=request.headers.get("Idempotency-Key")
+    )
+
+
+def new_id(request: web.Request, namespace: uuid.UUID, actor: str, given: uuid.UUID | None) -> uuid.UUID:
+    """The id of what a POST creates: the one given, else derived from the Idempotency-Key (so a
+    retry names the same thing), else random."""
+    if given is not None:
+        return given
+    key = request.headers.get("Idempotency-Key")
+    return uuid.uuid5(namespace, f"{actor}|{key}") if key else uuid.uuid4()
 
 
 def reader(request: web.Request) -> Principal:
@@ -236,3 +258,18 @@ class IdempotencyStore:
                 response.body,
             )
         return response
+
+
+async def readiness(pool: asyncpg.Pool, connection: Any) -> web.Response:
+    """/readyz: 200 when PostgreSQL answers and the RabbitMQ connection is open, else 503 saying which."""
+    checks = {}
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            await conn.fetchval("select 1")
+        checks["postgresql"] = "ok"
+    except Exception as exc:
+        checks["postgresql"] = f"down: {exc}"
+    checks["rabbitmq"] = "ok" if not connection.is_closed else "down"
+    if any(v != "ok" for v in checks.values()):
+        raise Problem(503, "Not ready", "; ".join(f"{k}: {v}" for k, v in checks.items()), extra=checks)
+    return json({"status": "ready", **checks})

@@ -4,7 +4,6 @@ the scheduler's events, the sample queue, the statistics read model, the live fe
 
 from __future__ import annotations
 
-import aio_pika
 import structlog
 from aiohttp import web
 
@@ -14,7 +13,7 @@ from services.bus.connection import connect_robust
 from services.bus.consumer import Consumer
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
-from services.common.web import METRICS, SECRET, HttpMetrics, Problem, json, middlewares
+from services.common.web import METRICS, SECRET, HttpMetrics, middlewares, readiness
 from services.eventstore.codec import encode
 from services.eventstore.port import Expect, StreamAppend
 from services.eventstore.postgres import PostgresEventStore
@@ -109,15 +108,4 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
 
 
 async def readyz(request: web.Request) -> web.Response:
-    checks = {}
-    try:
-        async with request.app[READ_MODEL].store.pool.acquire(timeout=2) as conn:
-            await conn.fetchval("select 1")
-        checks["postgresql"] = "ok"
-    except Exception as exc:
-        checks["postgresql"] = f"down: {exc}"
-    connection: aio_pika.abc.AbstractRobustConnection = request.app[AMQP]
-    checks["rabbitmq"] = "ok" if not connection.is_closed else "down"
-    if any(v != "ok" for v in checks.values()):
-        raise Problem(503, "Not ready", "; ".join(f"{k}: {v}" for k, v in checks.items()), extra=checks)
-    return json({"status": "ready", **checks})
+    return await readiness(request.app[READ_MODEL].store.pool, request.app[AMQP])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -12,12 +11,11 @@ import orjson
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from contracts.envelope import EventMetadata
 from contracts.events.schedule import AiringKind
 from contracts.http.metrics import AiringMetrics, SampleBatch, SampleBatchResult, Stats
 from services.common.localtime import to_local
 from services.common.query import day_or_time, enum_param, integer, invalid, uuid_param
-from services.common.web import CORRELATION_ID, Problem, body_as, json, principal, reader, require
+from services.common.web import Problem, body_as, json, principal, reader, request_metadata, require
 from services.metrics.keys import FEED, INGESTOR, READ_MODEL
 from services.metrics.live import Interest, Listener
 from services.metrics.report import monthly_report
@@ -42,13 +40,9 @@ async def post_samples(request: web.Request) -> web.Response:
     """A batch of samples: each item checked on its own; the valid ones stored in one transaction."""
     who = require(request, may_collect, "post samples")
     body = await body_as(request, SampleBatch)
-    correlation = request[CORRELATION_ID]
-    metadata = EventMetadata(
-        actor=who.sub,
-        correlation_id=uuid.UUID(correlation) if _is_uuid(correlation) else None,
-        idempotency_key=request.headers.get("Idempotency-Key"),
+    accepted, rejected, position = await request.app[INGESTOR].ingest(
+        body.items, request_metadata(request, who.sub)
     )
-    accepted, rejected, position = await request.app[INGESTOR].ingest(body.items, metadata)
     if position:
         with contextlib.suppress(TimeoutError):
             await request.app[READ_MODEL].wait_until(position, timeout=5)
@@ -60,14 +54,6 @@ async def post_samples(request: web.Request) -> web.Response:
     # 200 when something was stored or nothing needed storing, 422 when every item was refused.
     status = 422 if rejected and not accepted else 200
     return json(result, status)
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 async def _schema_for(request: web.Request) -> tuple[str, int]:

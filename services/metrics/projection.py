@@ -123,7 +123,6 @@ class StatisticsProjection:
         :meth:`finish`, from the history instead of being upserted batch after batch."""
         self.schema = schema
         self.bulk = bulk
-        self.changed: set = set()
 
     async def __call__(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
         # Samples are most of the log: current-version ones are read straight from the stored JSON
@@ -174,7 +173,6 @@ class StatisticsProjection:
             [e.title for e in rows], [e.language for e in rows], [e.campaign_id for e in rows],
             [e.starts_at for e in rows], [e.ends_at for e in rows],
         )  # fmt: skip
-        self.changed.update(e.airing_id for e in rows)
 
     async def finish(self, conn: asyncpg.Connection) -> None:
         """After a bulk build: every figure from the history, by the same rule (newest, then larger)."""
@@ -218,7 +216,6 @@ class StatisticsProjection:
                     e.airing_id, e.resource_id, e.kind.value, e.title, e.language, e.campaign_id,
                     e.starts_at, e.ends_at,
                 )  # fmt: skip
-                self.changed.add(e.airing_id)
             case AiringRescheduled():
                 await self._status(conn, e.airing_id, "rescheduled", starts_at=e.starts_at, ends_at=e.ends_at)
             case AiringConfirmed():
@@ -245,7 +242,6 @@ class StatisticsProjection:
             airing_id,
             *params,
         )
-        self.changed.add(airing_id)
 
     async def _samples(self, conn: asyncpg.Connection, samples: list) -> None:
         s = self.schema
@@ -284,4 +280,3 @@ class StatisticsProjection:
                 where (excluded.sampled_at, excluded.value) > ({s}.figures.sampled_at, {s}.figures.value)""",
             *columns,
         )
-        self.changed.update(k[0] for k in newest)

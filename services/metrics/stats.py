@@ -13,6 +13,8 @@ from uuid import UUID
 
 import asyncpg
 
+from services.common.sql import where
+
 # group name -> SQL expression (over airings a, resources r, campaigns c)
 GROUPS: dict[str, str] = {
     "campaign": "c.name",
@@ -42,20 +44,17 @@ class Filters:
     starts_before: datetime | None = None
 
     def where(self) -> tuple[str, list[Any]]:
-        clauses, args = [], []
-        for expression, value, op in (
-            ("a.campaign_id", self.campaign_id, "="),
-            ("a.resource_id", self.resource_id, "="),
-            ("a.kind", self.kind, "="),
-            ("a.language", self.language, "="),
-            ("r.province", self.province, "="),
-            ("a.starts_at", self.starts_from, ">="),
-            ("a.starts_at", self.starts_before, "<"),
-        ):
-            if value is not None:
-                args.append(value)
-                clauses.append(f"{expression} {op} ${len(args)}")
-        return ("where " + " and ".join(clauses)) if clauses else "", args
+        return where(
+            (
+                ("a.campaign_id", self.campaign_id, "="),
+                ("a.resource_id", self.resource_id, "="),
+                ("a.kind", self.kind, "="),
+                ("a.language", self.language, "="),
+                ("r.province", self.province, "="),
+                ("a.starts_at", self.starts_from, ">="),
+                ("a.starts_at", self.starts_before, "<"),
+            )
+        )
 
 
 def _source(schema: str) -> str:

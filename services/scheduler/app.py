@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import aio_pika
 import structlog
 from aiohttp import web
 
@@ -15,7 +14,7 @@ from services.bus.connection import connect_robust
 from services.bus.relay import OutboxRelay
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
-from services.common.web import METRICS, SECRET, HttpMetrics, IdempotencyStore, Problem, json, middlewares
+from services.common.web import METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription
 from services.scheduler import http, http_fanout, http_reference, http_series, openapi
@@ -108,15 +107,4 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
 
 
 async def readyz(request: web.Request) -> web.Response:
-    checks = {}
-    try:
-        async with request.app[POOL].acquire(timeout=2) as conn:
-            await conn.fetchval("select 1")
-        checks["postgresql"] = "ok"
-    except Exception as exc:
-        checks["postgresql"] = f"down: {exc}"
-    connection: aio_pika.abc.AbstractRobustConnection = request.app[AMQP]
-    checks["rabbitmq"] = "ok" if not connection.is_closed else "down"
-    if any(v != "ok" for v in checks.values()):
-        raise Problem(503, "Not ready", "; ".join(f"{k}: {v}" for k, v in checks.items()), extra=checks)
-    return json({"status": "ready", **checks})
+    return await readiness(request.app[POOL], request.app[AMQP])

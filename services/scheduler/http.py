@@ -11,7 +11,6 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from contracts.envelope import EventMetadata
 from contracts.events.reference import ResourceType
 from contracts.events.schedule import AiringKind, Outcome
 from contracts.http.scheduler import (
@@ -30,7 +29,7 @@ from services.common.query import day_or_time as _day_or_time
 from services.common.query import enum_param as _enum
 from services.common.query import instant
 from services.common.query import integer as _int
-from services.common.web import CORRELATION_ID, Problem, body_as, json, principal, reader, require
+from services.common.web import Problem, body_as, json, new_id, principal, reader, request_metadata, require
 from services.scheduler import catalogue
 from services.scheduler.calendar import feed
 from services.scheduler.domain.commands import (
@@ -63,26 +62,10 @@ def view(row) -> AiringView:
     return AiringView(**data)
 
 
-def metadata(request: web.Request, actor: str) -> EventMetadata:
-    return EventMetadata(
-        correlation_id=uuid.UUID(request[CORRELATION_ID]) if _is_uuid(request[CORRELATION_ID]) else None,
-        actor=actor,
-        idempotency_key=request.headers.get("Idempotency-Key"),
-    )
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 async def run(request: web.Request, resource_id: str, command, actor: str) -> int:
     """Execute a command on a resource's schedule; answer once the read model shows it."""
     with refusals():
-        outcome = await request.app[SCHEDULER].execute(resource_id, command, metadata(request, actor))
+        outcome = await request.app[SCHEDULER].execute(resource_id, command, request_metadata(request, actor))
     await caught_up(request, outcome.position)
     return outcome.position
 
@@ -200,8 +183,7 @@ async def create_airing(request: web.Request) -> web.Response:
             if body.ends_at
             else starts + timedelta(minutes=body.duration_minutes)
         )
-        key = request.headers.get("Idempotency-Key")
-        airing_id = body.airing_id or (uuid.uuid5(AIRING_IDS, f"{who.sub}|{key}") if key else uuid.uuid4())
+        airing_id = new_id(request, AIRING_IDS, who.sub, body.airing_id)
         command = ScheduleAiring(
             airing_id=airing_id,
             resource_id=body.resource_id,

@@ -13,10 +13,10 @@ from dateutil.rrule import rrulestr
 from contracts.events.reference import ResourceDescription, ResourceType
 from contracts.http.scheduler import FanOutRequest, FanOutResult, SkippedAiring, Unplaced
 from services.common.localtime import to_local
-from services.common.web import Problem, body_as, json, require
+from services.common.web import Problem, body_as, json, new_id, request_metadata, require
 from services.scheduler import catalogue
 from services.scheduler.domain.fanout import CommuneSystem, FanOut, fan_out
-from services.scheduler.http import caught_up, conflicting, in_province, metadata, refusals
+from services.scheduler.http import caught_up, conflicting, in_province, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
 
 log = structlog.get_logger(__name__)
@@ -65,13 +65,7 @@ async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[Co
                 ],
             )
     found = {r["resource_id"]: r for r in rows}
-    errors = []
-    for i, resource_id in enumerate(ids or []):
-        row = found.get(resource_id)
-        if row is None:
-            errors.append({"field": f"communes[{i}]", "reason": f"no resource {resource_id!r}"})
-        elif row["type"] != ResourceType.commune:
-            errors.append({"field": f"communes[{i}]", "reason": f"{resource_id} is a {row['type']}"})
+    errors = catalogue.commune_errors(ids or [], found)
     if errors:
         raise Problem(422, "Invalid fan-out", errors=errors)
     if not rows:
@@ -96,8 +90,7 @@ async def create_fan_out(request: web.Request) -> web.Response:
     async def handle() -> web.Response:
         started = perf_counter()
         body = await body_as(request, FanOutRequest)
-        key = request.headers.get("Idempotency-Key")
-        plan_id = body.plan_id or (uuid.uuid5(PLAN_IDS, f"{who.sub}|{key}") if key else uuid.uuid4())
+        plan_id = new_id(request, PLAN_IDS, who.sub, body.plan_id)
         communes = await communes_of(request, body, who)
         plan = FanOut(
             plan_id=plan_id,
@@ -127,7 +120,7 @@ async def create_fan_out(request: web.Request) -> web.Response:
         placed = perf_counter()
         with refusals():
             outcome = await request.app[SCHEDULER].plan_many(
-                airings, metadata(request, who.sub), skip_conflicts=body.skip_conflicts
+                airings, request_metadata(request, who.sub), skip_conflicts=body.skip_conflicts
             )
         committed = perf_counter()
         wanted = sum(len(a) for a in airings.values())

@@ -18,10 +18,10 @@ from contracts.http.scheduler import (
     ResourceView,
     Tally,
 )
-from services.common.web import Problem, body_as, json, principal, require
+from services.common.web import Problem, body_as, json, new_id, principal, request_metadata, require
 from services.scheduler import catalogue
 from services.scheduler.domain.reference import describe, plan_campaign
-from services.scheduler.http import _enum, caught_up, in_province, metadata, refusals
+from services.scheduler.http import _enum, caught_up, in_province, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
 from services.scheduler.service import campaign_stream, resource_stream
 
@@ -50,7 +50,7 @@ async def put_resource(request: web.Request) -> web.Response:
             outcome = await request.app[SCHEDULER].record(
                 resource_stream(resource_id),
                 lambda history: describe(history, resource_id, body),
-                metadata(request, who.sub),
+                request_metadata(request, who.sub),
             )
         await caught_up(request, outcome.position)
         async with request.app[POOL].acquire() as conn:
@@ -92,17 +92,7 @@ async def _check_communes(request: web.Request, definition: CampaignDefinition) 
             conn, request.app[SCHEMA], province=None, type=None, ids=definition.communes
         )
     found = {r["resource_id"]: r for r in rows}
-    errors = []
-    for i, resource_id in enumerate(definition.communes):
-        row = found.get(resource_id)
-        if row is None:
-            errors.append({"field": f"communes[{i}]", "reason": f"no resource {resource_id!r}"})
-        elif row["type"] != ResourceType.commune:
-            errors.append(
-                {"field": f"communes[{i}]", "reason": f"{resource_id} is a {row['type']}, not a commune"}
-            )
-        elif row["province"] != definition.province:
-            errors.append({"field": f"communes[{i}]", "reason": f"{resource_id} is in {row['province']}"})
+    errors = catalogue.commune_errors(definition.communes, found, definition.province)
     if errors:
         raise Problem(422, "Invalid campaign", errors=errors)
 
@@ -118,7 +108,7 @@ async def _save_campaign(request: web.Request, campaign_id: uuid.UUID, definitio
         outcome = await request.app[SCHEDULER].record(
             campaign_stream(campaign_id),
             lambda history: plan_campaign(history, campaign_id, definition),
-            metadata(request, who.sub),
+            request_metadata(request, who.sub),
         )
     await caught_up(request, outcome.position)
     return known is None
@@ -146,10 +136,7 @@ async def create_campaign(request: web.Request) -> web.Response:
 
     async def handle() -> web.Response:
         body = await body_as(request, CampaignRequest)
-        key = request.headers.get("Idempotency-Key")
-        campaign_id = body.campaign_id or (
-            uuid.uuid5(CAMPAIGN_IDS, f"{who.sub}|{key}") if key else uuid.uuid4()
-        )
+        campaign_id = new_id(request, CAMPAIGN_IDS, who.sub, body.campaign_id)
         definition = CampaignDefinition(**body.model_dump(exclude={"campaign_id"}))
         created = await _save_campaign(request, campaign_id, definition, who)
         async with request.app[POOL].acquire() as conn:

@@ -21,7 +21,7 @@ from contracts.http.scheduler import (
     SeriesView,
 )
 from services.common.localtime import VIETNAM
-from services.common.web import Problem, body_as, field_errors, json, principal, require
+from services.common.web import Problem, body_as, field_errors, json, new_id, principal, require
 from services.scheduler import catalogue
 from services.scheduler.domain.commands import EndSeries, PlanSeries, ReviseSeries, ReviseWholeSeries
 from services.scheduler.http import plannable, run
@@ -75,8 +75,7 @@ async def create_series(request: web.Request) -> web.Response:
     async def handle() -> web.Response:
         body = await body_as(request, SeriesRequest)
         await plannable(request, who, body.resource_id, body.kind)
-        key = request.headers.get("Idempotency-Key")
-        series_id = body.series_id or (uuid.uuid5(SERIES_IDS, f"{who.sub}|{key}") if key else uuid.uuid4())
+        series_id = new_id(request, SERIES_IDS, who.sub, body.series_id)
         definition = SeriesDefinition(**body.model_dump(include=set(SeriesDefinition.model_fields)))
         command = PlanSeries(
             series_id=series_id,

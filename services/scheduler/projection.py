@@ -23,6 +23,7 @@ from contracts.events.schedule import (
     LivestreamEnded,
     LivestreamWentLive,
 )
+from services.common.sql import where
 from services.eventstore.checkpoints import CheckpointStore
 from services.eventstore.codec import decode
 from services.eventstore.port import RecordedEvent
@@ -185,20 +186,17 @@ class AiringQuery:
 async def find_airings(
     conn: asyncpg.Connection, schema: str, q: AiringQuery
 ) -> tuple[list[asyncpg.Record], int]:
-    where, args = [], []
-    for column, value, op in (
-        ("resource_id", q.resource_id, "="),
-        ("campaign_id", q.campaign_id, "="),
-        ("kind", q.kind, "="),
-        ("language", q.language, "="),
-        ("status", q.status, "="),
-        ("starts_at", q.starts_from, ">="),
-        ("starts_at", q.starts_before, "<"),
-    ):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} {op} ${len(args)}")
-    clause = f"where {' and '.join(where)}" if where else ""
+    clause, args = where(
+        (
+            ("resource_id", q.resource_id, "="),
+            ("campaign_id", q.campaign_id, "="),
+            ("kind", q.kind, "="),
+            ("language", q.language, "="),
+            ("status", q.status, "="),
+            ("starts_at", q.starts_from, ">="),
+            ("starts_at", q.starts_before, "<"),
+        )
+    )
     order = "desc" if q.descending else "asc"
     total = await conn.fetchval(f"select count(*) from {schema}.airings {clause}", *args)
     rows = await conn.fetch(
