@@ -63,14 +63,19 @@ class Stack:
 
     @classmethod
     def for_tests(cls) -> Stack:
-        """A separate pair for the test suite, so tests never touch the demo's data."""
+        """A separate pair for the test suite, so tests never touch the demo's data.
+
+        ``LOA_TEST_PORT_OFFSET`` moves every port, so that two checkouts on one
+        machine can run their suites at the same time.
+        """
+        offset = int(os.environ.get("LOA_TEST_PORT_OFFSET", 0))
         return cls.create(
             ROOT / ".loa" / "test",
-            pg_port=55433,
-            amqp_port=56721,
-            management_port=15691,
-            dist_port=25691,
-            epmd_port=44369,
+            pg_port=55433 + offset,
+            amqp_port=56721 + offset,
+            management_port=15691 + offset,
+            dist_port=25691 + offset,
+            epmd_port=44369 + offset,
         )
 
     @property
