@@ -13,11 +13,13 @@ Python API (used by the test fixtures)::
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from services.devstack.apps import App
-from services.devstack.servers import Postgres, RabbitMQ, StackError
+from services.devstack.servers import Postgres, RabbitMQ, StackError, say
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,10 +96,28 @@ class Stack:
             App("metrics", "services.metrics", int(os.environ.get("LOA_METRICS_PORT", 8082)), run),
         ]
 
+    def simulator(self) -> App:
+        """The collector simulator of the demo: keeps live livestreams' counters moving."""
+        return App("simulator", "services.demo", None, self.folder / "run", ("simulate", *self._demo_args()))
+
+    def _demo_args(self) -> tuple[str, ...]:
+        scheduler, metrics = self.apps()
+        return ("--scheduler", scheduler.url, "--metrics", metrics.url)
+
     def app_env(self) -> dict[str, str]:
         return {"LOA_PG_DSN": self.pg_dsn, "LOA_AMQP_URL": self.amqp_url}
 
-    def up(self, *, with_apps: bool = False) -> None:
+    def load_demo(self) -> None:
+        """Plan, confirm and count the demo province through the API (idempotent: a rerun adds nothing)."""
+        say("loading the demo province through the API (a rerun changes nothing) …")
+        command = [sys.executable, "-m", "services.demo", "load", *self._demo_args()]
+        done = subprocess.run(command, env={**os.environ, **self.app_env()}, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise StackError(
+                f"loading the demo failed ({done.returncode}); see the logs in {self.folder / 'run'}"
+            )
+
+    def up(self, *, with_apps: bool = False, demo: bool = False) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.folder.chmod(0o755)
         self.postgres.up()
@@ -105,9 +125,12 @@ class Stack:
         if with_apps:
             for app in self.apps():
                 app.up(self.app_env())
+        if with_apps and demo:
+            self.load_demo()
+            self.simulator().up(self.app_env())
 
     def down(self) -> None:
-        for app in self.apps():
+        for app in [self.simulator(), *self.apps()]:
             app.down()
         self.rabbitmq.down()
         self.postgres.down()
@@ -116,6 +139,8 @@ class Stack:
         state = {"postgres": self.postgres.running(), "rabbitmq": self.rabbitmq.running()}
         for app in self.apps():
             state[app.name] = bool(app.pid()) and app.healthy()
+        if self.simulator().pid():
+            state["simulator"] = True
         return state
 
     def env_lines(self) -> list[str]:

@@ -20,12 +20,18 @@ def print_where_to_look(stack: Stack, *, with_apps: bool) -> None:
     for app in stack.apps():
         print(f"# {app.name}: {app.url}  (API docs {app.url}/docs, OpenAPI {app.url}/openapi.json)")
     metrics = next(a for a in stack.apps() if a.name == "metrics")
-    print(f"# dashboard: {metrics.url}/dashboard")
     secret = Settings().token_secret
+    viewer = issue(secret, "Bảng điều khiển", "viewer")
+    print(f"# dashboard (live, on a phone too): {metrics.url}/dashboard?token={viewer}")
+    print(f"#   August 2023 of the demo province: {metrics.url}/dashboard?month=2023-08&token={viewer}")
+    print(
+        f'# monthly report: curl -o bao-cao-2023-08.xlsx -H "Authorization: Bearer $LOA_TOKEN_VIEWER" '
+        f'"{metrics.url}/v1/reports/monthly?month=2023-08&province=dak-lak&format=xlsx"'
+    )
     tokens = {
         "planner": issue(secret, "Trung tâm Truyền thông BHXH Đắk Lắk", "planner", province="dak-lak"),
         "operator": issue(secret, "Y Bơ Êban", "operator", resources=["loudspeaker:xa-ea-tu"]),
-        "viewer": issue(secret, "Bảng điều khiển", "viewer"),
+        "viewer": viewer,
         "collector": issue(secret, "Bộ thu số liệu", "collector"),
     }
     print("# sample tokens (python -m services.common.auth --help issues more):")
@@ -39,11 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", action="store_true", help="the test suite's stack (.loa/test)")
     parser.add_argument("--purge", action="store_true", help="with down: delete the data folder too")
     parser.add_argument("--servers-only", action="store_true", help="with up: PostgreSQL and RabbitMQ only")
+    parser.add_argument("--no-demo", action="store_true", help="with up: no demo province, no simulator")
     args = parser.parse_args(argv)
     stack = Stack.for_tests() if args.tests else Stack.for_dev()
     try:
         if args.command == "up":
-            stack.up(with_apps=not args.tests and not args.servers_only)
+            with_apps = not args.tests and not args.servers_only
+            stack.up(with_apps=with_apps, demo=with_apps and not args.no_demo)
             print_where_to_look(stack, with_apps=not args.tests and not args.servers_only)
         elif args.command == "down":
             stack.down()

@@ -16,10 +16,13 @@ from services.devstack.servers import StackError, say, wait_until
 
 @dataclass
 class App:
+    """One background process; ``port`` None for a worker without HTTP (the collector simulator)."""
+
     name: str
     module: str
-    port: int
+    port: int | None
     folder: Path
+    args: tuple[str, ...] = ()
 
     @property
     def pid_file(self) -> Path:
@@ -42,6 +45,8 @@ class App:
         return pid
 
     def healthy(self) -> bool:
+        if self.port is None:
+            return self.pid() is not None
         try:
             with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
                 return response.status == 200
@@ -49,14 +54,15 @@ class App:
             return False
 
     def up(self, env: dict[str, str]) -> None:
+        where = f" on {self.url}" if self.port else ""
         if self.pid() and self.healthy():
-            say(f"{self.name} already runs on {self.url}")
+            say(f"{self.name} already runs{where}")
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        say(f"starting {self.name} on {self.url} (log: {self.log_file})")
+        say(f"starting {self.name}{where} (log: {self.log_file})")
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", self.module],
+                [sys.executable, "-m", self.module, *self.args],
                 env={**os.environ, **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -65,7 +71,7 @@ class App:
             )
         self.pid_file.write_text(str(process.pid))
         try:
-            wait_until(f"{self.name} on {self.url}", lambda: self.healthy() or process.poll() is not None, 90)
+            wait_until(f"{self.name}{where}", lambda: self.healthy() or process.poll() is not None, 90)
         finally:
             if process.poll() is not None:
                 tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-20:])
