@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import quote
 
 from services.devstack.apps import App
 from services.devstack.servers import Postgres, RabbitMQ, StackError, say
@@ -26,11 +27,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class Stack:
-    """One PostgreSQL and one RabbitMQ, with their data in ``folder``."""
+    """One PostgreSQL and one RabbitMQ, with their data in ``folder``, and Loa's services on them.
+
+    The services use ``database`` and the RabbitMQ virtual host ``vhost``; the
+    end-to-end test runs a second product on the test servers in its own pair.
+    """
 
     folder: Path
     postgres: Postgres
     rabbitmq: RabbitMQ
+    database: str = "loa"
+    vhost: str = "/"
+    scheduler_port: int = 8081
+    metrics_port: int = 8082
+    run_name: str = "run"
 
     @classmethod
     def create(
@@ -54,13 +64,18 @@ class Stack:
     def for_dev(cls) -> Stack:
         """The stack ``./loa up`` runs; ports and folder overridable by environment variables."""
         env = os.environ
-        return cls.create(
+        stack = cls.create(
             Path(env.get("LOA_STACK_DIR", ROOT / ".loa" / "dev")),
             pg_port=int(env.get("LOA_PG_PORT", 55432)),
             amqp_port=int(env.get("LOA_AMQP_PORT", 56720)),
             management_port=int(env.get("LOA_RABBIT_MGMT_PORT", 15690)),
             dist_port=int(env.get("LOA_RABBIT_DIST_PORT", 25690)),
             epmd_port=int(env.get("LOA_EPMD_PORT", 44369)),
+        )
+        return replace(
+            stack,
+            scheduler_port=int(env.get("LOA_SCHEDULER_PORT", 8081)),
+            metrics_port=int(env.get("LOA_METRICS_PORT", 8082)),
         )
 
     @classmethod
@@ -80,32 +95,51 @@ class Stack:
             epmd_port=44369 + offset,
         )
 
+    def product(
+        self, *, database: str, vhost: str, scheduler_port: int, metrics_port: int, run_name: str
+    ) -> Stack:
+        """Another instance of the product on the same servers (its own database and virtual host)."""
+        return replace(
+            self,
+            database=database,
+            vhost=vhost,
+            scheduler_port=scheduler_port,
+            metrics_port=metrics_port,
+            run_name=run_name,
+        )
+
     @property
     def pg_dsn(self) -> str:
-        return self.postgres.dsn
+        return self.postgres.dsn.rsplit("/", 1)[0] + f"/{self.database}"
 
     @property
     def amqp_url(self) -> str:
-        return self.rabbitmq.url
+        return self.rabbitmq.url if self.vhost == "/" else self.rabbitmq.url + quote(self.vhost, safe="")
 
     def apps(self) -> list[App]:
         """Loa's services, each on its port (LOA_SCHEDULER_PORT …)."""
-        run = self.folder / "run"
+        run = self.folder / self.run_name
         return [
-            App("scheduler", "services.scheduler", int(os.environ.get("LOA_SCHEDULER_PORT", 8081)), run),
-            App("metrics", "services.metrics", int(os.environ.get("LOA_METRICS_PORT", 8082)), run),
+            App("scheduler", "services.scheduler", self.scheduler_port, run),
+            App("metrics", "services.metrics", self.metrics_port, run),
         ]
 
     def simulator(self) -> App:
         """The collector simulator of the demo: keeps live livestreams' counters moving."""
-        return App("simulator", "services.demo", None, self.folder / "run", ("simulate", *self._demo_args()))
+        run = self.folder / self.run_name
+        return App("simulator", "services.demo", None, run, ("simulate", *self._demo_args()))
 
     def _demo_args(self) -> tuple[str, ...]:
         scheduler, metrics = self.apps()
         return ("--scheduler", scheduler.url, "--metrics", metrics.url)
 
     def app_env(self) -> dict[str, str]:
-        return {"LOA_PG_DSN": self.pg_dsn, "LOA_AMQP_URL": self.amqp_url}
+        return {
+            "LOA_PG_DSN": self.pg_dsn,
+            "LOA_AMQP_URL": self.amqp_url,
+            "LOA_SCHEDULER_PORT": str(self.scheduler_port),
+            "LOA_METRICS_PORT": str(self.metrics_port),
+        }
 
     def load_demo(self) -> None:
         """Plan, confirm and count the demo province through the API (idempotent: a rerun adds nothing)."""
@@ -114,7 +148,7 @@ class Stack:
         done = subprocess.run(command, env={**os.environ, **self.app_env()}, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             raise StackError(
-                f"loading the demo failed ({done.returncode}); see the logs in {self.folder / 'run'}"
+                f"loading the demo failed ({done.returncode}); see the logs in {self.folder / self.run_name}"
             )
 
     def up(self, *, with_apps: bool = False, demo: bool = False) -> None:
@@ -130,10 +164,14 @@ class Stack:
             self.simulator().up(self.app_env())
 
     def down(self) -> None:
-        for app in [self.simulator(), *self.apps()]:
-            app.down()
+        self.down_services()
         self.rabbitmq.down()
         self.postgres.down()
+
+    def down_services(self) -> None:
+        """Stop the simulator and the services, leaving PostgreSQL and RabbitMQ running."""
+        for app in [self.simulator(), *self.apps()]:
+            app.down()
 
     def status(self) -> dict[str, bool]:
         state = {"postgres": self.postgres.running(), "rabbitmq": self.rabbitmq.running()}

@@ -1,0 +1,204 @@
+"""What a newcomer does in the first five minutes, end to end.
+
+The product is brought up as ``./loa up`` does it (services as processes, the
+demo loaded through the API, the collector simulator started), on the test
+servers but in its own database and RabbitMQ virtual host. Then: August 2023's
+report shows the seed's figures, a second load adds nothing, the dashboard in
+headless Chromium shows live numbers that move, and the walkthroughs' curl
+examples run as written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+
+from services.common.settings import Settings
+from services.demo.loader import Tokens
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+DATABASE, VHOST = "loa_e2e", "loa-e2e"
+TOKENS = Tokens(Settings().token_secret)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def fresh_database(stack) -> None:
+    conn = await asyncpg.connect(stack.postgres.dsn.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await conn.execute(f"drop database if exists {DATABASE} with (force)")
+        await conn.execute(f"create database {DATABASE}")
+    finally:
+        await conn.close()
+
+
+async def fresh_vhost(stack) -> None:
+    api = stack.rabbitmq.management_url + "api"
+    login = {"Authorization": aiohttp.encode_basic_auth("loa", "loa")}
+    async with aiohttp.ClientSession(headers=login) as http:
+        deadline = time.monotonic() + 60
+        while True:  # the management plugin answers a little after the broker
+            try:
+                async with http.delete(f"{api}/vhosts/{VHOST}") as r:
+                    assert r.status in (204, 404), await r.text()
+                break
+            except aiohttp.ClientConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(1)
+        async with http.put(f"{api}/vhosts/{VHOST}") as r:
+            assert r.status in (201, 204), await r.text()
+        grant = {"configure": ".*", "write": ".*", "read": ".*"}
+        async with http.put(f"{api}/permissions/{VHOST}/loa", json=grant) as r:
+            assert r.status in (201, 204), await r.text()
+
+
+@pytest.fixture(scope="module")
+async def product(stack):
+    """Loa as ``./loa up`` brings it up, with the demo province loaded and the simulator running."""
+    if stack is None:
+        pytest.skip("brings up its own services on the launcher's test servers")
+    await fresh_database(stack)
+    await fresh_vhost(stack)
+    instance = stack.product(
+        database=DATABASE,
+        vhost=VHOST,
+        scheduler_port=free_port(),
+        metrics_port=free_port(),
+        run_name="e2e",
+    )
+    try:
+        await asyncio.to_thread(instance.up, with_apps=True, demo=True)
+        yield instance
+    finally:
+        instance.down_services()
+
+
+@pytest.fixture
+async def http(product):
+    scheduler, metrics = product.apps()
+    async with aiohttp.ClientSession() as session:
+        yield session, scheduler.url, metrics.url
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def august_report(http) -> dict:
+    session, _, metrics = http
+    params = {"month": "2023-08", "province": "dak-lak"}
+    url = f"{metrics}/v1/reports/monthly"
+    async with session.get(url, params=params, headers=bearer(TOKENS.viewer)) as r:
+        assert r.status == 200, await r.text()
+        return await r.json()
+
+
+async def test_august_2023_reports_the_seed_figures(http):
+    report = await august_report(http)
+    totals = report["totals"]
+    assert totals["loudspeaker_airings"] == 664
+    assert totals["communes_reached"] == 129
+    # Fourteen bulletins were missed and each was made up the next morning.
+    assert (totals["loudspeaker_planned"], totals["loudspeaker_missed"]) == (678, 14)
+    assert {k: totals[k] for k in ("views", "interactions", "shares", "comments")} == {
+        "views": 1700,
+        "interactions": 778,
+        "shares": 139,
+        "comments": 105,
+    }
+    by_language = {line["label"]: line["values"] for line in report["loudspeaker_by_language"]}
+    assert by_language == {
+        "Kinh": {"aired": 516, "communes": 129},
+        "Êđê": {"aired": 88, "communes": 22},
+        "M'nông": {"aired": 60, "communes": 15},
+    }
+    assert report["title"] == "Báo cáo công tác truyền thông tháng 8/2023 — dak-lak"
+    [livestream] = report["livestreams"]
+    assert livestream["label"] == "BHYT học sinh, sinh viên - Bảo vệ, chăm sóc sức khỏe thế hệ trẻ"
+    assert livestream["values"]["page"] == "Fanpage BHXH tỉnh Đắk Lắk"
+
+
+async def test_loading_the_demo_again_adds_nothing(product, http):
+    session, scheduler, _ = http
+    params = {"from": "2023-08-01", "to": "2023-09-01", "limit": 1}
+
+    async def planned() -> int:
+        async with session.get(f"{scheduler}/v1/airings", params=params, headers=bearer(TOKENS.planner)) as r:
+            return (await r.json())["total"]
+
+    before, report_before = await planned(), await august_report(http)
+    await asyncio.to_thread(product.load_demo)
+    assert await planned() == before == 678 + 23 + 1  # bulletins, Giờ thứ 9 on weekdays, the livestream
+    assert (await august_report(http))["totals"] == report_before["totals"]
+
+
+async def test_the_campaign_reached_every_commune(http):
+    session, scheduler, _ = http
+    async with session.get(f"{scheduler}/v1/campaigns", headers=bearer(TOKENS.planner)) as r:
+        campaigns = {c["name"]: c for c in (await r.json())["items"]}
+    campaign_id = campaigns["BHYT học sinh, sinh viên"]["campaign_id"]
+    url = f"{scheduler}/v1/campaigns/{campaign_id}/progress"
+    async with session.get(url, headers=bearer(TOKENS.planner)) as r:
+        progress = await r.json()
+    assert (progress["communes_targeted"], progress["communes_reached"]) == (129, 129)
+    assert progress["by_kind"]["loudspeaker"]["aired"] + progress["by_kind"]["loudspeaker"]["partial"] == 664
+
+
+@pytest.mark.skipif(
+    not (CHROMIUM and DRIVER), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)"
+)
+async def test_the_dashboard_moves_on_its_own(product, http):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    _, _, metrics = http
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=412,1600"):
+        options.add_argument(argument)
+    browser = await asyncio.to_thread(webdriver.Chrome, service=Service(DRIVER), options=options)
+    try:
+        await asyncio.to_thread(browser.get, f"{metrics}/dashboard?token={TOKENS.viewer}")
+
+        def tile(name: str) -> str:
+            return browser.find_element("id", name).text
+
+        async def changed(name: str, old: tuple[str, ...], seconds: float) -> str:
+            """The tile's text once it is no longer one of ``old`` (or as it is after ``seconds``)."""
+            for _ in range(int(seconds * 2)):
+                if (text := await asyncio.to_thread(tile, name)) not in old:
+                    return text
+                await asyncio.sleep(0.5)
+            return await asyncio.to_thread(tile, name)
+
+        async def shown(name: str) -> str:
+            return await changed(name, ("–", "0"), 30)
+
+        first = await shown("views")
+        assert first not in ("–", "0"), "the live livestream's views never showed"
+        # Nothing is posted by the test: the simulator alone moves the number, over the SSE stream.
+        assert await changed("views", (first,), 45) != first, "the views did not change without a reload"
+        assert await asyncio.to_thread(tile, "communes") == "129"
+        ARTIFACTS.mkdir(exist_ok=True)
+        await asyncio.to_thread(browser.save_screenshot, str(ARTIFACTS / "demo-dashboard.png"))
+
+        await asyncio.to_thread(browser.get, f"{metrics}/dashboard?month=2023-08&token={TOKENS.viewer}")
+        assert await shown("aired") == "664"
+        assert await shown("views") == "1.700"  # Vietnamese thousands separator
+        await asyncio.to_thread(browser.save_screenshot, str(ARTIFACTS / "demo-dashboard-2023-08.png"))
+    finally:
+        await asyncio.to_thread(browser.quit)
