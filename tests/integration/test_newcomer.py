@@ -11,8 +11,11 @@ examples run as written.
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import shutil
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from services.common.auth import issue
 from services.common.settings import Settings
 from services.demo.loader import Tokens
 
@@ -202,3 +206,53 @@ async def test_the_dashboard_moves_on_its_own(product, http):
         await asyncio.to_thread(browser.save_screenshot, str(ARTIFACTS / "demo-dashboard-2023-08.png"))
     finally:
         await asyncio.to_thread(browser.quit)
+
+
+def walkthrough_commands(name: str) -> list[str]:
+    """The ``sh`` blocks of a walkthrough, without ``./loa up`` (the fixture did that)."""
+    text = (ROOT / "docs" / name).read_text(encoding="utf-8")
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    return [b for b in blocks if not b.lstrip().startswith("./loa")]
+
+
+async def test_the_walkthroughs_curl_examples_run_as_written(product, tmp_path):
+    commands = walkthrough_commands("walkthrough.vi.md")
+    assert commands == walkthrough_commands("walkthrough.en.md"), "the two walkthroughs show other commands"
+    scheduler, metrics = product.apps()
+    script = "set -euo pipefail\n" + "\n".join(commands)
+    script = script.replace("http://127.0.0.1:8081", scheduler.url).replace(
+        "http://127.0.0.1:8082", metrics.url
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "LANG": "C.UTF-8",
+        "LOA_TOKEN_PLANNER": TOKENS.planner,
+        "LOA_TOKEN_OPERATOR": issue(
+            TOKENS.secret, "Y Bơ Êban", "operator", resources=["loudspeaker:xa-ea-tu"]
+        ),
+        "LOA_TOKEN_VIEWER": TOKENS.viewer,
+    }
+    done = await asyncio.to_thread(
+        subprocess.run,
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = done.stdout
+    assert done.returncode == 0, f"{out}\n{done.stderr}"
+    assert '"planned": 45' in out and '"communes": 3' in out
+    assert (
+        "17:00 Kinh Bản tin Tháng vận động BHXH toàn dân\n17:20 Êđê Bản tin Tháng vận động BHXH toàn dân"
+        in out
+    )
+    assert "aired\nmissed: mất điện cả buổi chiều" in out
+    assert "X-WR-CALNAME:Loa — Tháng vận động BHXH toàn dân" in out
+    assert "Báo cáo chiến dịch Tháng vận động BHXH toàn dân — tháng 10/2026" in out
+    assert (tmp_path / "bao-cao-2026-10.xlsx").read_bytes()[:2] == b"PK"  # an XLSX is a zip
+    assert (
+        '{"loudspeaker_airings":664,"communes_reached":129,"views":1700,"interactions":778,"shares":139,'
+        '"comments":105}' in out
+    )
