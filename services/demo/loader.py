@@ -253,7 +253,7 @@ class Loader:
                 "resource_id": demo.RADIO,
                 "kind": "radio",
                 "campaign_id": campaign_id,
-                "rule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;UNTIL=20230831T150000Z",
+                "rule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;UNTIL=20230831",
                 "first_start": "2023-08-01T21:00",
                 "duration_minutes": 15,
                 "title": "Câu chuyện chính sách: BHYT học sinh, sinh viên",

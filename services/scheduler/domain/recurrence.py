@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
-from services.common.localtime import VIETNAM
+from services.common.localtime import VIETNAM, to_utc
 
 
 class InvalidRecurrence(ValueError):
@@ -50,7 +50,7 @@ class Recurrence:
         self._rrule()  # fail early on a bad rule
 
     def _rrule(self) -> rrule:
-        rule = self.rule.removeprefix("RRULE:")
+        rule = self._until_in_utc(self.rule.removeprefix("RRULE:"))
         try:
             parsed = rrulestr(rule, dtstart=self.first_start.replace(tzinfo=self.zone))
         except (ValueError, TypeError) as exc:
@@ -58,6 +58,24 @@ class Recurrence:
         if not isinstance(parsed, rrule):
             raise InvalidRecurrence(f"give one RRULE, not a set: {self.rule!r}")
         return parsed
+
+    def _until_in_utc(self, rule: str) -> str:
+        """RFC 5545 wants UNTIL in UTC when DTSTART has a zone; planners write the local day or time
+        they mean (``UNTIL=20230831``: through 31 August), so a floating UNTIL is read as local."""
+        parts = rule.split(";")
+        for i, part in enumerate(parts):
+            name, _, value = part.partition("=")
+            if name.upper() != "UNTIL" or value.upper().endswith("Z"):
+                continue
+            try:
+                if "T" in value:
+                    local = datetime.strptime(value, "%Y%m%dT%H%M%S")
+                else:  # a date: every occurrence of that day
+                    local = datetime.strptime(value, "%Y%m%d") + timedelta(days=1, seconds=-1)
+                parts[i] = f"UNTIL={to_utc(local, self.zone):%Y%m%dT%H%M%SZ}"
+            except ValueError as exc:
+                raise InvalidRecurrence(f"cannot read UNTIL={value} in RRULE {self.rule!r}: {exc}") from None
+        return ";".join(parts)
 
     def between(self, start: datetime, end: datetime) -> list[Occurrence]:
         """Occurrences whose UTC start lies in [start, end), in order."""

@@ -60,6 +60,20 @@ def test_count_and_until_bound_a_series():
     assert [d.day for d in starts(until)] == [1, 2, 3, 4]
 
 
+def test_a_floating_until_is_the_local_day_or_time_the_planner_means():
+    weekdays = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+    through_the_24th = Recurrence(
+        f"{weekdays};UNTIL=20230824", datetime(2023, 8, 1, 21, 0), timedelta(minutes=15)
+    )
+    assert starts(through_the_24th)[-1] == datetime(2023, 8, 24, 21, 0)  # 14:00 UTC, inside the local day
+    before_nine = Recurrence(
+        f"{weekdays};UNTIL=20230824T205959", datetime(2023, 8, 1, 21, 0), timedelta(minutes=15)
+    )
+    assert starts(before_nine)[-1] == datetime(2023, 8, 23, 21, 0)
+    with pytest.raises(InvalidRecurrence, match="UNTIL=2023-08-24"):
+        Recurrence(f"{weekdays};UNTIL=2023-08-24", datetime(2023, 8, 1, 21, 0), timedelta(minutes=15))
+
+
 def test_exdates_remove_and_rdates_add_occurrences():
     bulletin = Recurrence(
         "FREQ=WEEKLY;BYDAY=MO,WE,FR",
