@@ -96,5 +96,6 @@ class MonthlyReport(Contract):
     totals: dict[str, int]
     loudspeaker_by_commune: list[ReportLine]
     loudspeaker_by_language: list[ReportLine]
+    radio: list[ReportLine] = Field(default_factory=list, description="segments per radio programme")
     livestreams: list[ReportLine]
     pages: list[ReportLine]

@@ -2,7 +2,10 @@
 
 "Tuyên truyền qua hệ thống loa cơ sở với 664 lần phát thanh cho 129 xã": the
 report counts loudspeaker airings that aired, per commune and per language,
-the livestreams with their final counters, and the pages' totals. It is built
+the radio segments per programme ("Câu chuyện chính sách" in "Giờ thứ 9"),
+the livestreams with their final counters, and the pages' totals. Names sort
+in Vietnamese alphabetical order (Bình before Buôn, Đắk after Cư, Êđê before
+Kinh), as a centre's own report would list them. It is built
 from one generation of the read model, fully ordered, so the same log gives the
 same report byte for byte, in every format.
 """
@@ -19,6 +22,7 @@ from contracts.http.metrics import MonthlyReport, ReportLine
 from services.common.localtime import VIETNAM
 
 AIRED = ("aired", "partial", "ended")
+VIETNAMESE = 'collate "vi-x-icu"'  # ICU's Vietnamese order; PostgreSQL's Debian and Docker builds have it
 COUNTERS = ("views", "interactions", "shares", "comments", "reach", "peak_viewers")
 
 
@@ -57,14 +61,24 @@ async def monthly_report(
                    count(*) filter (where a.status = 'missed') as missed,
                    string_agg(distinct a.language, ', ' order by a.language) as languages
             from {source} where a.kind = 'loudspeaker' and {clause}
-            group by 1, 2, 3 order by 1, 3""",
+            group by 1, 2, 3 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 3""",
         *args,
     )
     languages = await conn.fetch(
         f"""select coalesce(a.language, '—') as language,
                    count(*) filter (where a.status in ('aired', 'partial')) as aired,
                    count(distinct a.resource_id) filter (where a.status in ('aired', 'partial')) as communes
-            from {source} where a.kind = 'loudspeaker' and {clause} group by 1 order by 1""",
+            from {source} where a.kind = 'loudspeaker' and {clause}
+            group by 1 order by coalesce(a.language, '—') {VIETNAMESE}""",
+        *args,
+    )
+    programmes = await conn.fetch(
+        f"""select coalesce(r.name, a.resource_id) as name, a.resource_id,
+                   count(*) filter (where a.status not in ('cancelled', 'bumped')) as planned,
+                   count(*) filter (where a.status in ('aired', 'partial')) as aired,
+                   count(*) filter (where a.status = 'missed') as missed
+            from {source} where a.kind = 'radio' and {clause}
+            group by 1, 2 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 2""",
         *args,
     )
     figures = f"""(select jsonb_object_agg(f.counter, f.value) from {schema}.figures f
@@ -89,6 +103,8 @@ async def monthly_report(
         "loudspeaker_planned": sum(r["planned"] for r in communes),
         "loudspeaker_missed": sum(r["missed"] for r in communes),
         "communes_reached": sum(1 for r in communes if r["aired"]),
+        "radio_airings": sum(r["aired"] for r in programmes),
+        "radio_planned": sum(r["planned"] for r in programmes),
         "livestreams": len(livestreams),
     } | {name: sum(p[name] for p in pages.values()) for name in COUNTERS}
     return MonthlyReport(
@@ -114,6 +130,17 @@ async def monthly_report(
         loudspeaker_by_language=[
             ReportLine(label=r["language"], values={"aired": r["aired"], "communes": r["communes"]})
             for r in languages
+        ],
+        radio=[
+            ReportLine(
+                label=r["name"],
+                values={
+                    "planned": r["planned"],
+                    "aired": r["aired"],
+                    "missed": r["missed"],
+                },
+            )
+            for r in programmes
         ],
         livestreams=[
             ReportLine(

@@ -22,6 +22,8 @@ LABELS = {
     "loudspeaker_planned": "Lượt phát loa theo kế hoạch",
     "loudspeaker_missed": "Lượt phát loa bị lỡ",
     "communes_reached": "Số xã được phát",
+    "radio_airings": "Lượt phát thanh đã phát",
+    "radio_planned": "Lượt phát thanh theo kế hoạch",
     "livestreams": "Số buổi livestream",
     "views": "Lượt xem",
     "interactions": "Lượt tương tác",
@@ -42,6 +44,7 @@ LABELS = {
 SECTIONS = (
     ("loudspeaker_by_commune", "Loa truyền thanh theo xã", "Xã"),
     ("loudspeaker_by_language", "Loa truyền thanh theo ngôn ngữ", "Ngôn ngữ"),
+    ("radio", "Phát thanh", "Chương trình"),
     ("livestreams", "Livestream", "Chương trình"),
     ("pages", "Trang mạng xã hội", "Trang"),
 )

@@ -130,6 +130,20 @@ async def test_august_2023_reports_the_seed_figures(http):
         "Êđê": {"aired": 88, "communes": 22},
         "M'nông": {"aired": 60, "communes": 15},
     }
+    # In Vietnamese alphabetical order, as the centre would list them.
+    assert [line["label"] for line in report["loudspeaker_by_language"]] == ["Êđê", "Kinh", "M'nông"]
+    assert report["loudspeaker_by_commune"][0]["label"] == "Xã Bình An"
+    # "Câu chuyện chính sách" every weekday; one evening missed, one partly aired.
+    assert report["radio"] == [
+        {
+            "label": "Giờ thứ 9",
+            "values": {
+                "planned": 23,
+                "aired": 22,
+                "missed": 1,
+            },
+        }
+    ]
     assert report["title"] == "Báo cáo công tác truyền thông tháng 8/2023 — dak-lak"
     [livestream] = report["livestreams"]
     assert livestream["label"] == "BHYT học sinh, sinh viên - Bảo vệ, chăm sóc sức khỏe thế hệ trẻ"
