@@ -11,6 +11,8 @@ queue, and a message is acknowledged only once its outcome is safely stored.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -114,7 +116,11 @@ class Consumer:
             structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
 
     async def _handle_once(self, envelope: Envelope[Any]) -> None:
-        for _ in range(10):
+        for attempt in range(10):
+            if attempt:
+                # Messages handled side by side for the same stream collide on its head; retrying at
+                # once collides again, a short random pause lets one of them through.
+                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
             async with self.pool.acquire() as conn:
                 if await conn.fetchval(self._seen_sql, self.name, envelope.event_id):
                     self.duplicates += 1

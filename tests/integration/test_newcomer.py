@@ -77,6 +77,7 @@ async def product(stack):
         pytest.skip("brings up its own services on the launcher's test servers")
     await fresh_database(stack)
     await fresh_vhost(stack)
+    shutil.rmtree(stack.folder / "e2e", ignore_errors=True)  # this run's logs only
     instance = stack.product(
         database=DATABASE,
         vhost=VHOST,
