@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "load":
         asyncio.run(load(args.scheduler, args.metrics, settings.token_secret, say=say))
     else:
-        asyncio.run(simulate(args.scheduler, args.metrics, settings.token_secret, args.every))
+        asyncio.run(simulate(args.scheduler, args.metrics, settings.token_secret, args.every, say=say))
     return 0
 
 

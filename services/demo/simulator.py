@@ -85,6 +85,7 @@ class Simulator:
         return dict(metrics["counters"])
 
     async def run(self, every: float = 3.0, rounds: int | None = None) -> None:
+        self.say(f"counting every live livestream every {every:g} s")
         done = 0
         while rounds is None or done < rounds:
             try:
@@ -96,7 +97,9 @@ class Simulator:
             await asyncio.sleep(every)
 
 
-async def simulate(scheduler_url: str, metrics_url: str, secret: str, every: float = 3.0) -> None:
+async def simulate(
+    scheduler_url: str, metrics_url: str, secret: str, every: float = 3.0, say: Callable[[str], None] = print
+) -> None:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        simulator = Simulator(Api(session, scheduler_url), Api(session, metrics_url), Tokens(secret))
+        simulator = Simulator(Api(session, scheduler_url), Api(session, metrics_url), Tokens(secret), say=say)
         await simulator.run(every)
