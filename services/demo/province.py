@@ -16,9 +16,10 @@ consistent: five digits, numbered within the province by district.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+
+from services.common.provinces import slug
 
 PROVINCE = "dak-lak"
 PROVINCE_NAME = "Đắk Lắk"
@@ -52,13 +53,6 @@ DISTRICTS = {
 }
 MORNING = {"start": "05:30", "end": "06:30"}
 EVENING = {"start": "17:00", "end": "18:30"}
-
-
-def slug(name: str) -> str:
-    """``Xã Ea Tu`` → ``xa-ea-tu``: ASCII ids from Vietnamese names (đ becomes d)."""
-    plain = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
-    ascii_only = "".join(c for c in plain if not unicodedata.combining(c)).lower()
-    return "-".join("".join(c if c.isalnum() else " " for c in ascii_only).split())
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import asyncpg
 
 from contracts.http.metrics import MonthlyReport, ReportLine
 from services.common.localtime import VIETNAM
+from services.common.provinces import province_name
 
 AIRED = ("aired", "partial", "ended")
 VIETNAMESE = 'collate "vi-x-icu"'  # ICU's Vietnamese order; PostgreSQL's Debian and Docker builds have it
@@ -165,4 +166,4 @@ async def _title(
     if campaign_id is not None:
         name = await conn.fetchval(f"select name from {schema}.campaigns where campaign_id = $1", campaign_id)
         return f"Báo cáo chiến dịch {name or campaign_id} — {when}"
-    return f"Báo cáo công tác truyền thông {when}" + (f" — {province}" if province else "")
+    return f"Báo cáo công tác truyền thông {when}" + (f" — {province_name(province)}" if province else "")

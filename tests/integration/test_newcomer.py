@@ -145,7 +145,7 @@ async def test_august_2023_reports_the_seed_figures(http):
             },
         }
     ]
-    assert report["title"] == "Báo cáo công tác truyền thông tháng 8/2023 — dak-lak"
+    assert report["title"] == "Báo cáo công tác truyền thông tháng 8/2023 — Đắk Lắk"
     [livestream] = report["livestreams"]
     assert livestream["label"] == "BHYT học sinh, sinh viên - Bảo vệ, chăm sóc sức khỏe thế hệ trẻ"
     assert livestream["values"]["page"] == "Fanpage BHXH tỉnh Đắk Lắk"
