@@ -28,6 +28,7 @@ from contracts.events.schedule import (
     Priority,
 )
 from contracts.events.series import SeriesEnded, SeriesExtended, SeriesPlanned, SeriesRevised
+from services.common.localtime import to_local
 from services.scheduler.domain.commands import (
     CancelAiring,
     Command,
@@ -376,6 +377,13 @@ def _confirm(state: ResourceSchedule, c: ConfirmAiring) -> list[Event]:
     airing = _get(state, c.airing_id)
     if airing.status not in CONFIRMABLE:
         raise InvalidTransition(f"airing {c.airing_id} was {airing.status}: there is nothing to confirm")
+    if c.confirmed_at < airing.starts_at:
+        # An as-run record of what has not begun would count airings that may never happen.
+        raise InvalidCommand(
+            "outcome",
+            f"the airing starts at {to_local(airing.starts_at):%d/%m/%Y %H:%M}: confirm it once it has begun "
+            "(a planner cancels one that will not air)",
+        )
     if c.outcome is Outcome.missed and not c.reason:
         raise InvalidCommand("reason", "say why the airing was missed")
     if c.actual_start and c.actual_end and c.actual_end < c.actual_start:

@@ -184,6 +184,15 @@ def test_a_late_confirmation_is_accepted():
     assert decide(state, confirm(a, confirmed_at=at(9, day=20)))
 
 
+def test_an_airing_cannot_be_confirmed_before_it_begins():
+    a = schedule(start=(17, 30), day=7)
+    state, _ = given(a)
+    with pytest.raises(InvalidCommand) as err:
+        decide(state, confirm(a, confirmed_at=at(9, day=7)))
+    assert err.value.field == "outcome" and "07/08/2023 17:30" in str(err.value)
+    assert decide(state, confirm(a, confirmed_at=a.starts_at))  # from its start on
+
+
 def test_confirming_a_cancelled_or_bumped_airing_is_refused():
     a = schedule()
     state, _ = given(a, CancelAiring(a.airing_id))
@@ -220,7 +229,7 @@ def test_a_livestream_goes_live_then_ends():
     assert isinstance(ended, LivestreamEnded)
     state = fold([ended], state)
     assert state.airings[live.airing_id].status is Status.ended
-    assert decide(state, confirm(live))  # its as-run can still be recorded
+    assert decide(state, confirm(live, confirmed_at=at(21, 10)))  # its as-run can still be recorded
 
 
 def test_only_livestreams_go_live():
