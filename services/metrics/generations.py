@@ -17,14 +17,20 @@ from datetime import datetime
 
 import structlog
 
+from contracts.events.metrics import SampleRecorded
 from services.eventstore.checkpoints import CheckpointStore
 from services.eventstore.port import RecordedEvent
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription
-from services.metrics.projection import StatisticsProjection, create_tables
+from services.metrics.projection import Figures, StatisticsProjection, create_tables
 
 log = structlog.get_logger(__name__)
 BATCH = 5000
+SAMPLE_BATCH = 20_000
+FLUSH_AT = 100_000
+"""Airings whose figures a build holds before writing them out."""
+SAMPLE = SampleRecorded.wire_name
+VERSION = SampleRecorded.schema_version
 
 
 def generation_schema(store_schema: str, generation: int) -> str:
@@ -34,27 +40,78 @@ def generation_schema(store_schema: str, generation: int) -> str:
 async def fill(
     store: PostgresEventStore, schema: str, name: str, *, until: int | None = None
 ) -> tuple[int, int]:
-    """Apply the log to ``schema``'s tables from checkpoint ``name`` (up to ``until``); (position, events)."""
-    projection = StatisticsProjection(schema, bulk=True)
-    checkpoints = CheckpointStore(store.schema)
-    applied = 0
+    """Apply the log to ``schema``'s tables from checkpoint ``name`` (up to ``until``); (position, events).
+
+    Two passes over the same range of the log, side by side, in one transaction with the
+    checkpoint: the samples of the current version (nearly all of the log) are folded into
+    figures straight from their stored JSON, read ahead on two connections; every other event
+    goes through the projection in log order. Figures depend on nothing but samples, and the
+    newest-reading rule does not depend on order, so the two passes need no common order.
+    """
+    s = store.schema
+    checkpoints = CheckpointStore(s)
+    figures = Figures()
+    projection = StatisticsProjection(schema, bulk=True, figures=figures)
+    head = await store.head_position()  # every position up to it is committed: none appears later
+    bound = head if until is None else min(until, head)
+    filters = (
+        f"global_position > $1 and global_position <= $2 and type = '{SAMPLE}' and schema_version = {VERSION}"
+    )
+    sql_samples = (
+        f"select global_position, data from {s}.events where {filters} order by global_position limit $3"
+    )
+    sql_others = (
+        f"{store.select_columns} where global_position > $1 and global_position <= $2 "
+        f"and not (type = '{SAMPLE}' and schema_version = {VERSION}) order by global_position limit $3"
+    )
     async with store.pool.acquire() as conn:
-        position = await checkpoints.load(conn, name)
-        while until is None or position < until:
-            batch = await store.read_all(position, BATCH, connection=conn)
-            if until is not None:
-                batch = [e for e in batch if e.global_position <= until]
-            if not batch:
-                break
-            async with conn.transaction():
-                await conn.execute("set local synchronous_commit = off")  # rebuildable: no flush wait
-                await projection(conn, batch)
-                await checkpoints.save(conn, name, batch[-1].global_position)
-            position = batch[-1].global_position
-            applied += len(batch)
+        start = await checkpoints.load(conn, name)
+        if bound <= start:
+            return start, 0
+        writing = asyncio.Lock()  # the transaction's connection: one statement at a time
+
+        async def samples() -> int:
+            count = 0
+            async with store.pool.acquire() as a, store.pool.acquire() as b:
+                readers, turn = (b, a), 0
+                rows = await a.fetch(sql_samples, start, bound, SAMPLE_BATCH)
+                while rows:
+                    # The next batch is read (by the database) while this one is folded.
+                    ahead = asyncio.ensure_future(
+                        readers[turn].fetch(sql_samples, rows[-1][0], bound, SAMPLE_BATCH)
+                    )
+                    turn ^= 1
+                    try:
+                        figures.add_stored(rows)
+                        count += len(rows)
+                        if len(figures) >= FLUSH_AT:  # memory stays bounded however many airings
+                            async with writing:
+                                await figures.write(conn, schema)
+                    except BaseException:
+                        ahead.cancel()
+                        raise
+                    rows = await ahead
+            return count
+
+        async def others() -> int:
+            count, position = 0, start
+            while True:
+                async with writing:
+                    rows = await conn.fetch(sql_others, position, bound, BATCH)
+                    if not rows:
+                        return count
+                    await projection(conn, [RecordedEvent._make(r) for r in rows])
+                count += len(rows)
+                position = rows[-1]["global_position"]
+
         async with conn.transaction():
-            await projection.finish(conn)
-    return position, applied
+            await conn.execute("set local synchronous_commit = off")  # rebuildable: no flush wait
+            async with asyncio.TaskGroup() as group:
+                folded = group.create_task(samples())
+                applied = group.create_task(others())
+            await figures.write(conn, schema)
+            await checkpoints.save(conn, name, bound)
+    return bound, folded.result() + applied.result()
 
 
 class ReadModel:
@@ -126,11 +183,9 @@ class ReadModel:
             async with self.store.pool.acquire() as conn:
                 await conn.execute(f"drop schema if exists {schema} cascade")
                 await CheckpointStore(self.store.schema).reset(conn, name)
-                await create_tables(conn, schema, indexes=False)
+                await create_tables(conn, schema)
             started = asyncio.get_running_loop().time()
             _, applied = await fill(self.store, schema, name)
-            async with self.store.pool.acquire() as conn:
-                await create_tables(conn, schema)  # now the index, in one pass
             await self.stop()
             await fill(self.store, schema, name)  # what arrived during the build
             async with self.store.pool.acquire() as conn, conn.transaction():
@@ -184,10 +239,8 @@ class ReadModel:
         async with self.store.pool.acquire() as conn:
             await conn.execute(f"drop schema if exists {schema} cascade")
             await CheckpointStore(self.store.schema).reset(conn, name)
-            await create_tables(conn, schema, indexes=False)
-        await fill(self.store, schema, name, until=position)
-        async with self.store.pool.acquire() as conn:
             await create_tables(conn, schema)
+        await fill(self.store, schema, name, until=position)
         self._as_of[position] = schema
         while len(self._as_of) > self.keep_as_of:
             _, stale = self._as_of.popitem(last=False)

@@ -104,9 +104,10 @@ async def get_stats(request: web.Request) -> web.Response:
 async def get_airing_metrics(request: web.Request) -> web.Response:
     principal(request)
     airing_id = uuid_param(request.match_info["airing_id"], "airing_id")
-    schema, _ = await _schema_for(request)
-    async with request.app[READ_MODEL].store.pool.acquire() as conn:
-        found = await airing_metrics(conn, schema, airing_id)
+    schema, position = await _schema_for(request)
+    store = request.app[READ_MODEL].store
+    async with store.pool.acquire() as conn:
+        found = await airing_metrics(conn, schema, airing_id, store_schema=store.schema, position=position)
     if found is None:
         raise Problem(404, "Not found", f"no airing {airing_id} in the statistics")
     for points in found["history"].values():
