@@ -17,7 +17,6 @@ from datetime import datetime
 
 import structlog
 
-from contracts.events.metrics import SampleRecorded
 from services.eventstore.checkpoints import CheckpointStore
 from services.eventstore.port import RecordedEvent
 from services.eventstore.postgres import PostgresEventStore
@@ -26,11 +25,9 @@ from services.metrics.projection import Figures, StatisticsProjection, create_ta
 
 log = structlog.get_logger(__name__)
 BATCH = 5000
-SAMPLE_BATCH = 20_000
+READ_BATCH = 20_000
 FLUSH_AT = 100_000
 """Airings whose figures a build holds before writing them out."""
-SAMPLE = SampleRecorded.wire_name
-VERSION = SampleRecorded.schema_version
 
 
 def generation_schema(store_schema: str, generation: int) -> str:
@@ -42,76 +39,39 @@ async def fill(
 ) -> tuple[int, int]:
     """Apply the log to ``schema``'s tables from checkpoint ``name`` (up to ``until``); (position, events).
 
-    Two passes over the same range of the log, side by side, in one transaction with the
-    checkpoint: the samples of the current version (nearly all of the log) are folded into
-    figures straight from their stored JSON, read ahead on two connections; every other event
-    goes through the projection in log order. Figures depend on nothing but samples, and the
-    newest-reading rule does not depend on order, so the two passes need no common order.
+    One pass in log order, in one transaction with the checkpoint. The samples of the current
+    version, nearly all of the log, are folded into figures straight from their stored JSON (only
+    the payload is read); the figures are written at the end (the newest-reading rule does not
+    depend on order), or whenever more than ``FLUSH_AT`` airings are held.
     """
-    s = store.schema
-    checkpoints = CheckpointStore(s)
+    checkpoints = CheckpointStore(store.schema)
     figures = Figures()
     projection = StatisticsProjection(schema, bulk=True, figures=figures)
     head = await store.head_position()  # every position up to it is committed: none appears later
     bound = head if until is None else min(until, head)
-    filters = (
-        f"global_position > $1 and global_position <= $2 and type = '{SAMPLE}' and schema_version = {VERSION}"
+    sql = (
+        f"select global_position, type, schema_version, data::text from {store.schema}.events "
+        "where global_position > $1 and global_position <= $2 order by global_position limit $3"
     )
-    sql_samples = (
-        f"select global_position, data from {s}.events where {filters} order by global_position limit $3"
-    )
-    sql_others = (
-        f"{store.select_columns} where global_position > $1 and global_position <= $2 "
-        f"and not (type = '{SAMPLE}' and schema_version = {VERSION}) order by global_position limit $3"
-    )
+    count = 0
     async with store.pool.acquire() as conn:
         start = await checkpoints.load(conn, name)
         if bound <= start:
             return start, 0
-        writing = asyncio.Lock()  # the transaction's connection: one statement at a time
-
-        async def samples() -> int:
-            count = 0
-            async with store.pool.acquire() as a, store.pool.acquire() as b:
-                readers, turn = (b, a), 0
-                rows = await a.fetch(sql_samples, start, bound, SAMPLE_BATCH)
-                while rows:
-                    # The next batch is read (by the database) while this one is folded.
-                    ahead = asyncio.ensure_future(
-                        readers[turn].fetch(sql_samples, rows[-1][0], bound, SAMPLE_BATCH)
-                    )
-                    turn ^= 1
-                    try:
-                        figures.add_stored(rows)
-                        count += len(rows)
-                        if len(figures) >= FLUSH_AT:  # memory stays bounded however many airings
-                            async with writing:
-                                await figures.write(conn, schema)
-                    except BaseException:
-                        ahead.cancel()
-                        raise
-                    rows = await ahead
-            return count
-
-        async def others() -> int:
-            count, position = 0, start
-            while True:
-                async with writing:
-                    rows = await conn.fetch(sql_others, position, bound, BATCH)
-                    if not rows:
-                        return count
-                    await projection(conn, [RecordedEvent._make(r) for r in rows])
-                count += len(rows)
-                position = rows[-1]["global_position"]
-
         async with conn.transaction():
             await conn.execute("set local synchronous_commit = off")  # rebuildable: no flush wait
-            async with asyncio.TaskGroup() as group:
-                folded = group.create_task(samples())
-                applied = group.create_task(others())
+            position = start
+            while rows := await conn.fetch(sql, position, bound, READ_BATCH):
+                others = figures.add_stored(rows)
+                if others:
+                    await projection.apply_all(conn, others)
+                if len(figures) >= FLUSH_AT:  # memory stays bounded however many airings
+                    await figures.write(conn, schema)
+                count += len(rows)
+                position = rows[-1][0]
             await figures.write(conn, schema)
             await checkpoints.save(conn, name, bound)
-    return bound, folded.result() + applied.result()
+    return bound, count
 
 
 class ReadModel:
@@ -133,6 +93,8 @@ class ReadModel:
         self._rebuilding = asyncio.Lock()
         self._as_of: OrderedDict[int, str] = OrderedDict()
         self._building: dict[int, asyncio.Task] = {}
+        self._stale: set[int] = set()  # generations replaced, dropped shortly after
+        self._dropping: set[asyncio.Task] = set()
 
     @property
     def schema(self) -> str:
@@ -154,7 +116,9 @@ class ReadModel:
             await create_tables(conn, self.schema)
         self._follow()
 
-    def _follow(self) -> None:
+    def _follow(self, position: int = 0) -> None:
+        """Follow the log from the generation's checkpoint (``position``, when the caller knows it:
+        what the generation serves reflects it before the subscription has loaded it)."""
         self.subscription = CatchUpSubscription(
             self.store,
             f"statistics-g{self.generation}",
@@ -163,9 +127,17 @@ class ReadModel:
             durable=False,
             after_batch=self.after_batch,
         )
+        self.subscription.position = position
         self._task = asyncio.create_task(self.subscription.run(), name=f"statistics-g{self.generation}")
 
     async def stop(self) -> None:
+        await self._unfollow()
+        for task in list(self._dropping):
+            task.cancel()
+        for generation in list(self._stale):  # shutting down: no query is left to finish first
+            await self._drop(generation)
+
+    async def _unfollow(self) -> None:
         if self.subscription is not None:
             self.subscription.stop()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
@@ -175,7 +147,8 @@ class ReadModel:
         await self.subscription.wait_until(position, timeout)
 
     async def rebuild(self) -> dict[str, int]:
-        """Build the next generation from the whole log, then serve it; the old one is dropped."""
+        """Build the next generation from the whole log, then serve it; the old one is dropped
+        a little later, once the queries that started on it are done."""
         async with self._rebuilding:
             old, new = self.generation, self.generation + 1
             schema = generation_schema(self.store.schema, new)
@@ -186,29 +159,31 @@ class ReadModel:
                 await create_tables(conn, schema)
             started = asyncio.get_running_loop().time()
             _, applied = await fill(self.store, schema, name)
-            await self.stop()
-            await fill(self.store, schema, name)  # what arrived during the build
+            await self._unfollow()
+            position, _ = await fill(self.store, schema, name)  # what arrived during the build
             async with self.store.pool.acquire() as conn, conn.transaction():
                 await conn.execute(f"update {self.store.schema}.read_generation set generation = $1", new)
             self.generation = new
-            self._follow()
-            await asyncio.sleep(2)  # queries that started on the old generation finish first
-            async with self.store.pool.acquire() as conn:
-                await conn.execute(
-                    f"drop schema if exists {generation_schema(self.store.schema, old)} cascade"
-                )
-                await CheckpointStore(self.store.schema).reset(conn, f"statistics-g{old}")
+            self._follow(position)
+            self._stale.add(old)
+            task = asyncio.create_task(self._drop_later(old), name=f"drop-statistics-g{old}")
+            self._dropping.add(task)
+            task.add_done_callback(self._dropping.discard)
             seconds = asyncio.get_running_loop().time() - started
             log.info("read model rebuilt", generation=new, events=applied, seconds=round(seconds, 3))
             return {"generation": new, "events": applied}
 
     async def _drop_later(self, generation: int) -> None:
         await asyncio.sleep(2)  # queries that started on the old generation finish first
+        await self._drop(generation)
+
+    async def _drop(self, generation: int) -> None:
         async with self.store.pool.acquire() as conn:
             await conn.execute(
                 f"drop schema if exists {generation_schema(self.store.schema, generation)} cascade"
             )
             await CheckpointStore(self.store.schema).reset(conn, f"statistics-g{generation}")
+        self._stale.discard(generation)
 
     async def position_at(self, at: datetime) -> int:
         """The last global position recorded at or before ``at``."""

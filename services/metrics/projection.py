@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from contracts.events import REGISTRY
 from contracts.events.metrics import SampleRecorded
@@ -35,7 +36,6 @@ from contracts.events.schedule import (
     LivestreamEnded,
     LivestreamWentLive,
 )
-from services.eventstore.codec import decode
 from services.eventstore.port import RecordedEvent
 
 TABLES = """
@@ -83,6 +83,7 @@ create table if not exists {s}.figures (
 """
 
 SAMPLE = SampleRecorded.wire_name
+SAMPLE_VERSION = SampleRecorded.schema_version
 STATUS_OF = {
     AiringCancelled: "cancelled",
     AiringBumped: "bumped",
@@ -131,11 +132,20 @@ class Figures:
             ):
                 per[name] = (sampled_at, value)
 
-    def add_stored(self, rows: list, fromisoformat=datetime.fromisoformat) -> None:
-        """Rows of (position, payload) of current-version samples: the rebuild's hot path, so
-        :meth:`add` is inlined (and nothing is validated: the payload was, when it was written)."""
+    def add_stored(
+        self, rows: list, fromisoformat=datetime.fromisoformat, loads=orjson.loads
+    ) -> list[tuple[str, int, str]]:
+        """Rows of (position, type, schema_version, payload as JSON text) from the log: the readings
+        of current-version samples are taken (the rebuild's hot path, so :meth:`add` is inlined and
+        nothing is validated: the payload was, when it was written); (type, version, payload) of
+        every other event is returned, in order."""
         held = self.held
-        for _, d in rows:
+        others = []
+        for _, kind, version, text in rows:
+            if kind != SAMPLE or version != SAMPLE_VERSION:
+                others.append((kind, version, text))
+                continue
+            d = loads(text)
             sampled_at = fromisoformat(d["sampled_at"])
             airing_id = d["airing_id"]
             per = held.get(airing_id)
@@ -149,6 +159,7 @@ class Figures:
                     or (sampled_at == reading[0] and value > reading[1])
                 ):
                     per[name] = (sampled_at, value)
+        return others
 
     async def write(self, conn: asyncpg.Connection, schema: str) -> None:
         """Merge into ``schema``'s figures (one statement), then forget them."""
@@ -195,17 +206,21 @@ class StatisticsProjection:
         self.figures = figures
 
     async def __call__(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        await self.apply_all(conn, [(e.type, e.schema_version, e.data) for e in events])
+
+    async def apply_all(self, conn: asyncpg.Connection, events: list[tuple[str, int, Any]]) -> None:
+        """Events as (type, schema_version, payload), in log order; the payload as stored (a dict,
+        or for events other than current-version samples, JSON text)."""
         # Samples are most of the log: current-version ones are read straight from the stored JSON
         # (validated when written) instead of through their contract, which costs more than the SQL.
         # Figures do not depend on the other events, so the batch's samples are merged once.
         figures = self.figures if self.figures is not None else Figures()
         scheduled: list[AiringScheduled] = []
-        for recorded in events:
-            if recorded.type == SAMPLE and recorded.schema_version == SampleRecorded.schema_version:
-                d = recorded.data
-                figures.add(d["airing_id"], datetime.fromisoformat(d["sampled_at"]), d["counters"])
+        for kind, version, data in events:
+            if kind == SAMPLE and version == SAMPLE_VERSION:
+                figures.add(data["airing_id"], datetime.fromisoformat(data["sampled_at"]), data["counters"])
                 continue
-            event = decode(REGISTRY, recorded).data
+            event = REGISTRY.decode(kind, version, data)
             if isinstance(event, AiringScheduled) and self.bulk:
                 scheduled.append(event)
                 continue
