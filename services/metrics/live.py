@@ -25,6 +25,7 @@ from services.eventstore.port import RecordedEvent
 from services.metrics.generations import ReadModel
 
 log = structlog.get_logger(__name__)
+BUS_CHUNK = 25
 
 
 @dataclass(frozen=True)
@@ -175,9 +176,12 @@ class LiveFeed:
         """(position, update) pairs as ``metrics.StatisticsUpdated``, confirmed together."""
         if self.exchange is None:
             return
-        results = await asyncio.gather(
-            *(self._publish_one(update, position) for position, update in updates), return_exceptions=True
-        )
+        results: list = []
+        for i in range(0, len(updates), BUS_CHUNK):  # small chunks: the event loop stays responsive
+            results += await asyncio.gather(
+                *(self._publish_one(update, position) for position, update in updates[i : i + BUS_CHUNK]),
+                return_exceptions=True,
+            )
         failed = [r for r in results if isinstance(r, BaseException)]
         self.published += len(results) - len(failed)
         if failed:
