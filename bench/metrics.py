@@ -259,6 +259,11 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
     await conn.close()
     with Timer() as loading:
         airings = await load_log(dsn, events, airings_n)
+    # as a table that has lived would be, and so that autovacuum's first pass over the freshly
+    # loaded log does not land in the middle of a measurement
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(f"vacuum analyze {SCHEMA}.events")
+    await conn.close()
     url = amqp_url()
     port = free_port()
     env = {"LOA_PG_DSN": dsn, "LOA_AMQP_URL": url, "LOA_METRICS_PORT": str(port), "LOA_TOKEN_SECRET": SECRET,
