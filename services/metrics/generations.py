@@ -21,7 +21,7 @@ from services.eventstore.checkpoints import CheckpointStore
 from services.eventstore.port import RecordedEvent
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription
-from services.metrics.projection import Figures, StatisticsProjection, create_tables
+from services.metrics.projection import STORED_COLUMNS, Figures, StatisticsProjection, create_tables
 
 log = structlog.get_logger(__name__)
 BATCH = 5000
@@ -41,8 +41,8 @@ async def fill(
 
     One pass in log order, in one transaction with the checkpoint. The samples of the current
     version, nearly all of the log, are folded into figures straight from their stored JSON (only
-    the payload is read); the figures are written at the end (the newest-reading rule does not
-    depend on order), or whenever more than ``FLUSH_AT`` airings are held.
+    the fields the figures need are read); the figures are written at the end (the newest-reading
+    rule does not depend on order), or whenever more than ``FLUSH_AT`` airings are held.
     """
     checkpoints = CheckpointStore(store.schema)
     figures = Figures()
@@ -50,7 +50,7 @@ async def fill(
     head = await store.head_position()  # every position up to it is committed: none appears later
     bound = head if until is None else min(until, head)
     sql = (
-        f"select global_position, type, schema_version, data::text from {store.schema}.events "
+        f"select {STORED_COLUMNS} from {store.schema}.events "
         "where global_position > $1 and global_position <= $2 order by global_position limit $3"
     )
     count = 0
