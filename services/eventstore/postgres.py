@@ -365,10 +365,13 @@ class PostgresEventStore:
         heads = {
             r["stream_id"]: (r["version"], r["position"])
             for r in await conn.fetch(
-                f"""select distinct on (stream_id) stream_id, stream_version as version,
-                           global_position as position
-                    from {s}.events where stream_id = any($1::text[])
-                    order by stream_id, stream_version desc""",
+                # Each stream's last event by one backward index probe, however long the streams
+                # (DISTINCT ON would read and sort every event of every stream named).
+                f"""select h.stream_id, h.stream_version as version, h.global_position as position
+                    from unnest($1::text[]) as named(stream_id) cross join lateral (
+                        select stream_id, stream_version, global_position from {s}.events e
+                        where e.stream_id = named.stream_id order by stream_version desc limit 1
+                    ) as h""",
                 streams,
             )
         }

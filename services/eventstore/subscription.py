@@ -75,7 +75,9 @@ class CatchUpSubscription:
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
         self._stopping = False
-        self._pending_sql = f"select exists (select 1 from {store.schema}.events where global_position > $1)"
+        # The newest position, by one backward probe of the primary key: "exists (… > $1)" is
+        # planned generically as a sequential scan, which reads the whole log before reaching its end.
+        self._pending_sql = f"select coalesce(max(global_position), 0) > $1 from {store.schema}.events"
 
     async def run(self) -> None:
         """Run until :meth:`stop`; reconnects on connection loss, never skips an event."""

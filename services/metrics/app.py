@@ -4,6 +4,8 @@ the scheduler's events, the sample queue, the statistics read model, the live fe
 
 from __future__ import annotations
 
+import gc
+
 import structlog
 from aiohttp import web
 
@@ -99,12 +101,21 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         await connection.close()
 
     app.cleanup_ctx.extend([database, broker])
+    app.on_startup.append(freeze_startup_objects)  # after the contexts above have started
     app.router.add_routes(http.routes)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.handler)
     app.router.add_get("/openapi.json", openapi.API.document)
     app.router.add_get("/docs", openapi.API.page)
     return app
+
+
+async def freeze_startup_objects(app: web.Application) -> None:
+    """Move what imports and startup created out of the collector's sight: they live as long as
+    the process, and a full collection walking them all stalls every request and live update
+    for tens of milliseconds."""
+    gc.collect()
+    gc.freeze()
 
 
 async def readyz(request: web.Request) -> web.Response:

@@ -21,10 +21,13 @@ from services.eventstore.checkpoints import CheckpointStore
 from services.eventstore.port import RecordedEvent
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription
-from services.metrics.projection import StatisticsProjection, create_tables
+from services.metrics.projection import STORED_COLUMNS, Figures, StatisticsProjection, create_tables
 
 log = structlog.get_logger(__name__)
 BATCH = 5000
+READ_BATCH = 20_000
+FLUSH_AT = 100_000
+"""Airings whose figures a build holds before writing them out."""
 
 
 def generation_schema(store_schema: str, generation: int) -> str:
@@ -34,27 +37,41 @@ def generation_schema(store_schema: str, generation: int) -> str:
 async def fill(
     store: PostgresEventStore, schema: str, name: str, *, until: int | None = None
 ) -> tuple[int, int]:
-    """Apply the log to ``schema``'s tables from checkpoint ``name`` (up to ``until``); (position, events)."""
-    projection = StatisticsProjection(schema, bulk=True)
+    """Apply the log to ``schema``'s tables from checkpoint ``name`` (up to ``until``); (position, events).
+
+    One pass in log order, in one transaction with the checkpoint. The samples of the current
+    version, nearly all of the log, are folded into figures straight from their stored JSON (only
+    the fields the figures need are read); the figures are written at the end (the newest-reading
+    rule does not depend on order), or whenever more than ``FLUSH_AT`` airings are held.
+    """
     checkpoints = CheckpointStore(store.schema)
-    applied = 0
+    figures = Figures()
+    projection = StatisticsProjection(schema, bulk=True, figures=figures)
+    head = await store.head_position()  # every position up to it is committed: none appears later
+    bound = head if until is None else min(until, head)
+    sql = (
+        f"select {STORED_COLUMNS} from {store.schema}.events "
+        "where global_position > $1 and global_position <= $2 order by global_position limit $3"
+    )
+    count = 0
     async with store.pool.acquire() as conn:
-        position = await checkpoints.load(conn, name)
-        while until is None or position < until:
-            batch = await store.read_all(position, BATCH, connection=conn)
-            if until is not None:
-                batch = [e for e in batch if e.global_position <= until]
-            if not batch:
-                break
-            async with conn.transaction():
-                await conn.execute("set local synchronous_commit = off")  # rebuildable: no flush wait
-                await projection(conn, batch)
-                await checkpoints.save(conn, name, batch[-1].global_position)
-            position = batch[-1].global_position
-            applied += len(batch)
+        start = await checkpoints.load(conn, name)
+        if bound <= start:
+            return start, 0
         async with conn.transaction():
-            await projection.finish(conn)
-    return position, applied
+            await conn.execute("set local synchronous_commit = off")  # rebuildable: no flush wait
+            position = start
+            while rows := await conn.fetch(sql, position, bound, READ_BATCH):
+                others = figures.add_stored(rows)
+                if others:
+                    await projection.apply_all(conn, others)
+                if len(figures) >= FLUSH_AT:  # memory stays bounded however many airings
+                    await figures.write(conn, schema)
+                count += len(rows)
+                position = rows[-1][0]
+            await figures.write(conn, schema)
+            await checkpoints.save(conn, name, bound)
+    return bound, count
 
 
 class ReadModel:
@@ -76,6 +93,8 @@ class ReadModel:
         self._rebuilding = asyncio.Lock()
         self._as_of: OrderedDict[int, str] = OrderedDict()
         self._building: dict[int, asyncio.Task] = {}
+        self._stale: set[int] = set()  # generations replaced, dropped shortly after
+        self._dropping: set[asyncio.Task] = set()
 
     @property
     def schema(self) -> str:
@@ -97,7 +116,9 @@ class ReadModel:
             await create_tables(conn, self.schema)
         self._follow()
 
-    def _follow(self) -> None:
+    def _follow(self, position: int = 0) -> None:
+        """Follow the log from the generation's checkpoint (``position``, when the caller knows it:
+        what the generation serves reflects it before the subscription has loaded it)."""
         self.subscription = CatchUpSubscription(
             self.store,
             f"statistics-g{self.generation}",
@@ -106,9 +127,17 @@ class ReadModel:
             durable=False,
             after_batch=self.after_batch,
         )
+        self.subscription.position = position
         self._task = asyncio.create_task(self.subscription.run(), name=f"statistics-g{self.generation}")
 
     async def stop(self) -> None:
+        await self._unfollow()
+        for task in list(self._dropping):
+            task.cancel()
+        for generation in list(self._stale):  # shutting down: no query is left to finish first
+            await self._drop(generation)
+
+    async def _unfollow(self) -> None:
         if self.subscription is not None:
             self.subscription.stop()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
@@ -118,7 +147,8 @@ class ReadModel:
         await self.subscription.wait_until(position, timeout)
 
     async def rebuild(self) -> dict[str, int]:
-        """Build the next generation from the whole log, then serve it; the old one is dropped."""
+        """Build the next generation from the whole log, then serve it; the old one is dropped
+        a little later, once the queries that started on it are done."""
         async with self._rebuilding:
             old, new = self.generation, self.generation + 1
             schema = generation_schema(self.store.schema, new)
@@ -126,34 +156,34 @@ class ReadModel:
             async with self.store.pool.acquire() as conn:
                 await conn.execute(f"drop schema if exists {schema} cascade")
                 await CheckpointStore(self.store.schema).reset(conn, name)
-                await create_tables(conn, schema, indexes=False)
+                await create_tables(conn, schema)
             started = asyncio.get_running_loop().time()
             _, applied = await fill(self.store, schema, name)
-            async with self.store.pool.acquire() as conn:
-                await create_tables(conn, schema)  # now the index, in one pass
-            await self.stop()
-            await fill(self.store, schema, name)  # what arrived during the build
+            await self._unfollow()
+            position, _ = await fill(self.store, schema, name)  # what arrived during the build
             async with self.store.pool.acquire() as conn, conn.transaction():
                 await conn.execute(f"update {self.store.schema}.read_generation set generation = $1", new)
             self.generation = new
-            self._follow()
-            await asyncio.sleep(2)  # queries that started on the old generation finish first
-            async with self.store.pool.acquire() as conn:
-                await conn.execute(
-                    f"drop schema if exists {generation_schema(self.store.schema, old)} cascade"
-                )
-                await CheckpointStore(self.store.schema).reset(conn, f"statistics-g{old}")
+            self._follow(position)
+            self._stale.add(old)
+            task = asyncio.create_task(self._drop_later(old), name=f"drop-statistics-g{old}")
+            self._dropping.add(task)
+            task.add_done_callback(self._dropping.discard)
             seconds = asyncio.get_running_loop().time() - started
             log.info("read model rebuilt", generation=new, events=applied, seconds=round(seconds, 3))
             return {"generation": new, "events": applied}
 
     async def _drop_later(self, generation: int) -> None:
         await asyncio.sleep(2)  # queries that started on the old generation finish first
+        await self._drop(generation)
+
+    async def _drop(self, generation: int) -> None:
         async with self.store.pool.acquire() as conn:
             await conn.execute(
                 f"drop schema if exists {generation_schema(self.store.schema, generation)} cascade"
             )
             await CheckpointStore(self.store.schema).reset(conn, f"statistics-g{generation}")
+        self._stale.discard(generation)
 
     async def position_at(self, at: datetime) -> int:
         """The last global position recorded at or before ``at``."""
@@ -184,10 +214,8 @@ class ReadModel:
         async with self.store.pool.acquire() as conn:
             await conn.execute(f"drop schema if exists {schema} cascade")
             await CheckpointStore(self.store.schema).reset(conn, name)
-            await create_tables(conn, schema, indexes=False)
-        await fill(self.store, schema, name, until=position)
-        async with self.store.pool.acquire() as conn:
             await create_tables(conn, schema)
+        await fill(self.store, schema, name, until=position)
         self._as_of[position] = schema
         while len(self._as_of) > self.keep_as_of:
             _, stale = self._as_of.popitem(last=False)

@@ -1,7 +1,9 @@
 """The live feed: each committed batch of the read model, as airing updates, to dashboards and the bus.
 
 An update carries the airing's current status and figures and the global
-position of the metrics log it reflects, which is also its SSE id. A client
+position of the metrics log it reflects, which is also its SSE id. Dashboards
+get every batch's updates at once; the bus gets ``metrics.StatisticsUpdated``
+at most once per ``bus_interval`` per airing, with its newest figures. A client
 that reconnects with ``Last-Event-ID`` gets the current state of every airing
 that changed after that position, so it misses nothing.
 """
@@ -15,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
-import orjson
 import structlog
 
 from contracts.events.metrics import CounterFigure, StatisticsUpdated
@@ -24,6 +25,7 @@ from services.eventstore.port import RecordedEvent
 from services.metrics.generations import ReadModel
 
 log = structlog.get_logger(__name__)
+BUS_CHUNK = 25
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,22 @@ def airings_in(batch: Iterable[RecordedEvent]) -> set[uuid.UUID]:
 
 
 class LiveFeed:
-    def __init__(self, read_model: ReadModel) -> None:
+    def __init__(self, read_model: ReadModel, *, bus_interval: float = 1.0) -> None:
+        """``bus_interval``: the least time between two publications to the bus; what changes
+        meanwhile goes out together, the newest figures of each airing once."""
         self.read_model = read_model
+        self.bus_interval = bus_interval
         self.listeners: set[Listener] = set()
         self.exchange: aio_pika.abc.AbstractExchange | None = None
         self._pending: set[uuid.UUID] = set()
         self._position = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        # Updates for the bus, newest per airing: published beside the dashboards' feed, not in
+        # its way (a broker round trip per update would hold back the next SSE messages).
+        self._outbox: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._outbox_ready = asyncio.Event()
+        self._publisher: asyncio.Task | None = None
         self.published = 0
 
     def on_batch(self, batch: list[RecordedEvent]) -> None:
@@ -77,10 +87,12 @@ class LiveFeed:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="live-feed")
+        self._publisher = asyncio.create_task(self._publish_outbox(), name="live-feed-bus")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, self._publisher):
+            if task is not None:
+                task.cancel()
 
     async def connect_bus(self, connection: aio_pika.abc.AbstractRobustConnection) -> None:
         channel = await connection.channel(publisher_confirms=True)
@@ -101,7 +113,11 @@ class LiveFeed:
                 self._wake.set()
                 continue
             self.deliver(updates, position)
-            await self.publish(updates, position)
+            if self.exchange is not None:
+                for update in updates:
+                    if update["counters"]:
+                        self._outbox[update["airing_id"]] = (position, update)
+                self._outbox_ready.set()
 
     async def updates(self, airings: set[uuid.UUID], position: int) -> list[dict[str, Any]]:
         if not airings:
@@ -144,37 +160,55 @@ class LiveFeed:
                         self.listeners.discard(listener)
                         break
 
-    async def publish(self, updates: list[dict[str, Any]], position: int) -> None:
+    async def _publish_outbox(self) -> None:
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            waiting, self._outbox = self._outbox, {}
+            if waiting:
+                started = asyncio.get_running_loop().time()
+                await self.publish(list(waiting.values()))
+                # A busy airing changes many times a second; other systems get its newest figures
+                # once per interval, and the dashboards' feed keeps the CPU it would have cost.
+                await asyncio.sleep(self.bus_interval - (asyncio.get_running_loop().time() - started))
+
+    async def publish(self, updates: list[tuple[int, dict[str, Any]]]) -> None:
+        """(position, update) pairs as ``metrics.StatisticsUpdated``, confirmed together."""
         if self.exchange is None:
             return
-        for update in updates:
-            if not update["counters"]:
-                continue
-            event = StatisticsUpdated(
-                airing_id=update["airing_id"],
-                campaign_id=update["campaign_id"],
-                resource_id=update["resource_id"],
-                position=position,
-                counters={
-                    name: CounterFigure(value=value, sampled_at=update["sampled_at"])
-                    for name, value in update["counters"].items()
-                },
+        results: list = []
+        for i in range(0, len(updates), BUS_CHUNK):  # small chunks: the event loop stays responsive
+            results += await asyncio.gather(
+                *(self._publish_one(update, position) for position, update in updates[i : i + BUS_CHUNK]),
+                return_exceptions=True,
             )
-            try:
-                await self.exchange.publish(
-                    aio_pika.Message(
-                        orjson.dumps(event.model_dump(mode="json")),
-                        content_type="application/json",
-                        type=StatisticsUpdated.wire_name,
-                        message_id=f"{update['airing_id']}@{position}",
-                    ),
-                    routing_key=StatisticsUpdated.wire_name,
-                )
-                self.published += 1
-            except Exception as exc:
-                # Derived and repeated with the next change: a dashboard elsewhere misses one beat.
-                log.warning("StatisticsUpdated not published", error=repr(exc))
-                return
+        failed = [r for r in results if isinstance(r, BaseException)]
+        self.published += len(results) - len(failed)
+        if failed:
+            # Derived and repeated with the next change: a dashboard elsewhere misses one beat.
+            log.warning("StatisticsUpdated not published", error=repr(failed[0]), count=len(failed))
+
+    async def _publish_one(self, update: dict[str, Any], position: int) -> None:
+        event = StatisticsUpdated(
+            airing_id=update["airing_id"],
+            campaign_id=update["campaign_id"],
+            resource_id=update["resource_id"],
+            position=position,
+            counters={
+                name: CounterFigure(value=value, sampled_at=update["sampled_at"])
+                for name, value in update["counters"].items()
+            },
+        )
+        await self.exchange.publish(
+            aio_pika.Message(
+                event.__pydantic_serializer__.to_json(event),
+                content_type="application/json",
+                type=StatisticsUpdated.wire_name,
+                message_id=f"{update['airing_id']}@{position}",
+            ),
+            routing_key=StatisticsUpdated.wire_name,
+            mandatory=False,  # a broadcast: with nobody bound, the broker drops it (no basic.return)
+        )
 
     async def since(self, interest: Interest, after: int) -> tuple[list[dict[str, Any]], int]:
         """The current state of every airing the interest covers that changed after ``after``."""

@@ -1,5 +1,9 @@
 """The statistics read model: tables built from the metrics log alone.
 
+The figures are the newest reading of each (airing, counter); the readings
+themselves, the time series, are not copied into a table: they are the log
+(``services.metrics.stats.airing_history`` reads an airing's stream).
+
 The tables live in a schema of their own (a *generation*), so that a rebuild
 can fill fresh tables from the log while dashboards keep reading the current
 ones, and an as-of query can build tables up to a past position. Rows and the
@@ -18,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from contracts.events import REGISTRY
 from contracts.events.metrics import SampleRecorded
@@ -31,7 +36,6 @@ from contracts.events.schedule import (
     LivestreamEnded,
     LivestreamWentLive,
 )
-from services.eventstore.codec import decode
 from services.eventstore.port import RecordedEvent
 
 TABLES = """
@@ -76,20 +80,16 @@ create table if not exists {s}.figures (
     sampled_at  timestamptz not null,
     primary key (airing_id, counter)
 );
-create table if not exists {s}.history (
-    airing_id   uuid not null,
-    counter     text not null,
-    sampled_at  timestamptz not null,
-    value       bigint not null,
-    source      text not null,
-    position    bigint not null
-);
-"""
-INDEXES = """
-create index if not exists history_airing on {s}.history (airing_id, counter, sampled_at);
 """
 
 SAMPLE = SampleRecorded.wire_name
+SAMPLE_VERSION = SampleRecorded.schema_version
+STORED_COLUMNS = f"""global_position, type, schema_version,
+    data->>'airing_id', data->>'sampled_at', (data->'counters')::text,
+    case when type = '{SAMPLE}' and schema_version = {SAMPLE_VERSION} then null else data::text end"""
+"""What :meth:`Figures.add_stored` reads of each event: the database picks out a current-version
+sample's three fields (cheaper than sending and parsing the whole payload); the payload of any
+other event comes whole."""
 STATUS_OF = {
     AiringCancelled: "cancelled",
     AiringBumped: "bumped",
@@ -98,45 +98,133 @@ STATUS_OF = {
 }
 
 
-async def create_tables(conn: asyncpg.Connection, schema: str, *, indexes: bool = True) -> None:
-    """The generation's tables; a bulk build asks for the history index only once it is filled
-    (building an index once is far cheaper than maintaining it row by row)."""
+async def create_tables(conn: asyncpg.Connection, schema: str) -> None:
+    """The generation's tables."""
     lock = zlib.crc32(f"loa.metrics.readmodel.{schema}".encode())
     await conn.execute("select pg_advisory_lock($1)", lock)
     try:
         await conn.execute(TABLES.replace("{s}", schema))
-        if indexes:
-            await conn.execute(INDEXES.replace("{s}", schema))
     finally:
         await conn.execute("select pg_advisory_unlock($1)", lock)
+
+
+class Figures:
+    """The newest reading of each (airing, counter) among the samples given, in any order.
+
+    The rule of ``services.metrics.domain.samples.merge``: the newest ``sampled_at``
+    wins, and of two readings at one instant the larger. :meth:`write` merges the
+    figures into a generation's table by the same rule, so that batches, passes
+    and flushes may come in any order and still give the same table.
+    """
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held: dict[str, dict[str, tuple[datetime, int]]] = {}  # airing_id -> counter -> reading
+
+    def __len__(self) -> int:
+        return len(self.held)
+
+    def add(self, airing_id: str, sampled_at: datetime, counters: dict[str, int]) -> None:
+        per = self.held.get(airing_id)
+        if per is None:
+            per = self.held[airing_id] = {}
+        for name, value in counters.items():
+            reading = per.get(name)
+            if (
+                reading is None
+                or sampled_at > reading[0]
+                or (sampled_at == reading[0] and value > reading[1])
+            ):
+                per[name] = (sampled_at, value)
+
+    def add_stored(
+        self, rows: list, fromisoformat=datetime.fromisoformat, loads=orjson.loads
+    ) -> list[tuple[str, int, str]]:
+        """Rows of the log as :data:`STORED_COLUMNS` selects them. The readings of current-version
+        samples are taken (the rebuild's hot path, so :meth:`add` is inlined and nothing is
+        validated: the payload was, when it was written); (type, version, payload) of every other
+        event is returned, in order."""
+        held = self.held
+        others = []
+        for _, kind, version, airing_id, at, counters, payload in rows:
+            if payload is not None:
+                others.append((kind, version, payload))
+                continue
+            sampled_at = fromisoformat(at)
+            per = held.get(airing_id)
+            if per is None:
+                per = held[airing_id] = {}
+            for name, value in loads(counters).items():
+                reading = per.get(name)
+                if (
+                    reading is None
+                    or sampled_at > reading[0]
+                    or (sampled_at == reading[0] and value > reading[1])
+                ):
+                    per[name] = (sampled_at, value)
+        return others
+
+    async def write(self, conn: asyncpg.Connection, schema: str) -> None:
+        """Merge into ``schema``'s figures (one statement), then forget them."""
+        if not self.held:
+            return
+        # Keys are ids as the JSON spelled them: one airing spelled two ways is merged here,
+        # since one statement may not touch a row twice.
+        merged: dict[tuple[uuid.UUID, str], tuple[datetime, int]] = {}
+        for airing_id, per in self.held.items():
+            key = uuid.UUID(airing_id)
+            for name, reading in per.items():
+                held = merged.get((key, name))
+                if held is None or reading > held:
+                    merged[(key, name)] = reading
+        self.held = {}
+        airings = [k[0] for k in merged]
+        counters = [k[1] for k in merged]
+        times = [v[0] for v in merged.values()]
+        values = [v[1] for v in merged.values()]
+        # The stored figure moves only to a newer reading (or a larger one at the same instant).
+        await conn.execute(
+            f"""insert into {schema}.figures (airing_id, counter, value, sampled_at)
+                select * from unnest($1::uuid[], $2::text[], $3::bigint[], $4::timestamptz[])
+                on conflict (airing_id, counter) do update set value = excluded.value,
+                    sampled_at = excluded.sampled_at
+                where (excluded.sampled_at, excluded.value) > ({schema}.figures.sampled_at,
+                                                               {schema}.figures.value)""",
+            airings, counters, values, times,
+        )  # fmt: skip
 
 
 class StatisticsProjection:
     """Applies the metrics log to the tables of one generation schema.
 
-    ``on_change`` (optional) receives, after each batch is applied, the airings
-    whose figures or status changed, for the live feed.
+    ``figures`` (optional) collects the samples' readings instead of writing them
+    batch by batch; its owner writes them (a bulk build writes them once, at the end).
     """
 
-    def __init__(self, schema: str, *, bulk: bool = False) -> None:
-        """``bulk``: a build from the log into fresh tables; figures are computed once, by
-        :meth:`finish`, from the history instead of being upserted batch after batch."""
+    def __init__(self, schema: str, *, bulk: bool = False, figures: Figures | None = None) -> None:
+        """``bulk``: a build from the log into fresh tables, where runs of AiringScheduled
+        are written in one statement each."""
         self.schema = schema
         self.bulk = bulk
+        self.figures = figures
 
     async def __call__(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        await self.apply_all(conn, [(e.type, e.schema_version, e.data) for e in events])
+
+    async def apply_all(self, conn: asyncpg.Connection, events: list[tuple[str, int, Any]]) -> None:
+        """Events as (type, schema_version, payload), in log order; the payload as stored (a dict,
+        or for events other than current-version samples, JSON text)."""
         # Samples are most of the log: current-version ones are read straight from the stored JSON
         # (validated when written) instead of through their contract, which costs more than the SQL.
-        samples: list[tuple[Any, datetime, dict[str, int], str, int]] = []
+        # Figures do not depend on the other events, so the batch's samples are merged once.
+        figures = self.figures if self.figures is not None else Figures()
         scheduled: list[AiringScheduled] = []
-        for recorded in events:
-            if recorded.type == SAMPLE and recorded.schema_version == SampleRecorded.schema_version:
-                d = recorded.data
-                sampled_at = datetime.fromisoformat(d["sampled_at"])
-                samples.append((uuid.UUID(d["airing_id"]), sampled_at, d["counters"], d["source"],
-                                recorded.global_position))  # fmt: skip
+        for kind, version, data in events:
+            if kind == SAMPLE and version == SAMPLE_VERSION:
+                figures.add(data["airing_id"], datetime.fromisoformat(data["sampled_at"]), data["counters"])
                 continue
-            event = decode(REGISTRY, recorded).data
+            event = REGISTRY.decode(kind, version, data)
             if isinstance(event, AiringScheduled) and self.bulk:
                 scheduled.append(event)
                 continue
@@ -144,17 +232,13 @@ class StatisticsProjection:
                 await self._scheduled(conn, scheduled)
                 scheduled = []
             if isinstance(event, SampleRecorded):
-                samples.append((event.airing_id, event.sampled_at, event.counters, event.source,
-                                recorded.global_position))  # fmt: skip
+                figures.add(str(event.airing_id), event.sampled_at, event.counters)
                 continue
-            if samples:
-                await self._samples(conn, samples)
-                samples = []
             await self.apply(conn, event)
         if scheduled:
             await self._scheduled(conn, scheduled)
-        if samples:
-            await self._samples(conn, samples)
+        if self.figures is None:
+            await figures.write(conn, self.schema)
 
     async def _scheduled(self, conn: asyncpg.Connection, run: list[AiringScheduled]) -> None:
         """A run of AiringScheduled in one statement (a rebuild meets thousands in a row)."""
@@ -173,16 +257,6 @@ class StatisticsProjection:
             [e.title for e in rows], [e.language for e in rows], [e.campaign_id for e in rows],
             [e.starts_at for e in rows], [e.ends_at for e in rows],
         )  # fmt: skip
-
-    async def finish(self, conn: asyncpg.Connection) -> None:
-        """After a bulk build: every figure from the history, by the same rule (newest, then larger)."""
-        s = self.schema
-        await conn.execute(f"truncate {s}.figures")
-        await conn.execute(
-            f"""insert into {s}.figures (airing_id, counter, value, sampled_at)
-                select distinct on (airing_id, counter) airing_id, counter, value, sampled_at
-                from {s}.history order by airing_id, counter, sampled_at desc, value desc"""
-        )
 
     async def apply(self, conn: asyncpg.Connection, e: Any) -> None:
         s = self.schema
@@ -241,42 +315,4 @@ class StatisticsProjection:
                 on conflict (airing_id) do update set {updates}""",
             airing_id,
             *params,
-        )
-
-    async def _samples(self, conn: asyncpg.Connection, samples: list) -> None:
-        s = self.schema
-        history = [
-            (airing_id, name, sampled_at, value, source, position)
-            for airing_id, sampled_at, counters, source, position in samples
-            for name, value in counters.items()
-        ]
-        await conn.copy_records_to_table(
-            "history",
-            schema_name=s,
-            records=history,
-            columns=["airing_id", "counter", "sampled_at", "value", "source", "position"],
-        )
-        if self.bulk:
-            return  # figures come from the history at the end (finish)
-        # Reduce the batch first (one upsert may not touch a row twice), by the rule of
-        # services.metrics.domain.samples.merge: the newest reading, the larger at one instant.
-        newest: dict[tuple[Any, str], tuple[datetime, int]] = {}
-        for airing_id, name, sampled_at, value, _, _ in history:
-            held = newest.get((airing_id, name))
-            if held is None or (sampled_at, value) > held:
-                newest[(airing_id, name)] = (sampled_at, value)
-        columns = [
-            [k[0] for k in newest],
-            [k[1] for k in newest],
-            [v[1] for v in newest.values()],
-            [v[0] for v in newest.values()],
-        ]
-        # The stored figure moves only to a newer reading (or a larger one at the same instant).
-        await conn.execute(
-            f"""insert into {s}.figures (airing_id, counter, value, sampled_at)
-                select * from unnest($1::uuid[], $2::text[], $3::bigint[], $4::timestamptz[])
-                on conflict (airing_id, counter) do update set value = excluded.value,
-                    sampled_at = excluded.sampled_at
-                where (excluded.sampled_at, excluded.value) > ({s}.figures.sampled_at, {s}.figures.value)""",
-            *columns,
         )

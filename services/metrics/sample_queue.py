@@ -2,10 +2,11 @@
 
 A message holds one sample or a list of them (the JSON of SampleIn). Messages
 are taken as they come, up to ``batch_size`` or ``linger`` seconds, checked,
-appended in one transaction, then acknowledged together. A message with no
-valid sample goes to the dead-letter queue with the reasons; a failure of the
-store leaves the batch unacknowledged, so the broker delivers it again (the
-event ids derive from the content: nothing is stored twice).
+appended in one transaction, then acknowledged together (one ``ack`` with
+``multiple``). A message with no valid sample goes to the dead-letter queue
+with the reasons; a failure of the store leaves the batch unacknowledged, so
+the broker delivers it again (the event ids derive from the content: nothing
+is stored twice).
 """
 
 from __future__ import annotations
@@ -66,18 +67,23 @@ class SampleQueue:
             batch = [await self._inbox.get()]
             deadline = asyncio.get_running_loop().time() + self.linger
             while len(batch) < self.batch_size:
+                try:  # what is already here, without a timer per message
+                    batch.append(self._inbox.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
                 timeout = deadline - asyncio.get_running_loop().time()
+                if timeout <= 0:
+                    break
                 try:
-                    batch.append(await asyncio.wait_for(self._inbox.get(), max(timeout, 0)) if timeout > 0
-                                 else self._inbox.get_nowait())  # fmt: skip
-                except (TimeoutError, asyncio.QueueEmpty):
+                    batch.append(await asyncio.wait_for(self._inbox.get(), timeout))
+                except TimeoutError:
                     break
             try:
                 await self.handle(batch)
             except Exception as exc:
                 log.warning("sample batch not stored; the broker will deliver it again", error=repr(exc))
-                for message in batch:
-                    await message.nack(requeue=True)
+                await batch[-1].nack(multiple=True, requeue=True)
                 await asyncio.sleep(1)
 
     async def handle(self, batch: list[AbstractIncomingMessage]) -> None:
@@ -118,4 +124,6 @@ class SampleQueue:
                 )
             elif i in reasons:
                 log.warning("samples rejected from a message", reasons=reasons[i][:10])
-            await message.ack()
+        # One acknowledgement for the batch: the channel's deliveries up to its last message are
+        # exactly this batch (batches are taken in delivery order, each settled before the next).
+        await batch[-1].ack(multiple=True)

@@ -13,7 +13,10 @@ from uuid import UUID
 
 import asyncpg
 
+from contracts.events import REGISTRY
+from contracts.events.metrics import SampleRecorded
 from services.common.sql import where
+from services.metrics.ingest import stream_of
 
 # group name -> SQL expression (over airings a, resources r, campaigns c)
 GROUPS: dict[str, str] = {
@@ -116,7 +119,10 @@ async def statistics(
     return rows
 
 
-async def airing_metrics(conn: asyncpg.Connection, schema: str, airing_id: UUID) -> dict[str, Any] | None:
+async def airing_metrics(
+    conn: asyncpg.Connection, schema: str, airing_id: UUID, *, store_schema: str, position: int
+) -> dict[str, Any] | None:
+    """An airing's status and figures in ``schema``, and its readings in the log up to ``position``."""
     airing = await conn.fetchrow(
         f"select airing_id, title, kind, resource_id, campaign_id, status from {schema}.airings "
         "where airing_id = $1",
@@ -127,14 +133,32 @@ async def airing_metrics(conn: asyncpg.Connection, schema: str, airing_id: UUID)
     figures = await conn.fetch(
         f"select counter, value from {schema}.figures where airing_id = $1 order by counter", airing_id
     )
-    history = await conn.fetch(
-        f"""select counter, sampled_at, value, source from {schema}.history where airing_id = $1
-            order by counter, sampled_at, position""",
-        airing_id,
-    )
+    history = await airing_history(conn, store_schema, airing_id, position)
+    return {**dict(airing), "counters": {f["counter"]: f["value"] for f in figures}, "history": history}
+
+
+async def airing_history(
+    conn: asyncpg.Connection, store_schema: str, airing_id: UUID, position: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Each counter's readings, oldest first, straight from the log: an airing's samples are the
+    stream ``samples-<airing_id>`` (:func:`services.metrics.ingest.stream_of`)."""
+    rows = await conn.fetch(
+        f"""select global_position, schema_version, data from {store_schema}.events
+            where stream_id = $1 and type = $2 and global_position <= $3 order by stream_version""",
+        stream_of(airing_id), SampleRecorded.wire_name, position,
+    )  # fmt: skip
+    readings = []
+    for r in rows:
+        if r["schema_version"] == SampleRecorded.schema_version:
+            d = r["data"]
+            sampled_at, source, counters = datetime.fromisoformat(d["sampled_at"]), d["source"], d["counters"]
+        else:
+            sample = REGISTRY.decode(SampleRecorded.wire_name, r["schema_version"], r["data"])
+            sampled_at, source, counters = sample.sampled_at, sample.source, sample.counters
+        position = r["global_position"]
+        readings += [(name, sampled_at, position, value, source) for name, value in counters.items()]
+    readings.sort(key=lambda x: x[:3])
     series: dict[str, list[dict[str, Any]]] = {}
-    for h in history:
-        series.setdefault(h["counter"], []).append(
-            {"sampled_at": h["sampled_at"], "value": h["value"], "source": h["source"]}
-        )
-    return {**dict(airing), "counters": {f["counter"]: f["value"] for f in figures}, "history": series}
+    for name, sampled_at, _, value, source in readings:
+        series.setdefault(name, []).append({"sampled_at": sampled_at, "value": value, "source": source})
+    return series
