@@ -14,3 +14,8 @@ def where(conditions: Iterable[tuple[str, Any, str]]) -> tuple[str, list[Any]]:
             args.append(value)
             clauses.append(f"{expression} {op} ${len(args)}")
     return ("where " + " and ".join(clauses)) if clauses else "", args
+
+
+VIETNAMESE = 'collate "vi-x-icu"'
+"""ICU's Vietnamese alphabetical order (Bình before Buôn, Đắk after Cư, Êđê before Kinh), for names
+people read in lists; PostgreSQL's Debian packages and Docker images are built with ICU."""

@@ -21,9 +21,9 @@ import asyncpg
 from contracts.http.metrics import MonthlyReport, ReportLine
 from services.common.localtime import VIETNAM
 from services.common.provinces import province_name
+from services.common.sql import VIETNAMESE
 
 AIRED = ("aired", "partial", "ended")
-VIETNAMESE = 'collate "vi-x-icu"'  # ICU's Vietnamese order; PostgreSQL's Debian and Docker builds have it
 COUNTERS = ("views", "interactions", "shares", "comments", "reach", "peak_viewers")
 
 

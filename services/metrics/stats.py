@@ -15,7 +15,7 @@ import asyncpg
 
 from contracts.events import REGISTRY
 from contracts.events.metrics import SampleRecorded
-from services.common.sql import where
+from services.common.sql import VIETNAMESE, where
 from services.metrics.ingest import stream_of
 
 # group name -> SQL expression (over airings a, resources r, campaigns c)
@@ -71,7 +71,8 @@ async def statistics(
     conn: asyncpg.Connection, schema: str, group_by: list[str], filters: Filters
 ) -> list[dict[str, Any]]:
     """Rows of airing counts and counter sums per group, ordered by the group keys."""
-    keys = [f"{GROUPS[g]} as g{i}" for i, g in enumerate(group_by)]
+    # Collated keys: communes, campaigns and languages come in Vietnamese order, as the report lists them.
+    keys = [f"({GROUPS[g]}) {VIETNAMESE} as g{i}" for i, g in enumerate(group_by)]
     key_refs = [f"g{i}" for i in range(len(group_by))]
     select_keys = (", ".join(keys) + ", ") if keys else ""
     group = ("group by " + ", ".join(key_refs)) if key_refs else ""

@@ -212,6 +212,8 @@ async def test_the_dashboard_moves_on_its_own(product, http):
         # Nothing is posted by the test: the simulator alone moves the number, over the SSE stream.
         assert await changed("views", (first,), 45) != first, "the views did not change without a reload"
         assert await asyncio.to_thread(tile, "communes") == "129"
+        first_commune = await asyncio.to_thread(browser.find_element, "css selector", "#coverage td")
+        assert first_commune.text == "Xã Bình An"  # Vietnamese order, as in the report
         ARTIFACTS.mkdir(exist_ok=True)
         await asyncio.to_thread(browser.save_screenshot, str(ARTIFACTS / "demo-dashboard.png"))
 
