@@ -36,7 +36,14 @@ KIND_OF: dict[ResourceType, AiringKind] = {
     ResourceType.programme: AiringKind.radio,
     ResourceType.page: AiringKind.livestream,
 }
-"""The kind of airing each type of resource carries."""
+"""The main kind of airing each type of resource carries."""
+
+KINDS_OF: dict[ResourceType, frozenset[AiringKind]] = {
+    ResourceType.commune: frozenset({AiringKind.loudspeaker}),
+    ResourceType.programme: frozenset({AiringKind.radio}),
+    ResourceType.page: frozenset({AiringKind.livestream, AiringKind.post}),
+}
+"""Every kind of airing each type of resource carries (a page streams and posts)."""
 
 
 class Window(Contract):

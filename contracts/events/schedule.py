@@ -16,6 +16,11 @@ class AiringKind(StrEnum):
     livestream = "livestream"
     radio = "radio"
     loudspeaker = "loudspeaker"
+    post = "post"  # a post (tin, bài, video) on a page; it holds no window: a page posts while it streams
+
+
+SHARES_ITS_WINDOW = frozenset({AiringKind.post})
+"""Kinds that never conflict: two posts, or a post and a livestream, may share a minute."""
 
 
 class Priority(StrEnum):

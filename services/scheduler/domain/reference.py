@@ -7,7 +7,7 @@ from uuid import UUID
 
 from contracts.base import Event
 from contracts.events.reference import (
-    KIND_OF,
+    KINDS_OF,
     CampaignDefinition,
     CampaignPlanned,
     ResourceDescribed,
@@ -52,8 +52,7 @@ def plan_campaign(history: list[Event], campaign_id: UUID, definition: CampaignD
 
 
 def check_kind(resource_id: str, resource_type: ResourceType, kind: AiringKind) -> None:
-    """A commune's loudspeakers air loudspeaker airings, a programme radio, a page livestreams."""
-    if KIND_OF[resource_type] is not kind:
-        raise InvalidCommand(
-            "kind", f"{resource_id} is a {resource_type}: it airs {KIND_OF[resource_type]}, not {kind}"
-        )
+    """A commune's loudspeakers air loudspeaker airings, a programme radio, a page livestreams and posts."""
+    if kind not in KINDS_OF[resource_type]:
+        kinds = " or ".join(sorted(KINDS_OF[resource_type]))
+        raise InvalidCommand("kind", f"{resource_id} is a {resource_type}: it airs {kinds}, not {kind}")

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from contracts.base import Event
 from contracts.events.schedule import (
+    SHARES_ITS_WINDOW,
     AiringBumped,
     AiringCancelled,
     AiringConfirmed,
@@ -160,6 +161,8 @@ class Building:
         return ResourceSchedule(self.resource_id, self.airings, self.series, tuple(self.slots), self.longest)
 
     def _hold(self, airing: Airing) -> None:
+        if airing.scheduled.kind in SHARES_ITS_WINDOW:
+            return
         insort(self.slots, (airing.starts_at, airing.ends_at, airing.airing_id))
         self.longest = max(self.longest, airing.ends_at - airing.starts_at)
 
@@ -323,6 +326,8 @@ def _schedule(state: ResourceSchedule, c: ScheduleAiring) -> list[Event]:
         if known.scheduled == event:
             return []
         raise InvalidTransition(f"airing {c.airing_id} already exists with other details")
+    if c.kind in SHARES_ITS_WINDOW:
+        return [event]
     bumps = _make_room(state, c.resource_id, c.starts_at, c.ends_at, c.priority, by=(c.airing_id, c.title))
     return [*bumps, event]
 
@@ -341,14 +346,18 @@ def _reschedule(state: ResourceSchedule, c: RescheduleAiring) -> list[Event]:
         raise InvalidTransition(f"airing {c.airing_id} is {airing.status}: it cannot move")
     if (airing.starts_at, airing.ends_at) == (c.starts_at, c.ends_at):
         return []
-    bumps = _make_room(
-        state,
-        state.resource_id,
-        c.starts_at,
-        c.ends_at,
-        airing.priority,
-        besides=c.airing_id,
-        by=(c.airing_id, airing.title),
+    bumps = (
+        []
+        if airing.scheduled.kind in SHARES_ITS_WINDOW
+        else _make_room(
+            state,
+            state.resource_id,
+            c.starts_at,
+            c.ends_at,
+            airing.priority,
+            besides=c.airing_id,
+            by=(c.airing_id, airing.title),
+        )
     )
     return [
         *bumps,

@@ -5,6 +5,7 @@ from uuid import uuid4
 
 import pytest
 
+from contracts.events.reference import ResourceType
 from contracts.events.schedule import (
     AiringBumped,
     AiringCancelled,
@@ -27,6 +28,7 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
 )
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
+from services.scheduler.domain.reference import check_kind
 from services.scheduler.domain.schedule import Status, decide, fold
 
 LOA_EA_TU = "loudspeaker:xa-ea-tu"
@@ -244,3 +246,30 @@ def test_history_folds_to_the_same_state_as_it_was_decided():
     state, events = given(a, b, CancelAiring(a.airing_id), confirm(b))
     assert fold(events) == state
     assert [type(e) for e in events] == [AiringScheduled, AiringScheduled, AiringCancelled, AiringConfirmed]
+
+
+def test_posts_share_the_page_with_each_other_and_with_a_livestream():
+    page = "page:facebook-bhxh-dak-lak"
+    live = schedule("Livestream: BHXH tự nguyện", start=(20, 0), minutes=90, kind=AiringKind.livestream,
+                    resource_id=page)  # fmt: skip
+    state, _ = given(live)
+    post = {"minutes": 1, "kind": AiringKind.post, "resource_id": page}
+    first = schedule("Infographic: Luật BHXH 2024", start=(20, 30), **post)
+    [event] = decide(state, first)
+    state = fold([event], state)
+    second = schedule("Video: VssID", start=(20, 30), **post)
+    assert decide(state, second)  # the same minute, no conflict
+    # Nor does a post stand in a livestream's way.
+    later = schedule("Livestream: hỏi đáp", start=(20, 15), minutes=30, kind=AiringKind.livestream,
+                     resource_id=page)  # fmt: skip
+    state = fold(decide(state, second), state)
+    with pytest.raises(Conflict) as err:
+        decide(state, later)
+    assert [c.airing_id for c in err.value.in_the_way] == [live.airing_id]
+
+
+def test_only_pages_carry_posts():
+    with pytest.raises(InvalidCommand) as err:
+        check_kind(LOA_EA_TU, ResourceType.commune, AiringKind.post)
+    assert "livestream or post" not in str(err.value) and "loudspeaker" in str(err.value)
+    check_kind("page:zalo-bhxh-dak-lak", ResourceType.page, AiringKind.post)
