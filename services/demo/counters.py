@@ -40,3 +40,14 @@ def grow(current: dict[str, int], rng: random.Random) -> dict[str, int]:
     watching = max(5, int(current.get("peak_viewers", 20) * rng.uniform(0.8, 1.15)) + rng.randint(0, 6))
     nxt["peak_viewers"] = max(current.get("peak_viewers", 0), watching)
     return nxt
+
+
+def split(total: int, weights: list[int]) -> list[int]:
+    """``total`` shared in proportion to ``weights``, in whole numbers that add up to it exactly."""
+    whole = sum(weights)
+    shares = [total * w // whole for w in weights]
+    # The units left go to the largest remainders (ties: the earlier one), so the sum is exact.
+    order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i))
+    for i in order[: total - sum(shares)]:
+        shares[i] += 1
+    return shares

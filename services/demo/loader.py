@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +33,7 @@ from services.common.localtime import VIETNAM
 from services.demo import province as demo
 from services.demo.as_run import as_run
 from services.demo.client import Api, ApiError, gather_limited
-from services.demo.counters import replay
+from services.demo.counters import replay, split
 
 MAKE_UP = "Phát bù: "
 
@@ -228,6 +229,44 @@ class Loader:
                 raise RuntimeError(f"samples rejected: {result['rejected']}")
             self.summary.samples += len(items)
 
+    async def posts(
+        self, resource_id: str, days: list[int], totals: dict[str, int], source: str, campaign_id: str
+    ) -> None:
+        """A page's posts of August 2023, confirmed by its operator, with figures adding up to the seed's."""
+        seen = Counter()
+        planned = []
+        for index, day in enumerate(days):
+            seen[day] += 1
+            hour = "08:00" if seen[day] == 1 else "15:30"
+            body = {
+                "kind": "post",
+                "resource_id": resource_id,
+                "starts_at": f"2023-08-{day:02d}T{hour}",
+                "duration_minutes": 1,
+                "title": demo.POST_TITLES[index % len(demo.POST_TITLES)],
+                "campaign_id": campaign_id,
+            }
+            key = f"demo-post-{resource_id}-2023-08-{day:02d}-{seen[day]}"
+            planned.append(self.scheduler.call("POST", "/v1/airings", self.planner, body, key=key))
+        made = await gather_limited(planned)
+        await gather_limited([self.report(post, "aired", None) for post in made])
+        # Earlier posts had longer to gather readers: weights fall with the day of the month.
+        weights = [40 - day + (index % 5) for index, day in enumerate(days)]
+        figures = {name: split(total, weights) for name, total in totals.items()}
+        items = [
+            {
+                "airing_id": post["airing_id"],
+                "sampled_at": (local(post["starts_at"]) + timedelta(days=1)).isoformat(),
+                "source": source,
+                "counters": {name: figures[name][index] for name in totals},
+            }
+            for index, post in enumerate(made)
+        ]
+        result = await self.metrics.call("POST", "/v1/samples", self.tokens.collector, {"items": items})
+        if result["rejected"]:
+            raise RuntimeError(f"samples rejected: {result['rejected']}")
+        self.summary.samples += len(items)
+
     # -- the story -----------------------------------------------------------------------
 
     async def august_2023(self, communes: list[demo.Commune]) -> None:
@@ -274,7 +313,14 @@ class Loader:
                 demo.AUGUST_LIVESTREAM_FINAL,
             ),
         )
-        self.say(f"August 2023: {planned} bulletins fanned out, radio, livestream {stream['airing_id']}")
+        await self.posts(
+            demo.FANPAGE, demo.FANPAGE_POST_DAYS, demo.FANPAGE_POSTS_TOTAL, "facebook", campaign_id
+        )
+        await self.posts(demo.ZALO, demo.ZALO_POST_DAYS, demo.ZALO_POSTS_TOTAL, "zalo", campaign_id)
+        self.say(
+            f"August 2023: {planned} bulletins fanned out, radio, livestream {stream['airing_id']}, "
+            f"{len(demo.FANPAGE_POST_DAYS)} fanpage and {len(demo.ZALO_POST_DAYS)} Zalo posts"
+        )
 
     async def this_month(self, communes: list[demo.Commune]) -> None:
         campaign_id = await self.campaign(demo.LUAT_BHXH, communes)
@@ -341,7 +387,9 @@ class Loader:
             report = await self.metrics.call("GET", "/v1/reports/monthly", self.tokens.viewer, params=params)
             totals = report["totals"]
             if (
-                totals["loudspeaker_airings"] >= demo.AUGUST_AIRED and totals["views"] >= 1700
+                totals["loudspeaker_airings"] >= demo.AUGUST_AIRED
+                and totals["views"] >= 1700 + demo.ZALO_POSTS_TOTAL["views"]
+                and totals["reach"] >= demo.FANPAGE_POSTS_TOTAL["reach"]
             ) or time.monotonic() > deadline:
                 self.summary.august = totals
                 return report
@@ -353,10 +401,15 @@ class Loader:
         await self.this_month(communes)
         report = await self.august_report()
         t = report["totals"]
+        live = report["livestreams"][0]["values"] if report["livestreams"] else {}
+        pages = {line["label"]: line["values"] for line in report["pages"]}
+        fanpage = pages.get(demo.OTHER_RESOURCES[demo.FANPAGE]["name"], {})
         self.say(
             f"August 2023 report: {t['loudspeaker_airings']} loudspeaker airings in {t['communes_reached']} "
-            f"communes, livestream {t['views']} views, {t['interactions']} interactions, "
-            f"{t['shares']} shares, {t['comments']} comments"
+            f"communes; livestream {live.get('views')} views, {live.get('interactions')} interactions, "
+            f"{live.get('shares')} shares, {live.get('comments')} comments; fanpage "
+            f"{fanpage.get('posts', 0) + fanpage.get('livestreams', 0)} items, {fanpage.get('reach')} reach, "
+            f"{fanpage.get('interactions')} interactions"
         )
         return self.summary
 

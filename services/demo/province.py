@@ -199,3 +199,20 @@ LAW_SCRIPTS = {
     "Êđê": "Những điểm mới của Luật BHXH năm 2024, cán bộ xã đọc bằng tiếng Êđê.",
     "M'nông": "Những điểm mới của Luật BHXH năm 2024, cán bộ xã đọc bằng tiếng M'nông.",
 }
+
+# The pages' August: "fanpage BHXH tỉnh đăng tải 40 tin, bài, video thu hút hơn 21.500 lượt tiếp cận;
+# gần 2.000 lượt tương tác; tài khoản zalo ... 8 tin, bài thu hút 882 lượt xem nội dung và 80 lượt
+# chia sẻ". The livestream is one of the fanpage's 40 items, so 39 posts carry the reach and the
+# interactions the livestream's 778 do not: 778 + 1.198 = 1.976, "gần 2.000".
+POST_TITLES = (
+    "Infographic: Mức đóng BHYT học sinh, sinh viên năm học 2023 - 2024",
+    "Video: Hướng dẫn cài đặt và sử dụng ứng dụng VssID",
+    "Hỏi đáp: Thẻ BHYT học sinh, sinh viên có giá trị sử dụng bao lâu?",
+    "Tin: BHXH tỉnh ra quân tuyên truyền BHYT học sinh, sinh viên",
+    "Bài: Lợi ích khi tham gia BHXH tự nguyện",
+    "Video: Người dân nhận lương hưu sau 15 năm đóng BHXH",
+)
+FANPAGE_POST_DAYS = sorted([*range(1, 32), 4, 8, 11, 15, 18, 22, 25, 29])  # 39 posts, two on eight days
+FANPAGE_POSTS_TOTAL = {"reach": 21500, "interactions": 1198}
+ZALO_POST_DAYS = [2, 6, 10, 14, 18, 22, 26, 30]
+ZALO_POSTS_TOTAL = {"views": 882, "shares": 80}

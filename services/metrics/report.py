@@ -3,7 +3,9 @@
 "Tuyên truyền qua hệ thống loa cơ sở với 664 lần phát thanh cho 129 xã": the
 report counts loudspeaker airings that aired, per commune and per language,
 the radio segments per programme ("Câu chuyện chính sách" in "Giờ thứ 9"),
-the livestreams with their final counters, and the pages' totals. Names sort
+the livestreams with their final counters, and each page's totals over its
+posts and livestreams ("fanpage đăng tải 40 tin, bài, video thu hút hơn 21.500
+lượt tiếp cận"). Names sort
 in Vietnamese alphabetical order (Bình before Buôn, Đắk after Cư, Êđê before
 Kinh), as a centre's own report would list them. It is built
 from one generation of the read model, fully ordered, so the same log gives the
@@ -84,17 +86,20 @@ async def monthly_report(
     )
     figures = f"""(select jsonb_object_agg(f.counter, f.value) from {schema}.figures f
                    where f.airing_id = a.airing_id)"""
-    livestreams = await conn.fetch(
-        f"""select a.airing_id, a.title, coalesce(r.name, a.resource_id) as page, a.starts_at, a.status,
-                   coalesce({figures}, '{{}}') as counters
-            from {source} where a.kind = 'livestream' and {clause} and a.status not in ('cancelled', 'bumped')
+    content = await conn.fetch(
+        f"""select a.airing_id, a.kind, a.title, coalesce(r.name, a.resource_id) as page, a.starts_at,
+                   a.status, coalesce({figures}, '{{}}') as counters
+            from {source} where a.kind in ('livestream', 'post') and {clause}
+              and a.status not in ('cancelled', 'bumped')
             order by a.starts_at, a.airing_id""",
         *args,
     )
+    livestreams = [row for row in content if row["kind"] == "livestream"]
+    # A page's line holds everything it published: posts (tin, bài, video) and livestreams.
     pages: dict[str, dict[str, int]] = {}
-    for row in livestreams:
-        page = pages.setdefault(row["page"], {"livestreams": 0} | {c: 0 for c in COUNTERS})
-        page["livestreams"] += 1
+    for row in content:
+        page = pages.setdefault(row["page"], {"posts": 0, "livestreams": 0} | {c: 0 for c in COUNTERS})
+        page["posts" if row["kind"] == "post" else "livestreams"] += 1
         for name in COUNTERS:
             page[name] += row["counters"].get(name, 0)
 
@@ -107,6 +112,7 @@ async def monthly_report(
         "radio_airings": sum(r["aired"] for r in programmes),
         "radio_planned": sum(r["planned"] for r in programmes),
         "livestreams": len(livestreams),
+        "posts": sum(p["posts"] for p in pages.values()),
     } | {name: sum(p[name] for p in pages.values()) for name in COUNTERS}
     return MonthlyReport(
         title=title,

@@ -25,6 +25,7 @@ LABELS = {
     "radio_airings": "Lượt phát thanh đã phát",
     "radio_planned": "Lượt phát thanh theo kế hoạch",
     "livestreams": "Số buổi livestream",
+    "posts": "Số tin, bài",
     "views": "Lượt xem",
     "interactions": "Lượt tương tác",
     "shares": "Lượt chia sẻ",

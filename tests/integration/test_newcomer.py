@@ -119,12 +119,23 @@ async def test_august_2023_reports_the_seed_figures(http):
     assert totals["communes_reached"] == 129
     # Fourteen bulletins were missed and each was made up the next morning.
     assert (totals["loudspeaker_planned"], totals["loudspeaker_missed"]) == (678, 14)
-    assert {k: totals[k] for k in ("views", "interactions", "shares", "comments")} == {
+    [livestream] = report["livestreams"]
+    assert {k: livestream["values"][k] for k in ("views", "interactions", "shares", "comments")} == {
         "views": 1700,
         "interactions": 778,
         "shares": 139,
         "comments": 105,
     }
+    # "fanpage đăng tải 40 tin, bài, video thu hút hơn 21.500 lượt tiếp cận; gần 2.000 lượt tương tác;
+    # zalo ... 8 tin, bài thu hút 882 lượt xem nội dung và 80 lượt chia sẻ"
+    pages = {line["label"]: line["values"] for line in report["pages"]}
+    fanpage, zalo = pages["Fanpage BHXH tỉnh Đắk Lắk"], pages["Zalo BHXH tỉnh Đắk Lắk"]
+    assert (fanpage["posts"] + fanpage["livestreams"], fanpage["reach"], fanpage["interactions"]) == (
+        40,
+        21500,
+        1976,
+    )
+    assert (zalo["posts"], zalo["views"], zalo["shares"]) == (8, 882, 80)
     by_language = {line["label"]: line["values"] for line in report["loudspeaker_by_language"]}
     assert by_language == {
         "Kinh": {"aired": 516, "communes": 129},
@@ -146,7 +157,6 @@ async def test_august_2023_reports_the_seed_figures(http):
         }
     ]
     assert report["title"] == "Báo cáo công tác truyền thông tháng 8/2023 — Đắk Lắk"
-    [livestream] = report["livestreams"]
     assert livestream["label"] == "BHYT học sinh, sinh viên - Bảo vệ, chăm sóc sức khỏe thế hệ trẻ"
     assert livestream["values"]["page"] == "Fanpage BHXH tỉnh Đắk Lắk"
 
@@ -161,7 +171,8 @@ async def test_loading_the_demo_again_adds_nothing(product, http):
 
     before, report_before = await planned(), await august_report(http)
     await asyncio.to_thread(product.load_demo)
-    assert await planned() == before == 678 + 23 + 1  # bulletins, Giờ thứ 9 on weekdays, the livestream
+    # bulletins, Giờ thứ 9 on weekdays, the livestream, the fanpage's and Zalo's posts
+    assert await planned() == before == 678 + 23 + 1 + 39 + 8
     assert (await august_report(http))["totals"] == report_before["totals"]
 
 
@@ -280,7 +291,10 @@ async def test_the_walkthroughs_curl_examples_run_as_written(product, tmp_path):
     assert "X-WR-CALNAME:Loa — Tháng vận động BHXH toàn dân" in out
     assert "Báo cáo chiến dịch Tháng vận động BHXH toàn dân — tháng 10/2026" in out
     assert (tmp_path / "bao-cao-2026-10.xlsx").read_bytes()[:2] == b"PK"  # an XLSX is a zip
+    assert '{"loudspeaker_airings":664,"communes_reached":129}' in out
+    assert '{"views":1700,"interactions":778,"shares":139,"comments":105}' in out
     assert (
-        '{"loudspeaker_airings":664,"communes_reached":129,"views":1700,"interactions":778,"shares":139,'
-        '"comments":105}' in out
+        '{"page":"Fanpage BHXH tỉnh Đắk Lắk","posts":39,"livestreams":1,"reach":21500,"views":1700,'
+        '"interactions":1976,"shares":139}' in out
     )
+    assert '{"page":"Zalo BHXH tỉnh Đắk Lắk","posts":8,"livestreams":0,"reach":0,"views":882' in out

@@ -8,7 +8,7 @@ from itertools import pairwise
 from services.common.localtime import VIETNAM
 from services.demo import province as demo
 from services.demo.as_run import as_run
-from services.demo.counters import grow, replay
+from services.demo.counters import grow, replay, split
 
 
 def test_129_communes_in_three_languages_make_664_friday_bulletins():
@@ -62,3 +62,11 @@ def test_a_live_livestream_only_grows():
         assert following["views"] > figures.get("views", 0)
         figures = following
     assert figures["interactions"] < figures["views"]
+
+
+def test_the_pages_posts_add_up_to_the_seed_figures():
+    assert len(demo.FANPAGE_POST_DAYS) + 1 == 40  # 39 posts and the livestream: "40 tin, bài, video"
+    assert len(demo.ZALO_POST_DAYS) == 8
+    shares = split(21500, [40 - d for d in demo.FANPAGE_POST_DAYS])
+    assert sum(shares) == 21500 and all(s > 0 for s in shares)
+    assert split(80, [1, 1, 1]) == [27, 27, 26]
