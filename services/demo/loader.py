@@ -224,10 +224,24 @@ class Loader:
             if at <= self.now
         ]
         if items:
+            await self.post_samples(items)
+
+    async def post_samples(self, items: list[dict], patience: float = 60) -> None:
+        """Post readings; those of airings the metrics service has not heard of yet wait and go again.
+
+        The scheduler's events reach the metrics service through RabbitMQ, a moment after
+        the planner's request returned: a collector that counts a brand-new airing may be early.
+        """
+        deadline = time.monotonic() + patience
+        while items:
             result = await self.metrics.call("POST", "/v1/samples", self.tokens.collector, {"items": items})
-            if result["rejected"]:
+            self.summary.samples += result["accepted"]
+            early = [r for r in result["rejected"] if r["field"] == "airing_id" and "is known" in r["reason"]]
+            if len(early) != len(result["rejected"]) or (early and time.monotonic() > deadline):
                 raise RuntimeError(f"samples rejected: {result['rejected']}")
-            self.summary.samples += len(items)
+            items = [items[r["index"]] for r in early]
+            if items:
+                await asyncio.sleep(0.5)
 
     async def posts(
         self, resource_id: str, days: list[int], totals: dict[str, int], source: str, campaign_id: str
@@ -262,10 +276,7 @@ class Loader:
             }
             for index, post in enumerate(made)
         ]
-        result = await self.metrics.call("POST", "/v1/samples", self.tokens.collector, {"items": items})
-        if result["rejected"]:
-            raise RuntimeError(f"samples rejected: {result['rejected']}")
-        self.summary.samples += len(items)
+        await self.post_samples(items)
 
     # -- the story -----------------------------------------------------------------------
 

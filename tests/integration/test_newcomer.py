@@ -238,6 +238,15 @@ async def test_the_dashboard_moves_on_its_own(product, http):
                 break
             await asyncio.sleep(0.5)
         assert await asyncio.to_thread(first_commune) == "Xã Bình An"  # Vietnamese order, as in the report
+
+        def posts_table() -> list[str]:
+            return [row.text for row in browser.find_elements("css selector", "#posts tr")]
+
+        for _ in range(60):
+            if await asyncio.to_thread(posts_table) != ["đang tải…"]:
+                break
+            await asyncio.sleep(0.5)
+        assert await asyncio.to_thread(posts_table) == ["Facebook 39 21.500 0 1.198 0", "Zalo 8 0 882 0 80"]
         await asyncio.to_thread(browser.save_screenshot, str(ARTIFACTS / "demo-dashboard-2023-08.png"))
     finally:
         await asyncio.to_thread(browser.quit)
