@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,17 +27,12 @@ import asyncpg
 
 from bench.harness import Result, Timer, median
 from services.common.auth import issue
+from services.devstack.servers import free_port
 
 SECRET = "bench-secret-0123456789"
 PLANNER = {"Authorization": f"Bearer {issue(SECRET, 'bench planner', 'planner')}"}
 LANGUAGES = ["Kinh", "Êđê", "M'nông"]
 WINDOWS = [{"start": "05:30", "end": "06:30"}, {"start": "17:00", "end": "18:30"}]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def amqp_url() -> str:

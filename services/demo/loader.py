@@ -22,14 +22,14 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import aiohttp
 
 from services.common.auth import issue
-from services.common.localtime import VIETNAM
+from services.common.localtime import VIETNAM, to_local
 from services.demo import province as demo
 from services.demo.as_run import as_run
 from services.demo.client import Api, ApiError, gather_limited
@@ -60,19 +60,9 @@ class Tokens:
         return issue(self.secret, f"Cán bộ vận hành {resource_id}", "operator", resources=[resource_id])
 
 
-@dataclass
-class Summary:
-    resources: int = 0
-    planned: dict[str, int] = field(default_factory=dict)
-    confirmed: int = 0
-    samples: int = 0
-    live_airing: str | None = None
-    august: dict[str, Any] = field(default_factory=dict)
-
-
-def local(value: str | datetime) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(VIETNAM)
+def local(value: str) -> datetime:
+    """A time from an API answer, in Vietnam."""
+    return to_local(datetime.fromisoformat(value))
 
 
 class Loader:
@@ -88,9 +78,9 @@ class Loader:
         self.scheduler = scheduler
         self.metrics = metrics
         self.tokens = tokens
-        self.now = (now or datetime.now(UTC)).astimezone(VIETNAM)
+        self.now = to_local(now or datetime.now(UTC))
         self.say = say
-        self.summary = Summary()
+        self.confirmed = 0  # confirmations this run sent: none on a rerun
         self.planner = tokens.planner
 
     # -- reference data ----------------------------------------------------------------
@@ -101,7 +91,6 @@ class Loader:
         await gather_limited(
             [self.scheduler.call("PUT", f"/v1/resources/{rid}", self.planner, body) for rid, body in puts]
         )
-        self.summary.resources = len(puts)
         self.say(f"{len(communes)} communes, Giờ thứ 9, fanpage and Zalo page registered")
         return communes
 
@@ -118,7 +107,6 @@ class Loader:
             raise RuntimeError(
                 f"fan-out {key} left communes out: {result['unplaceable'] or result['skipped']}"
             )
-        self.summary.planned[key] = result["planned"]
         return result["planned"]
 
     async def series(self, key: str, body: dict) -> None:
@@ -195,7 +183,7 @@ class Loader:
             body,
             key=f"demo-{airing['airing_id']}",
         )
-        self.summary.confirmed += 1
+        self.confirmed += 1
 
     async def make_up(self, missed: dict, campaign_id: str) -> None:
         starts = local(missed["starts_at"])
@@ -235,7 +223,6 @@ class Loader:
         deadline = time.monotonic() + patience
         while items:
             result = await self.metrics.call("POST", "/v1/samples", self.tokens.collector, {"items": items})
-            self.summary.samples += result["accepted"]
             early = [r for r in result["rejected"] if r["field"] == "airing_id" and "is known" in r["reason"]]
             if len(early) != len(result["rejected"]) or (early and time.monotonic() > deadline):
                 raise RuntimeError(f"samples rejected: {result['rejected']}")
@@ -388,7 +375,6 @@ class Loader:
             stream = await self.scheduler.call(
                 "POST", f"/v1/airings/{stream['airing_id']}/live", operator, {"url": url}
             )
-        self.summary.live_airing = stream["airing_id"]
 
     async def august_report(self, timeout: float = 120) -> dict:
         """Wait until the metrics service has taken everything in, then read August's report."""
@@ -402,11 +388,11 @@ class Loader:
                 and totals["views"] >= 1700 + demo.ZALO_POSTS_TOTAL["views"]
                 and totals["reach"] >= demo.FANPAGE_POSTS_TOTAL["reach"]
             ) or time.monotonic() > deadline:
-                self.summary.august = totals
                 return report
             await asyncio.sleep(0.5)
 
-    async def run(self) -> Summary:
+    async def run(self) -> dict:
+        """Load the demo; the answer is August 2023's report."""
         communes = await self.register()
         await self.august_2023(communes)
         await self.this_month(communes)
@@ -420,12 +406,12 @@ class Loader:
             f"communes; livestream {live.get('views')} views, {live.get('interactions')} interactions, "
             f"{live.get('shares')} shares, {live.get('comments')} comments; fanpage "
             f"{fanpage.get('posts', 0) + fanpage.get('livestreams', 0)} items, {fanpage.get('reach')} reach, "
-            f"{fanpage.get('interactions')} interactions"
+            f"{fanpage.get('interactions')} interactions; {self.confirmed} confirmations sent by this run"
         )
-        return self.summary
+        return report
 
 
-async def load(scheduler_url: str, metrics_url: str, secret: str, **options: Any) -> Summary:
+async def load(scheduler_url: str, metrics_url: str, secret: str, **options: Any) -> dict:
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         loader = Loader(Api(session, scheduler_url), Api(session, metrics_url), Tokens(secret), **options)

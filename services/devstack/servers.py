@@ -37,6 +37,13 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on now (for a second instance of a service)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def wait_until(what: str, check, timeout: float) -> None:
     """Poll ``check()`` until it is true, saying what we wait for."""
     deadline = time.monotonic() + timeout

@@ -14,7 +14,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -26,18 +25,13 @@ import pytest
 from services.common.auth import issue
 from services.common.settings import Settings
 from services.demo.loader import Tokens
+from services.devstack.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 DATABASE, VHOST = "loa_e2e", "loa-e2e"
 TOKENS = Tokens(Settings().token_secret)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def fresh_database(stack) -> None:
