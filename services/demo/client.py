@@ -36,7 +36,10 @@ class Api:
         params: dict[str, Any] | None = None,
         ok: tuple[int, ...] = (200, 201),
         attempts: int = 5,
+        with_replayed: bool = False,
     ) -> Any:
+        """The answer's JSON; with ``with_replayed``, (JSON, whether it is the replay of an earlier
+        answer under the same Idempotency-Key)."""
         headers = {"Authorization": f"Bearer {token}"}
         if key:
             headers["Idempotency-Key"] = key
@@ -51,6 +54,8 @@ class Api:
                     raw = await r.read()
                     payload = orjson.loads(raw) if raw and r.content_type.endswith("json") else raw
                     if r.status in ok:
+                        if with_replayed:
+                            return payload, r.headers.get("Idempotent-Replayed") == "true"
                         return payload
                     # 503: a service still starting; the same key makes the retry harmless.
                     if r.status not in (502, 503, 504) or attempt == attempts - 1:

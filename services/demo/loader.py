@@ -80,7 +80,7 @@ class Loader:
         self.tokens = tokens
         self.now = to_local(now or datetime.now(UTC))
         self.say = say
-        self.confirmed = 0  # confirmations this run sent: none on a rerun
+        self.confirmed = 0  # new as-run records this run gave: none on a rerun
         self.planner = tokens.planner
 
     # -- reference data ----------------------------------------------------------------
@@ -176,14 +176,17 @@ class Loader:
         if reason:
             body["reason"] = reason
         token = self.tokens.operator(airing["resource_id"])
-        await self.scheduler.call(
+        _, replayed = await self.scheduler.call(
             "POST",
             f"/v1/airings/{airing['airing_id']}/confirmation",
             token,
             body,
             key=f"demo-{airing['airing_id']}",
+            with_replayed=True,
         )
-        self.confirmed += 1
+        # An airing answered from an earlier run's replay still shows "scheduled": its
+        # confirmation is replayed too, and nothing new was said.
+        self.confirmed += not replayed
 
     async def make_up(self, missed: dict, campaign_id: str) -> None:
         starts = local(missed["starts_at"])
@@ -406,7 +409,7 @@ class Loader:
             f"communes; livestream {live.get('views')} views, {live.get('interactions')} interactions, "
             f"{live.get('shares')} shares, {live.get('comments')} comments; fanpage "
             f"{fanpage.get('posts', 0) + fanpage.get('livestreams', 0)} items, {fanpage.get('reach')} reach, "
-            f"{fanpage.get('interactions')} interactions; {self.confirmed} confirmations sent by this run"
+            f"{fanpage.get('interactions')} interactions; {self.confirmed} new confirmations in this run"
         )
         return report
 
