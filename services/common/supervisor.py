@@ -179,3 +179,36 @@ class Supervisor:
 
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 """Where each service's composition root keeps its supervisor."""
+
+
+class TaskCollector:
+    """Prometheus view of a supervisor: ``loa_task_up``, ``loa_task_restarts_total`` and, for
+    projections that park events, ``loa_events_parked_total`` (register it on the app's registry)."""
+
+    def __init__(
+        self, service: str, supervisor: Supervisor, parked: Callable[[], dict[str, int]] | None = None
+    ) -> None:
+        self.service = service
+        self.supervisor = supervisor
+        self.parked = parked
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        labels = ["service", "task"]
+        up = GaugeMetricFamily("loa_task_up", "1 while the background task runs well", labels=labels)
+        restarts = CounterMetricFamily("loa_task_restarts", "Restarts of a background task", labels=labels)
+        troubles = self.supervisor.troubles()
+        for status in self.supervisor.statuses():
+            up.add_metric([self.service, status.name], 0 if troubles.get(status.name) else 1)
+            restarts.add_metric([self.service, status.name], status.restarts)
+        yield up
+        yield restarts
+        if self.parked is not None:
+            parked = CounterMetricFamily(
+                "loa_events_parked", "Events a projection could not apply, parked with the reason",
+                labels=["service", "subscription"],
+            )  # fmt: skip
+            for name, count in self.parked().items():
+                parked.add_metric([self.service, name], count)
+            yield parked
