@@ -152,7 +152,8 @@ class Supervisor:
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(asyncio.shield(entry.task), timeout)
         if not entry.task.done():
-            log.warning("task did not stop in time; cancelled", task=name, waited=timeout)
+            if timeout > 0:
+                log.warning("task did not stop in time; cancelled", task=name, waited=timeout)
             entry.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await entry.task
