@@ -101,7 +101,10 @@ class CatchUpSubscription:
         self.position = 0
         self.caught_up = asyncio.Event()
         self._wake = asyncio.Event()
-        self._progress = asyncio.Condition()
+        # Set and replaced after each batch. Not a Condition: a waiter cancelled by its deadline
+        # while re-taking a Condition's lock can leave that lock held for good (seen under a database
+        # restart, when many read-your-writes waits time out), and the subscription then blocks on it.
+        self._progress = asyncio.Event()
         self._stopping = False
         # The newest position, by one backward probe of the primary key: "exists (… > $1)" is
         # planned generically as a sequential scan, which reads the whole log before reaching its end.
@@ -123,7 +126,7 @@ class CatchUpSubscription:
                     retry_in=delay,
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, 1.0)  # a server back is followed within a second
             else:
                 delay = 0.1
 
@@ -136,10 +139,9 @@ class CatchUpSubscription:
         async with asyncio.timeout(timeout):
             while self.position < position:
                 self._wake.set()  # a waiter knows there is something to read before any NOTIFY
-                async with self._progress:
-                    # Also poll: the position may move while this waiter is between checks.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._progress.wait(), 0.05)
+                # Also poll: the position may move while this waiter is between checks.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._progress.wait(), 0.05)
 
     async def _follow(self) -> None:
         async with self.store.listen(self._wake.set) as listener:
@@ -194,8 +196,8 @@ class CatchUpSubscription:
             self.caught_up.set()
         if self.after_batch is not None:
             self.after_batch(batch)
-        async with self._progress:
-            self._progress.notify_all()
+        progressed, self._progress = self._progress, asyncio.Event()
+        progressed.set()
         return True
 
     async def _apply(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:

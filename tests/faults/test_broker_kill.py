@@ -47,6 +47,7 @@ async def test_a_broker_killed_mid_ingest_loses_no_acknowledged_sample(product):
     ]  # 200 messages of 10 readings
     killed = asyncio.Event()
     recovered_at: list[float] = []
+    ready: list[float] = []
 
     async def over_http() -> None:
         async with aiohttp.ClientSession() as http:
@@ -62,13 +63,15 @@ async def test_a_broker_killed_mid_ingest_loses_no_acknowledged_sample(product):
         await asyncio.sleep(1)
         await asyncio.to_thread(product.breaker.start_rabbitmq)
         recovered_at.append(time.monotonic())
+        ready.extend(
+            await asyncio.gather(product.wait_ready(product.metrics), product.wait_ready(product.scheduler))
+        )
 
     amqp = asyncio.create_task(
         publish_until_confirmed(product.amqp_url, "metrics.samples", amqp_bodies, pace=0.05)
     )
     await asyncio.gather(over_http(), break_the_broker())
     confirmed = await amqp
-    ready = await asyncio.gather(product.wait_ready(product.metrics), product.wait_ready(product.scheduler))
     assert max(ready) < 15, f"ready again after {ready} s"
 
     expected = AIRINGS * MINUTES
