@@ -1,4 +1,5 @@
-"""Waiting for the servers a service depends on, saying what it waits for."""
+"""Starting a service: waiting for the servers it depends on (saying what it waits for), then
+serving HTTP with bounds on slow and half-open clients."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from typing import TypeVar
 import structlog
 
 log = structlog.get_logger(__name__)
+
+HEADER_TIMEOUT = 15.0
+"""Seconds a connection may sit without a complete request (idle, half-open, or trickling its
+headers) before the server closes it; bodies have their own deadline (services.common.web)."""
 
 T = TypeVar("T")
 
@@ -69,3 +74,18 @@ def _redact(url: str) -> str:
     creds, host = rest.rsplit("@", 1)
     user = creds.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
+
+
+def serve(app, *, host: str, port: int) -> None:
+    """Run ``app`` until SIGINT/SIGTERM; idle or half-open connections are closed after
+    ``HEADER_TIMEOUT`` (aiohttp's keep-alive timer also runs before a connection's first request)."""
+    from aiohttp import web
+
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        print=None,
+        keepalive_timeout=HEADER_TIMEOUT,
+        shutdown_timeout=10,  # SSE clients hold connections open: do not wait the default minute
+    )

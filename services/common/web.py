@@ -4,12 +4,15 @@ Idempotency-Key replay, Prometheus metrics and JSON bodies through pydantic cont
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import aio_pika
+import aiormq
 import asyncpg
 import orjson
 import structlog
@@ -19,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.envelope import EventMetadata
 from services.common.auth import InvalidToken, Principal, verify
+from services.common.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -155,7 +159,42 @@ class HttpMetrics:
         )
 
 
-def middlewares(service: str, metrics: HttpMetrics) -> list:
+RETRY_AFTER = 5
+"""Seconds a client is asked to wait when a dependency is down (PostgreSQL restarts in about that)."""
+BODY_TIMEOUT = 30.0
+"""Seconds a request body may take to arrive; headers are bounded by the server's keep-alive timeout."""
+CLIENT_GONE = 499  # nginx's "client closed request": in /metrics, neither a success nor our failure
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """The dependency ``exc`` says is unreachable ("PostgreSQL", "RabbitMQ"), or None for other errors."""
+    if isinstance(
+        exc,
+        asyncpg.PostgresConnectionError
+        | asyncpg.CannotConnectNowError
+        | asyncpg.AdminShutdownError
+        | asyncpg.CrashShutdownError
+        | asyncpg.TooManyConnectionsError,
+    ):
+        return "PostgreSQL"
+    if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
+        return "PostgreSQL"
+    if isinstance(exc, aiormq.exceptions.AMQPError | aio_pika.exceptions.AMQPException):
+        return "RabbitMQ"
+    if isinstance(exc, OSError):  # refused, reset or timed out on the way to a server of ours
+        return "PostgreSQL or RabbitMQ"
+    return None
+
+
+def client_gone(request: web.Request) -> bool:
+    return request.transport is None or request.transport.is_closing()
+
+
+def middlewares(service: str, metrics: HttpMetrics, *, body_timeout: float = BODY_TIMEOUT) -> list:
+    """Request ids, metrics and errors as problem+json: 503 with Retry-After when a dependency is
+    down, nothing logged or counted as a failure when the client went away, 408 for a body that
+    does not arrive in ``body_timeout`` seconds, 500 (logged with its traceback) for the rest."""
+
     @web.middleware
     async def context(request: web.Request, handler):
         request_id = request.headers.get("X-Request-Id") or str(uuid.uuid4())
@@ -167,6 +206,14 @@ def middlewares(service: str, metrics: HttpMetrics) -> list:
         route = request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
         status = 500
         try:
+            if request.body_exists:
+                try:  # read here, under a deadline; handlers get the body from aiohttp's cache
+                    async with asyncio.timeout(body_timeout):
+                        await request.read()
+                except TimeoutError:
+                    raise Problem(
+                        408, "Request body too slow", f"the body did not arrive within {body_timeout:g} s"
+                    ) from None
             response = await handler(request)
             status = response.status
         except Problem as problem:
@@ -175,16 +222,36 @@ def middlewares(service: str, metrics: HttpMetrics) -> list:
         except web.HTTPException as exc:
             status = exc.status
             response = Problem(exc.status, exc.reason).response(request.path)
-        except Exception:
-            log.exception("request failed", path=request.path)
-            response = Problem(500, "Internal error", f"request {request_id} failed; see the logs").response(
-                request.path
-            )
+        except asyncio.CancelledError:
+            status = CLIENT_GONE  # the client left (or the server is stopping): nobody to answer
+            raise
+        except Exception as exc:
+            if client_gone(request):
+                status = CLIENT_GONE
+                log.info("client went away", path=request.path, error=repr(exc))
+                raise
+            down = unavailable(exc)
+            if down is None:
+                log.exception("request failed", path=request.path)
+                response = Problem(
+                    500, "Internal error", f"request {request_id} failed; see the logs"
+                ).response(request.path)
+            else:
+                log.warning("dependency unavailable", path=request.path, dependency=down, error=repr(exc))
+                response = Problem(
+                    503, "Service unavailable", f"{down} is unreachable; retry in a few seconds",
+                    extra={"dependency": down},
+                ).response(request.path)  # fmt: skip
+            status = response.status
         finally:
             elapsed = time.perf_counter() - started
             metrics.requests.labels(service, request.method, route, str(status)).inc()
             metrics.latency.labels(service, request.method, route).observe(elapsed)
             structlog.contextvars.unbind_contextvars("request_id", "correlation_id")
+        if status == 503 and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = str(RETRY_AFTER)
+        if status == 408:
+            response.force_close()
         response.headers["X-Request-Id"] = request_id
         response.headers["X-Correlation-Id"] = correlation_id
         return response
@@ -260,16 +327,42 @@ class IdempotencyStore:
         return response
 
 
-async def readiness(pool: asyncpg.Pool, connection: Any) -> web.Response:
-    """/readyz: 200 when PostgreSQL answers and the RabbitMQ connection is open, else 503 saying which."""
-    checks = {}
+def broker_state(connection: Any) -> str:
+    """The AMQP connection's state, "ok" while it is up. A robust connection is never "closed"
+    while it reconnects: its transport and its ``connected`` event tell."""
+    if connection is None or connection.is_closed:
+        return "down: closed"
+    transport = getattr(connection, "transport", None)
+    connected = getattr(connection, "connected", None)
+    if (
+        transport is None
+        or transport.connection.is_closed
+        or (connected is not None and not connected.is_set())
+    ):
+        return "down: reconnecting"
+    return "ok"
+
+
+async def readiness(
+    pool: asyncpg.Pool, connection: Any, supervisor: Supervisor | None = None
+) -> web.Response:
+    """/readyz: 200 when PostgreSQL answers, the RabbitMQ connection is up and every background
+    task runs; else 503 with Retry-After naming each check that fails."""
+    checks: dict[str, Any] = {}
     try:
-        async with pool.acquire(timeout=2) as conn:
+        async with asyncio.timeout(2), pool.acquire(timeout=2) as conn:
             await conn.fetchval("select 1")
         checks["postgresql"] = "ok"
     except Exception as exc:
-        checks["postgresql"] = f"down: {exc}"
-    checks["rabbitmq"] = "ok" if not connection.is_closed else "down"
-    if any(v != "ok" for v in checks.values()):
-        raise Problem(503, "Not ready", "; ".join(f"{k}: {v}" for k, v in checks.items()), extra=checks)
-    return json({"status": "ready", **checks})
+        checks["postgresql"] = f"down: {exc!r}"[:300]
+    checks["rabbitmq"] = broker_state(connection)
+    tasks = {name: trouble or "ok" for name, trouble in (supervisor.troubles() if supervisor else {}).items()}
+    failing = {k: v for k, v in checks.items() if v != "ok"} | {k: v for k, v in tasks.items() if v != "ok"}
+    if failing:
+        raise Problem(
+            503,
+            "Not ready",
+            "; ".join(f"{k}: {v}" for k, v in failing.items()),
+            extra={**checks, "tasks": tasks},
+        )
+    return json({"status": "ready", **checks, "tasks": tasks})

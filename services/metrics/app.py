@@ -1,5 +1,6 @@
 """The metrics composition root: ``create_app(settings)`` wires the metrics store, the importer of
 the scheduler's events, the sample queue, the statistics read model, the live feed and HTTP.
+The read model's subscription, the live feed and the sample queue run under the app's supervisor.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from services.bus.connection import connect_robust
 from services.bus.consumer import Consumer
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
+from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
 from services.common.web import METRICS, SECRET, HttpMetrics, middlewares, readiness
 from services.eventstore.codec import encode
 from services.eventstore.port import Expect, StreamAppend
@@ -50,8 +52,10 @@ def importer(store: PostgresEventStore):
 def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Application:
     metrics = HttpMetrics("metrics")
     app = web.Application(middlewares=middlewares("metrics", metrics), client_max_size=16 * 1024**2)
+    supervisor = Supervisor()
     app[SECRET] = settings.token_secret
     app[METRICS] = metrics
+    app[SUPERVISOR] = supervisor
 
     async def database(app: web.Application):
         pool = await wait_for_postgres(
@@ -62,16 +66,20 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         )
         store = PostgresEventStore(pool, schema)
         await store.migrate()
-        read_model = ReadModel(store)
+        read_model = ReadModel(store, supervisor=supervisor)
         feed = LiveFeed(read_model)
         read_model.after_batch = feed.on_batch
+        metrics.registry.register(
+            TaskCollector("metrics", supervisor, parked=lambda: {"statistics": read_model.parked})
+        )
         await read_model.start()
-        feed.start()
+        feed.start(supervisor)
         app[READ_MODEL], app[FEED] = read_model, feed
         app[INGESTOR] = SampleIngestor(store, lambda: read_model.schema)
         yield
         await feed.stop()
         await read_model.stop()
+        await supervisor.stop_all()
         await store.close()
         await pool.close()
 
@@ -92,7 +100,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         )
         await consumer.start(settings.amqp_url)
         samples = SampleQueue(app[INGESTOR], queue=f"{prefix}.samples")
-        await samples.start(connection)
+        await samples.start(connection, supervisor)
         await app[FEED].connect_bus(connection)
         app[IMPORTER], app[SAMPLE_QUEUE] = consumer, samples
         yield
@@ -119,4 +127,4 @@ async def freeze_startup_objects(app: web.Application) -> None:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    return await readiness(request.app[READ_MODEL].store.pool, request.app[AMQP])
+    return await readiness(request.app[READ_MODEL].store.pool, request.app[AMQP], request.app[SUPERVISOR])

@@ -10,17 +10,18 @@ the log up to a past position; the same log always gives the same tables.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
 import structlog
 
+from services.common.supervisor import Supervisor
 from services.eventstore.checkpoints import CheckpointStore
+from services.eventstore.parking import ParkingLot
 from services.eventstore.port import RecordedEvent
 from services.eventstore.postgres import PostgresEventStore
-from services.eventstore.subscription import CatchUpSubscription
+from services.eventstore.subscription import CatchUpSubscription, Poison
 from services.metrics.projection import STORED_COLUMNS, Figures, StatisticsProjection, create_tables
 
 log = structlog.get_logger(__name__)
@@ -28,6 +29,8 @@ BATCH = 5000
 READ_BATCH = 20_000
 FLUSH_AT = 100_000
 """Airings whose figures a build holds before writing them out."""
+TASK = "statistics"
+"""The supervised task that keeps the serving generation up to date, whatever its number."""
 
 
 def generation_schema(store_schema: str, generation: int) -> str:
@@ -42,7 +45,8 @@ async def fill(
     One pass in log order, in one transaction with the checkpoint. The samples of the current
     version, nearly all of the log, are folded into figures straight from their stored JSON (only
     the fields the figures need are read); the figures are written at the end (the newest-reading
-    rule does not depend on order), or whenever more than ``FLUSH_AT`` airings are held.
+    rule does not depend on order), or whenever more than ``FLUSH_AT`` airings are held. Events the
+    live projection parked are left out, so that a rebuild gives the answer the live tables give.
     """
     checkpoints = CheckpointStore(store.schema)
     figures = Figures()
@@ -50,8 +54,9 @@ async def fill(
     head = await store.head_position()  # every position up to it is committed: none appears later
     bound = head if until is None else min(until, head)
     sql = (
-        f"select {STORED_COLUMNS} from {store.schema}.events "
-        "where global_position > $1 and global_position <= $2 order by global_position limit $3"
+        f"select {STORED_COLUMNS} from {store.schema}.events e "
+        f"where global_position > $1 and global_position <= $2 and {ParkingLot(store.schema).skip_clause()} "
+        "order by global_position limit $3"
     )
     count = 0
     async with store.pool.acquire() as conn:
@@ -83,13 +88,15 @@ class ReadModel:
         *,
         after_batch: Callable[[list[RecordedEvent]], None] | None = None,
         keep_as_of: int = 4,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.store = store
+        self.supervisor = supervisor or Supervisor()
+        self._parked_before = 0
         self.after_batch = after_batch
         self.keep_as_of = keep_as_of
         self.generation = 0
         self.subscription: CatchUpSubscription | None = None
-        self._task: asyncio.Task | None = None
         self._rebuilding = asyncio.Lock()
         self._as_of: OrderedDict[int, str] = OrderedDict()
         self._building: dict[int, asyncio.Task] = {}
@@ -114,21 +121,38 @@ class ReadModel:
             )
             self.generation = await conn.fetchval(f"select generation from {s}.read_generation")
             await create_tables(conn, self.schema)
-        self._follow()
+            await ParkingLot(s).create(conn)
+            # Known before the subscription runs: a dashboard resuming at once is told the truth.
+            position = await CheckpointStore(s).load(conn, f"statistics-g{self.generation}")
+        self._follow(position)
 
     def _follow(self, position: int = 0) -> None:
         """Follow the log from the generation's checkpoint (``position``, when the caller knows it:
-        what the generation serves reflects it before the subscription has loaded it)."""
-        self.subscription = CatchUpSubscription(
+        what the generation serves reflects it before the subscription has loaded it).
+
+        An event the projection cannot apply is parked and the statistics go on: samples come from
+        outside, and one bad reading must not freeze every dashboard (docs/adr/0004-poison-events.md).
+        """
+        if self.subscription is not None:
+            self._parked_before += self.subscription.parked
+        subscription = self.subscription = CatchUpSubscription(
             self.store,
             f"statistics-g{self.generation}",
             StatisticsProjection(self.schema),
             batch_size=BATCH,
             durable=False,
             after_batch=self.after_batch,
+            poison=Poison.PARK,
         )
-        self.subscription.position = position
-        self._task = asyncio.create_task(self.subscription.run(), name=f"statistics-g{self.generation}")
+        subscription.position = position
+        self.supervisor.start(
+            TASK, subscription.run, stop=subscription.stop, probe=lambda: subscription.trouble
+        )
+
+    @property
+    def parked(self) -> int:
+        """Events the serving generations parked since this process started (for /metrics)."""
+        return self._parked_before + (self.subscription.parked if self.subscription else 0)
 
     async def stop(self) -> None:
         await self._unfollow()
@@ -138,10 +162,7 @@ class ReadModel:
             await self._drop(generation)
 
     async def _unfollow(self) -> None:
-        if self.subscription is not None:
-            self.subscription.stop()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._task, 5)
+        await self.supervisor.stop(TASK)
 
     async def wait_until(self, position: int, timeout: float = 5.0) -> None:
         await self.subscription.wait_until(position, timeout)
@@ -168,10 +189,18 @@ class ReadModel:
             self._stale.add(old)
             task = asyncio.create_task(self._drop_later(old), name=f"drop-statistics-g{old}")
             self._dropping.add(task)
-            task.add_done_callback(self._dropping.discard)
+            task.add_done_callback(self._dropped)
             seconds = asyncio.get_running_loop().time() - started
             log.info("read model rebuilt", generation=new, events=applied, seconds=round(seconds, 3))
             return {"generation": new, "events": applied}
+
+    def _dropped(self, task: asyncio.Task) -> None:
+        self._dropping.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Left behind, it is dropped at the next stop; said here, since nobody awaits this task.
+            log.error(
+                "old statistics generation not dropped", task=task.get_name(), exc_info=task.exception()
+            )
 
     async def _drop_later(self, generation: int) -> None:
         await asyncio.sleep(2)  # queries that started on the old generation finish first

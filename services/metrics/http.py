@@ -141,44 +141,45 @@ async def stream(request: web.Request) -> web.StreamResponse:
     try:
         async with sse_response(request, headers={"X-Accel-Buffering": "no"}) as response:
             response.ping_interval = HEARTBEAT
-            sent = 0
-            if after is not None:
-                missed, position = await feed.since(interest, after)
-                for update in missed:
-                    await response.send(
-                        orjson.dumps(update, default=str).decode(), id=str(position), event="airing"
-                    )
-                sent = position
-            else:
-                await response.send(
-                    orjson.dumps({"position": request.app[READ_MODEL].position}).decode(),
-                    id=str(request.app[READ_MODEL].position),
-                    event="hello",
-                )
-            queue = listener.queue
-            while not listener.overflowed and response.is_connected():
-                try:
-                    waiting = [await asyncio.wait_for(queue.get(), HEARTBEAT)]
-                except TimeoutError:
-                    continue
-                while not queue.empty() and len(waiting) < SEND_AT_ONCE:
-                    waiting.append(queue.get_nowait())
-                # Everything waiting in one write: one batch of the read model is many messages.
-                payload = "".join(
-                    airing_message(update, position)
-                    for position, update in waiting
-                    if not (position <= sent and after is not None)  # already sent while catching up
-                )
-                if payload:
-                    try:
-                        async with asyncio.timeout(SEND_TIMEOUT):  # a stalled client is let go
-                            await response.write(payload.encode())
-                    except ConnectionResetError:
-                        response.stop_streaming()
-                        raise
+            with contextlib.suppress(ConnectionResetError):  # the client left: nothing to answer, no error
+                await follow(response, feed, listener, after, request.app[READ_MODEL].position)
             return response
     finally:
         feed.listeners.discard(listener)
+
+
+async def follow(response: EventSourceResponse, feed, listener: Listener, after: int | None, reached: int):
+    """Catch up from ``after`` (or say hello at ``reached``), then pass on live updates until the
+    client leaves. Every id is a position the figures sent under it reflect."""
+    interest = listener.interest
+    if after is not None:
+        missed, sent = await feed.since(interest, after)
+        for update in missed:
+            await response.send(orjson.dumps(update, default=str).decode(), id=str(sent), event="airing")
+    else:
+        sent = reached
+        await response.send(orjson.dumps({"position": reached}).decode(), id=str(reached), event="hello")
+    queue = listener.queue
+    while not listener.overflowed and response.is_connected():
+        try:
+            waiting = [await asyncio.wait_for(queue.get(), HEARTBEAT)]
+        except TimeoutError:
+            continue
+        while not queue.empty() and len(waiting) < SEND_AT_ONCE:
+            waiting.append(queue.get_nowait())
+        # Everything waiting in one write: one batch of the read model is many messages. What the
+        # catch-up covered (a position it reached) is not sent again.
+        payload = "".join(airing_message(update, position) for position, update in waiting if position > sent)
+        if payload:
+            try:
+                async with asyncio.timeout(SEND_TIMEOUT):  # a stalled client is let go
+                    await response.write(payload.encode())
+            except ConnectionResetError:
+                response.stop_streaming()
+                raise
+            except TimeoutError:
+                response.stop_streaming()
+                return
 
 
 def airing_message(update: dict, position: int) -> str:

@@ -1,11 +1,14 @@
 """The live feed: each committed batch of the read model, as airing updates, to dashboards and the bus.
 
 An update carries the airing's current status and figures and the global
-position of the metrics log it reflects, which is also its SSE id. Dashboards
-get every batch's updates at once; the bus gets ``metrics.StatisticsUpdated``
-at most once per ``bus_interval`` per airing, with its newest figures. A client
-that reconnects with ``Last-Event-ID`` gets the current state of every airing
-that changed after that position, so it misses nothing.
+position of the metrics log it reflects, which is also its SSE id: the figures
+are read after the read model has committed that position, so they reflect it
+(or later), never less. Dashboards get every batch's updates at once; the bus
+gets ``metrics.StatisticsUpdated`` at most once per ``bus_interval`` per airing,
+with its newest figures. A client that reconnects with ``Last-Event-ID`` gets
+the current state of every airing that changed after that position up to the
+position the read model has reached, under that position's id; what the read
+model applies later comes live, so it misses nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import structlog
 
 from contracts.events.metrics import CounterFigure, StatisticsUpdated
 from services.bus.topology import declare_exchanges
+from services.common.supervisor import Supervisor
 from services.eventstore.port import RecordedEvent
 from services.metrics.generations import ReadModel
 
@@ -71,12 +75,11 @@ class LiveFeed:
         self._pending: set[uuid.UUID] = set()
         self._position = 0
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._supervisor: Supervisor | None = None
         # Updates for the bus, newest per airing: published beside the dashboards' feed, not in
         # its way (a broker round trip per update would hold back the next SSE messages).
         self._outbox: dict[str, tuple[int, dict[str, Any]]] = {}
         self._outbox_ready = asyncio.Event()
-        self._publisher: asyncio.Task | None = None
         self.published = 0
 
     def on_batch(self, batch: list[RecordedEvent]) -> None:
@@ -85,14 +88,15 @@ class LiveFeed:
         self._position = batch[-1].global_position
         self._wake.set()
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="live-feed")
-        self._publisher = asyncio.create_task(self._publish_outbox(), name="live-feed-bus")
+    def start(self, supervisor: Supervisor) -> None:
+        self._supervisor = supervisor
+        supervisor.start("live-feed", self._run)
+        supervisor.start("live-publisher", self._publish_outbox)
 
     async def stop(self) -> None:
-        for task in (self._task, self._publisher):
-            if task is not None:
-                task.cancel()
+        if self._supervisor is not None:
+            await self._supervisor.stop("live-feed", timeout=0)
+            await self._supervisor.stop("live-publisher", timeout=0)
 
     async def connect_bus(self, connection: aio_pika.abc.AbstractRobustConnection) -> None:
         channel = await connection.channel(publisher_confirms=True)
@@ -211,16 +215,19 @@ class LiveFeed:
         )
 
     async def since(self, interest: Interest, after: int) -> tuple[list[dict[str, Any]], int]:
-        """The current state of every airing the interest covers that changed after ``after``."""
+        """The current state of every airing the interest covers that changed after ``after``, and
+        the position those figures reflect: the read model's, taken before its tables are read."""
         store = self.read_model.store
+        reached = self.read_model.position
         touched: set[uuid.UUID] = set()
         position = after
         async with store.pool.acquire() as conn:
-            while True:
+            while position < reached:
                 batch = await store.read_all(position, 5000, connection=conn)
+                batch = [e for e in batch if e.global_position <= reached]
                 if not batch:
                     break
                 touched |= airings_in(batch)
                 position = batch[-1].global_position
-        updates = await self.updates(touched, position)
-        return [u for u in updates if interest.wants(u)], position
+        updates = await self.updates(touched, max(reached, after))
+        return [u for u in updates if interest.wants(u)], max(reached, after)

@@ -92,7 +92,7 @@ async def statistics(
         *args,
     )
     sums = await conn.fetch(
-        f"""select {select_keys} f.counter, sum(f.value)::bigint as total
+        f"""select {select_keys} f.counter, sum(f.value) as total
             from {_source(schema)} join {schema}.figures f on f.airing_id = a.airing_id
             {where} {("group by " + ", ".join([*key_refs, "f.counter"]))} order by f.counter""",
         *args,
@@ -100,7 +100,7 @@ async def statistics(
     counters: dict[tuple, dict[str, int]] = {}
     for row in sums:
         key = tuple(row[k] for k in key_refs)
-        counters.setdefault(key, {})[row["counter"]] = row["total"]
+        counters.setdefault(key, {})[row["counter"]] = int(row["total"])  # numeric: no overflow
     rows = []
     for row in counts:
         key = tuple(row[k] for k in key_refs)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uvloop
-from aiohttp import web
 
 from services.common.logging import configure_logging
 from services.common.settings import Settings
+from services.common.startup import serve
 from services.scheduler.app import create_app
 
 
@@ -14,7 +14,7 @@ def main() -> None:
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     uvloop.install()
-    web.run_app(create_app(settings), host=settings.http_host, port=settings.scheduler_port, print=None)
+    serve(create_app(settings), host=settings.http_host, port=settings.scheduler_port)
 
 
 if __name__ == "__main__":

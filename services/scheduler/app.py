@@ -1,11 +1,9 @@
 """The scheduler's composition root: ``create_app(settings)`` wires pool, store,
 read model, relay and HTTP routes; everything that opens IO does so in ``cleanup_ctx``.
+The read model, the horizon keeper and the relay run under the app's supervisor.
 """
 
 from __future__ import annotations
-
-import asyncio
-import contextlib
 
 import structlog
 from aiohttp import web
@@ -14,9 +12,10 @@ from services.bus.connection import connect_robust
 from services.bus.relay import OutboxRelay
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
+from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
 from services.common.web import METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
 from services.eventstore.postgres import PostgresEventStore
-from services.eventstore.subscription import CatchUpSubscription
+from services.eventstore.subscription import CatchUpSubscription, Poison
 from services.scheduler import http, http_fanout, http_reference, http_series, openapi
 from services.scheduler.horizon import HorizonKeeper
 from services.scheduler.keys import (
@@ -40,8 +39,11 @@ SCHEMA_NAME = "scheduler"
 def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = True) -> web.Application:
     metrics = HttpMetrics("scheduler")
     app = web.Application(middlewares=middlewares("scheduler", metrics))
+    supervisor = Supervisor()
+    metrics.registry.register(TaskCollector("scheduler", supervisor))
     app[SECRET] = settings.token_secret
     app[METRICS] = metrics
+    app[SUPERVISOR] = supervisor
     app[SCHEMA] = schema
     app[HORIZON_DAYS] = settings.schedule_horizon_days
 
@@ -58,10 +60,12 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             await create_tables(conn, schema)
         idempotency = IdempotencyStore(pool, schema)
         await idempotency.create()
+        # Halts rather than skips: a run-sheet or a conflict check read from a model that skipped
+        # an event would be silently wrong (docs/adr/0004-poison-events.md).
         subscription = CatchUpSubscription(
-            store, NAME, AiringsProjection(schema), batch_size=2000, durable=False
+            store, NAME, AiringsProjection(schema), batch_size=2000, durable=False, poison=Poison.HALT
         )
-        follower = asyncio.create_task(subscription.run(), name="airings-read-model")
+        supervisor.start(NAME, subscription.run, stop=subscription.stop, probe=lambda: subscription.trouble)
         app[POOL], app[STORE], app[SUBSCRIPTION] = pool, store, subscription
         app[SCHEDULER] = Scheduler(store)
         app[IDEMPOTENCY] = idempotency
@@ -73,27 +77,22 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             interval=settings.horizon_interval,
         )
         app[KEEPER] = keeper
-        keeping = asyncio.create_task(keeper.run(), name="series-horizon")
+        supervisor.start("series-horizon", keeper.run, stop=keeper.stop)
         yield
-        keeper.stop()
-        subscription.stop()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(keeping, 5)
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(follower, 5)
+        await supervisor.stop("series-horizon")
+        await supervisor.stop(NAME)
+        await supervisor.stop_all()
         await store.close()
         await pool.close()
 
     async def broker(app: web.Application):
         connection = await connect_robust(settings.amqp_url, timeout=settings.startup_timeout)
         app[AMQP] = connection
-        relayer = OutboxRelay(app[STORE], settings.amqp_url, name="scheduler-relay") if relay else None
-        task = asyncio.create_task(relayer.run(), name="scheduler-relay") if relayer else None
+        if relay:
+            relayer = OutboxRelay(app[STORE], settings.amqp_url, name="scheduler-relay")
+            supervisor.start("scheduler-relay", relayer.run, stop=relayer.stop)
         yield
-        if relayer is not None:
-            relayer.stop()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(task, 5)
+        await supervisor.stop("scheduler-relay")
         await connection.close()
 
     app.cleanup_ctx.extend([database, broker])
@@ -107,4 +106,4 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
 
 
 async def readyz(request: web.Request) -> web.Response:
-    return await readiness(request.app[POOL], request.app[AMQP])
+    return await readiness(request.app[POOL], request.app[AMQP], request.app[SUPERVISOR])

@@ -5,8 +5,10 @@ from uuid import uuid4
 
 import pytest
 
+from services.common.supervisor import Halt
+from services.eventstore.parking import ParkingLot
 from services.eventstore.port import NewEvent
-from services.eventstore.subscription import CatchUpSubscription
+from services.eventstore.subscription import CatchUpSubscription, Poison
 from tests.integration.pg import fresh_store, open_pool
 
 APP = "loa-subscription-test"
@@ -142,3 +144,47 @@ async def test_dropped_connections_reconnect_and_resume(store, pool):
     await sub.wait_until(await store.head_position(), timeout=10)
     assert await counts(store) == {"Ea H'leo": 4}
     await stop(sub, task)
+
+
+def poisoned(store, project, failures: list[str]):
+    """The projection, failing on every event of commune POISON (and on whole batches holding one)."""
+
+    async def fragile(conn, events):
+        await project(conn, events)
+        if any(e.data["commune"] == "POISON" for e in events):
+            failures.append(events[0].data["commune"])
+            raise ValueError("value out of int64 range")
+
+    return fragile
+
+
+async def test_a_poison_event_is_parked_with_its_error_and_the_projection_goes_on(store):
+    for i, commune in enumerate(["Ea Kao", "Ea Tu", "POISON", "Hòa Xuân", "Ea Tu"]):
+        await store.append(f"airing-{i}", [airing(commune)])
+    failures: list[str] = []
+    sub = CatchUpSubscription(
+        store, "parking", poisoned(store, projector(store), failures), batch_size=10, poison=Poison.PARK
+    )
+    task = await run_until_caught_up(sub, store)
+    assert await counts(store) == {"Ea Kao": 1, "Ea Tu": 2, "Hòa Xuân": 1}
+    assert sub.parked == 1 and failures == ["Ea Kao", "POISON", "POISON", "POISON"]  # batch, then 3 tries
+    async with store.pool.acquire() as conn:
+        [parked] = await ParkingLot(store.schema).list(conn, "parking")
+    assert parked["global_position"] == (await store.read_stream("airing-2"))[0].global_position
+    assert parked["error"] == "ValueError: value out of int64 range"
+    await store.append("airing-live", [airing("Krông Búk")])  # and it still follows the log
+    await sub.wait_until(await store.head_position(), timeout=3)
+    assert (await counts(store))["Krông Búk"] == 1
+    await stop(sub, task)
+
+
+async def test_a_projection_that_must_not_skip_halts_with_the_reason(store):
+    await store.append("airing-a", [airing("Ea Kao")])
+    await store.append("airing-b", [airing("POISON")])
+    sub = CatchUpSubscription(
+        store, "halting", poisoned(store, projector(store), []), batch_size=10, poison=Poison.HALT, tries=2
+    )
+    with pytest.raises(Halt, match=r"halting cannot apply event .* \(schedule.AiringScheduled\)"):
+        await asyncio.wait_for(sub.run(), 5)
+    assert await counts(store) == {"Ea Kao": 1}, "the events before the poison one are applied"
+    assert sub.position == (await store.read_stream("airing-a"))[0].global_position

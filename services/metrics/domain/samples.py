@@ -25,6 +25,9 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 """Clocks drift: a reading a few minutes ahead of ours is believed, one further ahead is refused."""
 
 COUNTER_NAME_MAX = 60
+COUNTER_MAX = 2**53 - 1
+"""The largest counter kept: every JSON client (a browser's Number) reads it exactly, and sums of
+many fit the database's columns and Python's figures alike."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ def _problem(sample: SampleIn, is_known: Callable[[UUID], bool], now: datetime) 
             return "counters", f"counter names are 1..{COUNTER_NAME_MAX} characters"
         if value < 0:
             return f"counters.{name}", "a cumulative counter cannot be negative"
+        if value > COUNTER_MAX:
+            return f"counters.{name}", f"is larger than {COUNTER_MAX} (2^53 − 1), the largest counter kept"
     sampled_at = sample.sampled_at if sample.sampled_at.tzinfo else sample.sampled_at.replace(tzinfo=VIETNAM)
     if sampled_at > now + FUTURE_TOLERANCE:
         return "sampled_at", f"is in the future ({sampled_at.isoformat()})"

@@ -63,3 +63,16 @@ def test_the_order_of_arrival_does_not_matter():
 def test_a_counter_no_longer_reported_keeps_its_last_figure():
     figures = figures_after([sample(10, views=1500, reactions=700), sample(1, views=1700)])
     assert figures["reactions"].value == 700 and figures["views"].value == 1700
+
+
+def test_counters_are_bounded_at_the_door_to_what_every_json_client_reads_exactly():
+    at = "2023-08-26T03:30"
+    items = [
+        {"airing_id": str(LIVESTREAM), "sampled_at": at, "counters": {"views": 2**53 - 1}},
+        {"airing_id": str(LIVESTREAM), "sampled_at": at, "counters": {"views": 2**53}},
+        {"airing_id": str(LIVESTREAM), "sampled_at": at, "counters": {"shares": 2**63}},
+    ]
+    accepted, rejected = check_batch(items, known, NOW)
+    assert [s.counters for s in accepted] == [{"views": 2**53 - 1}]
+    assert [(r.index, r.field) for r in rejected] == [(1, "counters.views"), (2, "counters.shares")]
+    assert "2^53 − 1" in rejected[0].reason
