@@ -12,9 +12,11 @@ from aiohttp import web
 
 from services.bus.connection import connect_robust
 from services.bus.relay import OutboxRelay
+from services.bus.topology import CONSUMERS
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
 from services.common.web import METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
+from services.eventstore.leadership import CheckpointWait, SingleActive
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription
 from services.scheduler import http, http_fanout, http_reference, http_series, openapi
@@ -58,25 +60,29 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             await create_tables(conn, schema)
         idempotency = IdempotencyStore(pool, schema)
         await idempotency.create()
-        subscription = CatchUpSubscription(
-            store, NAME, AiringsProjection(schema), batch_size=2000, durable=False
-        )
-        follower = asyncio.create_task(subscription.run(), name="airings-read-model")
+
+        # Replicas share the database: the read model and the horizon keeper run in one process
+        # at a time (services/eventstore/leadership.py); every process waits on the read model.
+        def read_model() -> CatchUpSubscription:
+            return CatchUpSubscription(store, NAME, AiringsProjection(schema), batch_size=2000, durable=False)
+
+        projection = SingleActive(pool, f"{schema}.{NAME}", read_model)
+        follower = asyncio.create_task(projection.run(), name="airings-read-model")
+        subscription = CheckpointWait(projection, pool, schema, NAME)
         app[POOL], app[STORE], app[SUBSCRIPTION] = pool, store, subscription
         app[SCHEDULER] = Scheduler(store)
         app[IDEMPOTENCY] = idempotency
-        keeper = HorizonKeeper(
-            app[SCHEDULER],
-            pool,
-            schema,
-            days=settings.schedule_horizon_days,
-            interval=settings.horizon_interval,
-        )
-        app[KEEPER] = keeper
+
+        def horizon_keeper() -> HorizonKeeper:
+            days, interval = settings.schedule_horizon_days, settings.horizon_interval
+            return HorizonKeeper(app[SCHEDULER], pool, schema, days=days, interval=interval)
+
+        app[KEEPER] = horizon_keeper()
+        keeper = SingleActive(pool, f"{schema}.series-horizon", horizon_keeper)
         keeping = asyncio.create_task(keeper.run(), name="series-horizon")
         yield
         keeper.stop()
-        subscription.stop()
+        projection.stop()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(keeping, 5)
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
@@ -87,7 +93,13 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
     async def broker(app: web.Application):
         connection = await connect_robust(settings.amqp_url, timeout=settings.startup_timeout)
         app[AMQP] = connection
-        relayer = OutboxRelay(app[STORE], settings.amqp_url, name="scheduler-relay") if relay else None
+        # One relay publishes at a time among replicas; the product's declares the consumer queues first.
+        consumers = CONSUMERS if schema == SCHEMA_NAME else None
+
+        def outbox_relay() -> OutboxRelay:
+            return OutboxRelay(app[STORE], settings.amqp_url, name="scheduler-relay", consumers=consumers)
+
+        relayer = SingleActive(app[POOL], f"{schema}.scheduler-relay", outbox_relay) if relay else None
         task = asyncio.create_task(relayer.run(), name="scheduler-relay") if relayer else None
         yield
         if relayer is not None:
