@@ -14,6 +14,7 @@ import shutil
 import signal
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import uuid4
@@ -100,8 +101,9 @@ class Product:
         app.pid_file.unlink(missing_ok=True)
 
     def down(self) -> None:
-        for app in self.apps.values():
-            app.down()
+        """Stop every process, all at once (each may take a few seconds to finish its requests)."""
+        with ThreadPoolExecutor(max(1, len(self.apps))) as pool:
+            list(pool.map(App.down, self.apps.values()))
 
     async def sql(self, query: str, *args):
         conn = await asyncpg.connect(self.pg_dsn)
