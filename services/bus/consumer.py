@@ -28,7 +28,7 @@ from services.bus.connection import connect_robust
 from services.bus.topology import DEAD_LETTER_EXCHANGE, declare_consumer_queue, retry_queue_name
 from services.bus.wire import header
 from services.eventstore.migrate import check_schema_name
-from services.eventstore.port import StaleTransaction
+from services.eventstore.port import DuplicateEventId, WrongExpectedVersion
 
 log = structlog.get_logger(__name__)
 
@@ -132,16 +132,19 @@ class Consumer:
                         await self.handler(conn, envelope)
                         if not await conn.fetchval(self._mark_sql, self.name, envelope.event_id):
                             raise _HandledMeanwhile
-                except _HandledMeanwhile:
+                except (_HandledMeanwhile, DuplicateEventId):
+                    # Its event id is stored already: a concurrent or earlier delivery handled it.
                     self.duplicates += 1
                     return
-                except StaleTransaction:
+                except WrongExpectedVersion:
+                    # Another writer got the stream first (the one error type of that race,
+                    # StaleTransaction included): the handler runs again on the stream as it is now.
                     continue
             self.handled += 1
             if self.on_commit is not None:
                 self.on_commit()
             return
-        raise RuntimeError("handler kept meeting newer stream heads (StaleTransaction) ten times")
+        raise RuntimeError("handler kept losing the race for its stream (WrongExpectedVersion) ten times")
 
     async def _retry(self, message: AbstractIncomingMessage, exc: Exception, attempts: int) -> None:
         log.warning(

@@ -10,12 +10,13 @@ is skipped: delivery is at-least-once and consumers deduplicate by event id.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 
 import structlog
 from aio_pika.abc import AbstractExchange
 
 from services.bus.connection import AMQP_ERRORS, connect
-from services.bus.topology import declare_exchanges
+from services.bus.topology import declare_consumer_queues, declare_exchanges
 from services.bus.wire import to_message
 from services.eventstore.port import RecordedEvent
 from services.eventstore.postgres import PostgresEventStore
@@ -37,8 +38,12 @@ class OutboxRelay:
         fallback_interval: float = 1.0,
         startup_timeout: float = 120.0,
         linger: float = 0.02,
+        consumers: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
+        """``consumers``: the queues to declare before the first publish (the product's relay
+        passes topology.CONSUMERS; a test's relay, publishing into a shared broker, none)."""
         self.store = store
+        self.consumers = consumers or {}
         self.amqp_url = amqp_url
         self.name = name
         self.batch_size = batch_size
@@ -66,6 +71,7 @@ class OutboxRelay:
                 async with connection:
                     channel = await connection.channel(publisher_confirms=True)
                     exchange = await declare_exchanges(channel)
+                    await declare_consumer_queues(channel, self.consumers)
                     self._subscription = CatchUpSubscription(
                         self.store,
                         self.name,

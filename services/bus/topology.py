@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
@@ -20,6 +20,13 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 EVENTS_EXCHANGE = "loa.events"
 DEAD_LETTER_EXCHANGE = "loa.dead-letter"
 DEAD_LETTER_QUEUE = "loa.dead-letter"
+
+# Every consumer queue of the product and its bindings. The relay declares them before it
+# publishes anything, so that a consumer that starts late finds everything it missed waiting
+# in its queue instead of lost to an exchange that had nowhere to route it.
+CONSUMERS: Mapping[str, tuple[str, ...]] = {
+    "metrics.scheduler-events": ("schedule.#",),
+}
 
 # Broker-side safety net: a message redelivered this often (a consumer that
 # crashes on it every time) is dead-lettered by the broker itself.
@@ -70,3 +77,24 @@ async def declare_consumer_queue(
 
 def retry_queue_name(queue: str) -> str:
     return f"{queue}.retry"
+
+
+async def declare_consumer_queues(
+    channel: AbstractChannel, consumers: Mapping[str, Sequence[str]] = CONSUMERS
+) -> None:
+    """Declare every known consumer's queue (what the relay does before its first publish)."""
+    for name, bindings in consumers.items():
+        await declare_consumer_queue(channel, name, bindings)
+
+
+def routes_to(pattern: str, routing_key: str) -> bool:
+    """Whether a topic binding ``pattern`` (``*`` one word, ``#`` any words) takes ``routing_key``."""
+
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        if p[0] == "#":
+            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
+        return bool(k) and p[0] in ("*", k[0]) and match(p[1:], k[1:])
+
+    return match(pattern.split("."), routing_key.split("."))

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from services.devstack.apps import App
-from services.devstack.servers import Postgres, RabbitMQ, StackError, say
+from services.devstack.servers import Postgres, RabbitMQ, StackError, say, server_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +41,7 @@ class Stack:
     scheduler_port: int = 8081
     metrics_port: int = 8082
     run_name: str = "run"
+    replicas: int = 0  # processes of each service; 0: as many as the last ``up`` started
 
     @classmethod
     def create(
@@ -54,10 +55,11 @@ class Stack:
         epmd_port: int,
     ) -> Stack:
         folder = folder.resolve()
+        servers = server_folder(folder)
         return cls(
             folder,
-            Postgres(folder / "postgres", pg_port),
-            RabbitMQ(folder / "rabbitmq", amqp_port, management_port, dist_port, epmd_port),
+            Postgres(servers / "postgres", pg_port),
+            RabbitMQ(servers / "rabbitmq", amqp_port, management_port, dist_port, epmd_port),
         )
 
     @classmethod
@@ -116,13 +118,48 @@ class Stack:
     def amqp_url(self) -> str:
         return self.rabbitmq.url if self.vhost == "/" else self.rabbitmq.url + quote(self.vhost, safe="")
 
+    @property
+    def replicas_file(self) -> Path:
+        return self.folder / self.run_name / "replicas"
+
+    def replica_count(self) -> int:
+        """How many processes of each service: as asked, else as the last ``up`` started."""
+        if self.replicas:
+            return self.replicas
+        try:
+            return max(1, int(self.replicas_file.read_text()))
+        except (OSError, ValueError):
+            return 1
+
     def apps(self) -> list[App]:
-        """Loa's services, each on its port (LOA_SCHEDULER_PORT …)."""
+        """Loa's services, each on its port (LOA_SCHEDULER_PORT …); replica n (from 2) on port + 2(n-1)."""
         run = self.folder / self.run_name
-        return [
-            App("scheduler", "services.scheduler", self.scheduler_port, run),
-            App("metrics", "services.metrics", self.metrics_port, run),
-        ]
+        out = []
+        for n in range(1, self.replica_count() + 1):
+            suffix, step = ("" if n == 1 else f"-{n}"), 2 * (n - 1)
+            for service, port in (("scheduler", self.scheduler_port), ("metrics", self.metrics_port)):
+                env = {f"LOA_{service.upper()}_PORT": str(port + step)} if step else {}
+                out.append(App(service + suffix, f"services.{service}", port + step, run, env=env))
+        return out
+
+    def service_apps(self, service: str) -> list[App]:
+        """Every replica of ``service`` (scheduler or metrics)."""
+        return [a for a in self.apps() if a.module == f"services.{service}"]
+
+    def restart(self, what: str) -> None:
+        """Restart one part: ``postgres``, ``rabbitmq``, or every replica of ``scheduler``/``metrics``."""
+        if what == "postgres":
+            self.postgres.down()
+            self.postgres.up()
+        elif what == "rabbitmq":
+            self.rabbitmq.down()
+            self.rabbitmq.up()
+        elif what in ("scheduler", "metrics"):
+            for app in self.service_apps(what):
+                app.down()
+                app.up(self.app_env())
+        else:
+            raise StackError(f"cannot restart {what!r}: postgres, rabbitmq, scheduler or metrics")
 
     def simulator(self) -> App:
         """The collector simulator of the demo: keeps live livestreams' counters moving."""
@@ -130,7 +167,7 @@ class Stack:
         return App("simulator", "services.demo", None, run, ("simulate", *self._demo_args()))
 
     def _demo_args(self) -> tuple[str, ...]:
-        scheduler, metrics = self.apps()
+        scheduler, metrics = self.service_apps("scheduler")[0], self.service_apps("metrics")[0]
         return ("--scheduler", scheduler.url, "--metrics", metrics.url)
 
     def app_env(self) -> dict[str, str]:
@@ -151,12 +188,24 @@ class Stack:
                 f"loading the demo failed ({done.returncode}); see the logs in {self.folder / self.run_name}"
             )
 
+    @property
+    def servers_folder(self) -> Path:
+        """Where PostgreSQL and RabbitMQ keep their data (``folder`` unless their users cannot reach it)."""
+        return self.postgres.folder.parent
+
     def up(self, *, with_apps: bool = False, demo: bool = False) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.folder.chmod(0o755)
+        if self.servers_folder != self.folder:
+            say(f"the servers' users cannot enter {self.folder}: their data goes to {self.servers_folder}")
+            for path in (self.servers_folder.parent, self.servers_folder):
+                path.mkdir(parents=True, exist_ok=True)
+                path.chmod(0o755)
         self.postgres.up()
         self.rabbitmq.up()
         if with_apps:
+            self.replicas_file.parent.mkdir(parents=True, exist_ok=True)
+            self.replicas_file.write_text(str(self.replica_count()))
             for app in self.apps():
                 app.up(self.app_env())
         if with_apps and demo:
@@ -169,9 +218,12 @@ class Stack:
         self.postgres.down()
 
     def down_services(self) -> None:
-        """Stop the simulator and the services, leaving PostgreSQL and RabbitMQ running."""
+        """Stop the simulator and the services (every replica), leaving PostgreSQL and RabbitMQ running."""
         for app in [self.simulator(), *self.apps()]:
             app.down()
+        run = self.folder / self.run_name
+        for pid_file in run.glob("*.pid"):  # replicas of an earlier, larger ``up``
+            App(pid_file.stem, "", None, run).down()
 
     def status(self) -> dict[str, bool]:
         state = {"postgres": self.postgres.running(), "rabbitmq": self.rabbitmq.running()}

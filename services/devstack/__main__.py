@@ -41,13 +41,22 @@ def print_where_to_look(stack: Stack, *, with_apps: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.devstack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "env"])
+    parser.add_argument("command", choices=["up", "down", "status", "env", "restart"])
+    parser.add_argument("part", nargs="?", help="with restart: postgres, rabbitmq, scheduler or metrics")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=None,
+        help="with up: processes of each service (ports: +2 per replica)",
+    )
     parser.add_argument("--tests", action="store_true", help="the test suite's stack (.loa/test)")
     parser.add_argument("--purge", action="store_true", help="with down: delete the data folder too")
     parser.add_argument("--servers-only", action="store_true", help="with up: PostgreSQL and RabbitMQ only")
     parser.add_argument("--no-demo", action="store_true", help="with up: no demo province, no simulator")
     args = parser.parse_args(argv)
     stack = Stack.for_tests() if args.tests else Stack.for_dev()
+    if args.command == "up":
+        stack.replicas = max(1, args.replicas or 1)
     try:
         if args.command == "up":
             with_apps = not args.tests and not args.servers_only
@@ -57,11 +66,20 @@ def main(argv: list[str] | None = None) -> int:
             stack.down()
             if args.purge:
                 reset_folder(stack.folder)
+                reset_folder(stack.servers_folder)
         elif args.command == "status":
             state = stack.status()
+            apps = {app.name: app for app in stack.apps()}
             for name, up in state.items():
                 print(f"{name}: {'running' if up else 'stopped'}")
+                if up and name in apps:
+                    # /readyz names the database, the broker and each background task with its state.
+                    print(f"  {apps[name].url}/readyz -> {apps[name].readiness()}")
             return 0 if all(state.values()) else 3
+        elif args.command == "restart":
+            if not args.part:
+                parser.error("restart what? postgres, rabbitmq, scheduler or metrics")
+            stack.restart(args.part)
         else:
             print("\n".join(stack.env_lines()))
     except StackError as exc:

@@ -7,8 +7,9 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.devstack.servers import StackError, say, wait_until
@@ -23,6 +24,7 @@ class App:
     port: int | None
     folder: Path
     args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)  # this process's own settings (its port)
 
     @property
     def pid_file(self) -> Path:
@@ -63,7 +65,7 @@ class App:
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", self.module, *self.args],
-                env={**os.environ, **env},
+                env={**os.environ, **env, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -76,6 +78,18 @@ class App:
             if process.poll() is not None:
                 tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-20:])
                 raise StackError(f"{self.name} exited with {process.returncode}:\n{tail}")
+
+    def readiness(self) -> str:
+        """What ``/readyz`` answers (its JSON names each background task), or why there is no answer."""
+        if self.port is None:
+            return "running" if self.pid() else "stopped"
+        try:
+            with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
+                return f"{response.status} {response.read().decode(errors='replace')}"
+        except urllib.error.HTTPError as exc:
+            return f"{exc.code} {exc.read().decode(errors='replace')}"
+        except OSError as exc:
+            return f"no answer ({exc})"
 
     def down(self) -> None:
         pid = self.pid()

@@ -8,6 +8,7 @@ data and logs under the stack's folder (``.loa/<name>/``).
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import pwd
 import shutil
@@ -55,6 +56,20 @@ def wait_until(what: str, check, timeout: float) -> None:
             say(f"waiting for {what} …")
             said = True
         time.sleep(0.25)
+
+
+def server_folder(folder: Path) -> Path:
+    """Where the servers keep their data for a stack in ``folder``.
+
+    ``folder`` itself, unless root runs a clone that the unprivileged server users
+    cannot reach (a checkout in /root, mode 700): then a folder of its own under
+    /var/lib/loa, named after the checkout, so that initdb and RabbitMQ can enter it.
+    """
+    if not is_root() or all(p.stat().st_mode & 0o001 for p in folder.parents if p.exists()):
+        return folder
+    slug = "".join(c if c.isalnum() else "-" for c in str(folder)).strip("-")[-60:]
+    digest = hashlib.sha1(str(folder).encode()).hexdigest()[:8]
+    return Path("/var/lib/loa") / f"{slug}-{digest}"
 
 
 def apt_install(packages: list[str]) -> None:
@@ -326,9 +341,26 @@ class RabbitMQ:
         if not (RABBIT_BIN / "rabbitmqctl").exists() or not (self.folder / "rabbitmq.conf").exists():
             return
         if not port_open(self.port) and not port_open(self.dist_port):
+            self.stop_epmd()
             return
         say("stopping RabbitMQ")
         self.ctl("shutdown", timeout=90)
+        self.stop_epmd()
+
+    def stop_epmd(self) -> None:
+        """Stop the Erlang port mapper the node started on our port (it outlives the node).
+
+        ``epmd -kill`` refuses while any node is still registered with it, so this
+        never pulls the port mapper from under a broker that still runs.
+        """
+        epmd = shutil.which("epmd") or next(iter(sorted(glob.glob("/usr/lib/erlang/erts-*/bin/epmd"))), None)
+        if epmd is None or not port_open(self.epmd_port):
+            return
+        done = run(
+            [epmd, "-port", str(self.epmd_port), "-kill"], account("rabbitmq"), env=self.env(), check=False
+        )
+        if done.returncode == 0:
+            say(f"stopped epmd on port {self.epmd_port}")
 
     def restart_app(self) -> None:
         """Stop and start the broker application (the node stays): a broker restart for tests."""

@@ -102,14 +102,23 @@ class EventStoreError(Exception):
 
 
 class WrongExpectedVersion(EventStoreError):
-    """The stream was not at the version the caller expected: someone wrote first."""
+    """Another writer got this stream first: decide again on the stream as it is now.
 
-    def __init__(self, stream_id: str, expected: ExpectedVersion, actual: int) -> None:
+    The one error of the race, whatever form it took: a version other than the
+    one expected, or (:class:`StaleTransaction`) a transaction that began before
+    the stream's last event. Callers catch this type only.
+    """
+
+    def __init__(
+        self, stream_id: str, expected: ExpectedVersion, actual: int, message: str | None = None
+    ) -> None:
         self.stream_id = stream_id
         self.expected = expected
         self.actual = actual
         shown = expected.value if isinstance(expected, Expect) else expected
-        super().__init__(f"stream {stream_id!r}: expected version {shown}, actual version {actual}")
+        super().__init__(
+            message or f"stream {stream_id!r}: expected version {shown}, actual version {actual}"
+        )
 
 
 class DuplicateEventId(EventStoreError):
@@ -121,13 +130,18 @@ class DuplicateEventId(EventStoreError):
         super().__init__(f"event ids already stored by a different append: {ids}")
 
 
-class StaleTransaction(EventStoreError):
+class StaleTransaction(WrongExpectedVersion):
     """The surrounding transaction is older than the stream's last event; retry it anew.
 
     See docs/adr/0001-gap-free-global-order.md: positions come from the
     transaction id, so a transaction that began writing before the stream's last
     event was committed would place its event before that one in global order.
+    A kind of :class:`WrongExpectedVersion`: the same race, seen from inside a
+    caller's transaction.
     """
+
+    def __init__(self, message: str, stream_id: str = "", expected: ExpectedVersion = Expect.ANY) -> None:
+        super().__init__(stream_id, expected, -1, message)
 
 
 class InvalidAppend(EventStoreError, ValueError):

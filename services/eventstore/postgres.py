@@ -9,6 +9,7 @@ later (docs/adr/0001-gap-free-global-order.md).
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
@@ -39,7 +40,9 @@ from services.eventstore.port import (
 log = structlog.get_logger(__name__)
 
 MAX_EVENTS_PER_TRANSACTION = 1 << 20
-_RETRIES = 5
+_RETRIES = 8
+# Races that a fresh attempt settles; the server rolled the transaction back.
+_TRANSIENT = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 EVENT_COLUMNS = (
     "global_position",
     "stream_id",
@@ -146,6 +149,11 @@ class PostgresEventStore:
             f"data, metadata, occurred_at, recorded_at from {s}.events"
         )
         self._sql_safe = f"{s}.safe_position()"
+        # The same per-stream key as append_events, taken in key order.
+        self._sql_lock_streams = (
+            "select count(pg_advisory_xact_lock(k)) from ("
+            "select distinct hashtextextended(sid, 0) as k from unnest($1::text[]) as sid order by k) as keys"
+        )
 
     async def migrate(self) -> list[int]:
         """Apply pending migrations of this store's schema."""
@@ -210,8 +218,10 @@ class PostgresEventStore:
                         result = await self._append_once(
                             conn, sql, stream_id, expected_version, (*args, False), ids
                         )
-            except _Retry:
-                await asyncio.sleep(0.001 * (attempt + 1))
+            except (_Retry, StaleTransaction, *_TRANSIENT):
+                # StaleTransaction: a writer with a newer transaction id committed to the
+                # stream first; the version check had passed, so the same append may go again.
+                await _pause(attempt)
                 continue
             except _AlreadyStored:
                 return await self._originals(stream_id, ids)
@@ -259,7 +269,7 @@ class PostgresEventStore:
         if row is None:
             if await self._any_stored(conn, ids):
                 raise _AlreadyStored
-            actual = await self._current_version(stream_id)
+            actual = await self._current_version(stream_id, conn)
             if expected is not Expect.ANY and actual != _expected_code(expected):
                 raise WrongExpectedVersion(stream_id, expected, actual)
             raise _Retry  # the stream moved between the statement and this look
@@ -286,7 +296,7 @@ class PostgresEventStore:
         if code == "LOA02":
             raise DuplicateEventId([UUID(i) for i in (exc.detail or "").split(",") if i]) from None
         if code == "LOA03":
-            raise StaleTransaction(str(exc)) from None
+            raise StaleTransaction(str(exc), stream_id, expected) from None
         if code == "LOA04":
             raise InvalidAppend(str(exc)) from None
         if isinstance(exc, asyncpg.UniqueViolationError):
@@ -294,7 +304,7 @@ class PostgresEventStore:
                 # Another writer took the same version between our read and insert.
                 if expected is Expect.ANY and not conn.is_in_transaction():
                     raise _Retry from None
-                actual = await self._current_version(stream_id)
+                actual = await self._current_version(stream_id, conn)
                 raise WrongExpectedVersion(stream_id, expected, actual) from None
             if exc.constraint_name == "events_event_id_key" and not conn.is_in_transaction():
                 raise _AlreadyStored from None
@@ -304,12 +314,14 @@ class PostgresEventStore:
         [result] = await self._batch_originals([StreamAppend(stream_id, [_Id(i) for i in event_ids])])
         return result
 
-    async def _current_version(self, stream_id: str) -> int:
-        async with self.pool.acquire() as conn:
-            value = await conn.fetchval(
-                f"select max(stream_version) from {self.schema}.events where stream_id = $1", stream_id
-            )
-        return value or 0
+    async def _current_version(self, stream_id: str, conn: asyncpg.Connection | None = None) -> int:
+        # On the connection the caller holds, when it holds one: taking a second from the pool
+        # while holding the first starves the pool when every request does it at once.
+        sql = f"select max(stream_version) from {self.schema}.events where stream_id = $1"
+        if conn is not None and not conn.is_in_transaction():
+            return await conn.fetchval(sql, stream_id) or 0
+        async with self.pool.acquire() as own:
+            return await own.fetchval(sql, stream_id) or 0
 
     async def append_batch(
         self, appends: Sequence[StreamAppend], *, connection: asyncpg.Connection | None = None
@@ -330,6 +342,9 @@ class PostgresEventStore:
         if connection is not None:
             try:
                 return await self._batch_once(connection, appends, total)
+            except _TRANSIENT as exc:
+                # The caller's transaction is rolled back; running it again settles the race.
+                raise StaleTransaction(f"{type(exc).__name__}: {exc}", appends[0].stream_id) from exc
             except asyncpg.UniqueViolationError as exc:
                 if exc.constraint_name == "events_stream_version_key" and all(
                     a.expected_version is Expect.ANY for a in appends
@@ -342,14 +357,15 @@ class PostgresEventStore:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
                     results = await self._batch_once(conn, appends, total)
-            except _Retry:
-                await asyncio.sleep(0.001 * (attempt + 1))
+            except (_Retry, StaleTransaction, *_TRANSIENT):
+                await _pause(attempt)
                 continue
             except asyncpg.UniqueViolationError as exc:
                 if exc.constraint_name == "events_event_id_key":
                     return await self._batch_originals(appends)
                 if exc.constraint_name == "events_stream_version_key":
                     if all(a.expected_version is Expect.ANY for a in appends):
+                        await _pause(attempt)
                         continue
                     raise await self._batch_conflict(appends) from None
                 raise
@@ -361,7 +377,14 @@ class PostgresEventStore:
         self, conn: asyncpg.Connection, appends: Sequence[StreamAppend], total: int
     ) -> list[AppendResult]:
         s = self.schema
+        # One fixed order for the locks (by key) and for the rows of the COPY (by stream id):
+        # two batches naming the same streams wait for each other instead of deadlocking.
         streams = list(dict.fromkeys(a.stream_id for a in appends))
+        queued = [a.stream_id for a in appends if a.expected_version is Expect.ANY]
+        if queued:
+            # "any" appends queue per stream, as append_events does, before the transaction id
+            # (and so the position) is taken: the writer ahead has committed by then.
+            await conn.execute(self._sql_lock_streams, queued)
         heads = {
             r["stream_id"]: (r["version"], r["position"])
             for r in await conn.fetch(
@@ -391,7 +414,9 @@ class PostgresEventStore:
         for stream_id, events, expected in appends:
             head = heads.get(stream_id)
             if head is not None and head[1] >= base:
-                raise StaleTransaction(f"transaction is older than the last event of {stream_id!r}")
+                raise StaleTransaction(
+                    f"transaction is older than the last event of {stream_id!r}", stream_id, expected
+                )
             version = current.get(stream_id, 0)
             if expected is not Expect.ANY:
                 versions_after(stream_id, expected, version)
@@ -405,6 +430,8 @@ class PostgresEventStore:
             results.append(
                 AppendResult(stream_id, version - len(events) + 1, version, tuple(range(first, position)))
             )
+        if len(streams) > 1:
+            records.sort(key=_by_stream)
         await conn.copy_records_to_table("events", schema_name=s, records=records, columns=EVENT_COLUMNS)
         return results
 
@@ -557,6 +584,15 @@ class PostgresEventStore:
 
 
 _recorded = RecordedEvent._make
+
+
+def _by_stream(record: tuple) -> tuple[str, int]:
+    return record[1], record[2]
+
+
+async def _pause(attempt: int) -> None:
+    """Back off before another attempt, with jitter so that racing writers fall out of step."""
+    await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
 
 
 class _Id(NamedTuple):

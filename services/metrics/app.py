@@ -10,7 +10,6 @@ import gc
 import structlog
 from aiohttp import web
 
-from contracts.envelope import Envelope
 from contracts.events import REGISTRY
 from services.bus.connection import connect_robust
 from services.bus.consumer import Consumer
@@ -18,11 +17,10 @@ from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
 from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
 from services.common.web import METRICS, SECRET, HttpMetrics, middlewares, readiness
-from services.eventstore.codec import encode
-from services.eventstore.port import Expect, StreamAppend
 from services.eventstore.postgres import PostgresEventStore
 from services.metrics import http, openapi
 from services.metrics.generations import ReadModel
+from services.metrics.importer import importer
 from services.metrics.ingest import SampleIngestor
 from services.metrics.keys import AMQP, FEED, IMPORTER, INGESTOR, READ_MODEL, SAMPLE_QUEUE
 from services.metrics.live import LiveFeed
@@ -31,22 +29,6 @@ from services.metrics.sample_queue import SampleQueue
 log = structlog.get_logger(__name__)
 SCHEMA_NAME = "metrics"
 IMPORTED = ("schedule.#",)
-
-
-def importer(store: PostgresEventStore):
-    """Keeps each scheduler event in the metrics log, under its own id and stream name.
-
-    The append runs in the consumer's transaction with its inbox mark, and the
-    store refuses a second copy of an event id: the log holds each event once.
-    """
-
-    async def keep(conn, envelope: Envelope) -> None:
-        event = encode(
-            envelope.data, envelope.metadata, event_id=envelope.event_id, occurred_at=envelope.occurred_at
-        )
-        await store.append_batch([StreamAppend(envelope.stream_id, [event], Expect.ANY)], connection=conn)
-
-    return keep
 
 
 def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Application:

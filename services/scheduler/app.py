@@ -10,10 +10,12 @@ from aiohttp import web
 
 from services.bus.connection import connect_robust
 from services.bus.relay import OutboxRelay
+from services.bus.topology import CONSUMERS
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
 from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
 from services.common.web import METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
+from services.eventstore.leadership import CheckpointWait, SingleActive
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription, Poison
 from services.scheduler import http, http_fanout, http_reference, http_series, openapi
@@ -60,23 +62,33 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             await create_tables(conn, schema)
         idempotency = IdempotencyStore(pool, schema)
         await idempotency.create()
-        # Halts rather than skips: a run-sheet or a conflict check read from a model that skipped
-        # an event would be silently wrong (docs/adr/0004-poison-events.md).
-        subscription = CatchUpSubscription(
-            store, NAME, AiringsProjection(schema), batch_size=2000, durable=False, poison=Poison.HALT
+        # Replicas share the database: the read model and the horizon keeper run in one process
+        # at a time (services/eventstore/leadership.py); every process waits on the read model.
+        # The read model halts rather than skips: a run-sheet or a conflict check read from a model
+        # that skipped an event would be silently wrong (docs/adr/0004-poison-events.md).
+        def read_model() -> CatchUpSubscription:
+            return CatchUpSubscription(
+                store, NAME, AiringsProjection(schema), batch_size=2000, durable=False, poison=Poison.HALT
+            )
+
+        projection = SingleActive(pool, f"{schema}.{NAME}", read_model)
+        supervisor.start(
+            NAME,
+            projection.run,
+            stop=projection.stop,
+            probe=lambda: projection.worker.trouble if projection.worker is not None else None,
         )
-        supervisor.start(NAME, subscription.run, stop=subscription.stop, probe=lambda: subscription.trouble)
+        subscription = CheckpointWait(projection, pool, schema, NAME)
         app[POOL], app[STORE], app[SUBSCRIPTION] = pool, store, subscription
         app[SCHEDULER] = Scheduler(store)
         app[IDEMPOTENCY] = idempotency
-        keeper = HorizonKeeper(
-            app[SCHEDULER],
-            pool,
-            schema,
-            days=settings.schedule_horizon_days,
-            interval=settings.horizon_interval,
-        )
-        app[KEEPER] = keeper
+
+        def horizon_keeper() -> HorizonKeeper:
+            days, interval = settings.schedule_horizon_days, settings.horizon_interval
+            return HorizonKeeper(app[SCHEDULER], pool, schema, days=days, interval=interval)
+
+        app[KEEPER] = horizon_keeper()
+        keeper = SingleActive(pool, f"{schema}.series-horizon", horizon_keeper)
         supervisor.start("series-horizon", keeper.run, stop=keeper.stop)
         yield
         await supervisor.stop("series-horizon")
@@ -88,8 +100,14 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
     async def broker(app: web.Application):
         connection = await connect_robust(settings.amqp_url, timeout=settings.startup_timeout)
         app[AMQP] = connection
+        # One relay publishes at a time among replicas; the product's declares the consumer queues first.
+        consumers = CONSUMERS if schema == SCHEMA_NAME else None
+
+        def outbox_relay() -> OutboxRelay:
+            return OutboxRelay(app[STORE], settings.amqp_url, name="scheduler-relay", consumers=consumers)
+
         if relay:
-            relayer = OutboxRelay(app[STORE], settings.amqp_url, name="scheduler-relay")
+            relayer = SingleActive(app[POOL], f"{schema}.scheduler-relay", outbox_relay)
             supervisor.start("scheduler-relay", relayer.run, stop=relayer.stop)
         yield
         await supervisor.stop("scheduler-relay")

@@ -95,6 +95,13 @@ class Scheduler:
             self._remember(stream_id, version, state)
         return state, version
 
+    async def _head_position(self, stream_id: str, version: int) -> int:
+        """The global position of the stream's event at ``version`` (0 for an empty stream)."""
+        if version == 0:
+            return 0
+        [last] = await self.store.read_stream(stream_id, from_version=version, limit=1)
+        return last.global_position
+
     async def execute(self, resource_id: str, command: Command, metadata: EventMetadata) -> Outcome:
         """Decide ``command`` on the resource's current schedule and record what it decided."""
         stream_id = stream_of(resource_id)
@@ -102,7 +109,9 @@ class Scheduler:
             state, version = await self.load(resource_id)
             events = decide(state, command)
             if not events:
-                return Outcome([], 0)
+                # Already in effect (a retry, perhaps to another replica, of a command that was
+                # recorded): the answer reads the read model, which must show the stream as decided on.
+                return Outcome([], await self._head_position(stream_id, version))
             new = [
                 encode(event, metadata, event_id=self._event_id(metadata, stream_id, i, event))
                 for i, event in enumerate(events)
@@ -123,7 +132,7 @@ class Scheduler:
             recorded = await self.store.read_stream(stream_id)
             events = decision([decode(REGISTRY, r).data for r in recorded])
             if not events:
-                return Outcome([], 0)
+                return Outcome([], recorded[-1].global_position if recorded else 0)
             new = [
                 encode(event, metadata, event_id=self._event_id(metadata, stream_id, i, event))
                 for i, event in enumerate(events)
