@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -29,3 +30,9 @@ class Event(Contract):
     def context(cls) -> str:
         """The bounded context that owns the event (the part of the wire name before the dot)."""
         return cls.wire_name.split(".", 1)[0]
+
+
+FIRST_DAY = date(2000, 1, 1)
+"""The first local day (Asia/Ho_Chi_Minh) of the supported range: no date, time or month before it."""
+LAST_DAY = date(2100, 12, 31)
+"""The last local day of the supported range; planning past it is a typo, not a plan."""

@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from contracts.base import Contract
+from contracts.events.schedule import AiringKind
+from contracts.http.types import (
+    AS_OF,
+    MAX_SAFE_INTEGER,
+    DayOrTime,
+    Language,
+    Limit,
+    LocalDateTime,
+    Province,
+    Query,
+    ResourceRef,
+    integer,
+    text,
+)
+
+Source = text(120)
+GroupBy = text(200)
+CounterName = Annotated[text(60), Field(min_length=1)]
+
+
+def _cumulative(value: int) -> int:
+    if value < 0:
+        raise ValueError("a cumulative counter cannot be negative")
+    return value
+
+
+CounterValue = Annotated[
+    int, BeforeValidator(integer), Field(le=MAX_SAFE_INTEGER), AfterValidator(_cumulative)
+]
 
 
 class SampleIn(Contract):
@@ -20,15 +49,25 @@ class SampleIn(Contract):
     """
 
     airing_id: UUID
-    sampled_at: datetime = Field(description="when the platform read the counters (no offset = Vietnam time)")
-    source: str = Field(default="api", min_length=1, max_length=120, examples=["facebook"])
-    counters: dict[str, int] = Field(
-        min_length=1, examples=[{"views": 1700, "interactions": 778, "shares": 139, "comments": 105}]
+    sampled_at: LocalDateTime = Field(
+        description="when the platform read the counters (no offset = Vietnam time)"
+    )
+    source: Source = Field(default="api", min_length=1, examples=["facebook"])
+    counters: dict[CounterName, CounterValue] = Field(
+        min_length=1,
+        max_length=100,
+        examples=[{"views": 1700, "interactions": 778, "shares": 139, "comments": 105}],
     )
 
 
 class SampleBatch(Contract):
-    items: list[dict[str, Any]] = Field(min_length=1, max_length=10_000, description="SampleIn objects")
+    """A batch of samples; each item is checked on its own (a refused item names its index)."""
+
+    items: list[SampleIn | Any] = Field(
+        min_length=1,
+        max_length=10_000,
+        description="SampleIn objects; an item that is not one is refused on its own, with its reason",
+    )
 
 
 class RejectedSample(Contract):
@@ -41,6 +80,58 @@ class SampleBatchResult(Contract):
     accepted: int
     rejected: list[RejectedSample]
     position: int = Field(description="global position of the last sample stored (0: none)")
+
+
+# -- query parameters --------------------------------------------------------------
+
+
+class AsOfQuery(Query):
+    as_of: str | None = Field(
+        default=None,
+        pattern=AS_OF,
+        description="a log position (digits) or a past local day or time: the figures as they stood then",
+    )
+
+
+class FiltersQuery(AsOfQuery):
+    campaign_id: UUID | None = None
+    resource_id: ResourceRef | None = None
+    kind: AiringKind | None = None
+    language: Language | None = None
+    province: Province | None = None
+    from_: DayOrTime | None = Field(default=None, alias="from", description="airings starting at or after")
+    to: DayOrTime | None = Field(default=None, description="airings starting before")
+
+
+class StatsQuery(FiltersQuery):
+    group_by: GroupBy | None = Field(
+        default=None,
+        description="comma-separated: campaign, province, commune, kind, language, day, month…",
+    )
+
+
+class LivestreamsQuery(FiltersQuery):
+    limit: Limit = Field(default=20, le=500)
+
+
+class LivestreamRow(Contract):
+    airing_id: UUID
+    title: str | None = None
+    resource_id: str | None = None
+    starts_at: datetime | None = None
+    status: str | None = None
+    counters: dict[str, int] = Field(description="latest figure of each counter")
+
+
+class LivestreamList(Contract):
+    items: list[LivestreamRow]
+
+
+class Rebuilt(Contract):
+    """The statistics now served: a fresh generation built from the whole log."""
+
+    generation: int
+    events: int = Field(description="events applied to build it")
 
 
 class CounterPoint(Contract):

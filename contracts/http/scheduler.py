@@ -7,16 +7,51 @@ show local time with its offset (``2023-08-07T17:30:00+07:00``).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from contracts.base import Contract
-from contracts.events.reference import CampaignDefinition, ResourceDescription
+from contracts.events.reference import (
+    CampaignDefinition,
+    CampaignTargets,
+    Platform,
+    ResourceDescription,
+    ResourceType,
+    Slot,
+    Window,
+)
 from contracts.events.schedule import AiringKind, Outcome, Priority
 from contracts.events.series import SeriesDefinition, SkippedOccurrence
+from contracts.http.types import (
+    AudioRef,
+    Code,
+    Count,
+    Day,
+    DayOrTime,
+    Label,
+    Language,
+    Limit,
+    LocalDateTime,
+    Minutes,
+    PlaceName,
+    Province,
+    Query,
+    Reason,
+    ResourceRef,
+    Rule,
+    Script,
+    TimeOfDay,
+    Title,
+    Token,
+    Topic,
+    Url,
+    Zone,
+    check_length,
+)
 
 
 class AiringRequest(Contract):
@@ -26,17 +61,24 @@ class AiringRequest(Contract):
         default=None, description="optional; derived from the Idempotency-Key when absent"
     )
     kind: AiringKind
-    resource_id: str = Field(min_length=1, max_length=120, examples=["loudspeaker:xa-ea-tu"])
-    starts_at: datetime = Field(examples=["2023-08-07T17:30"])
-    ends_at: datetime | None = None
-    duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
-    title: str = Field(min_length=1, max_length=300)
-    topic: str | None = Field(default=None, max_length=300)
-    language: str | None = Field(default=None, max_length=40, examples=["Êđê"])
+    resource_id: ResourceRef = Field(examples=["loudspeaker:xa-ea-tu"])
+    starts_at: LocalDateTime
+    ends_at: LocalDateTime | None = Field(default=None, description="at most 24 hours after starts_at")
+    duration_minutes: Minutes | None = None
+    title: Title
+    topic: Topic | None = None
+    language: Language | None = None
     campaign_id: UUID | None = None
     priority: Priority = Priority.normal
-    script: str | None = Field(default=None, max_length=20_000)
-    audio_ref: str | None = Field(default=None, max_length=500)
+    script: Script | None = None
+    audio_ref: AudioRef | None = None
+
+    @field_validator("ends_at")
+    @classmethod
+    def _length(cls, ends_at: datetime | None, info: ValidationInfo) -> datetime | None:
+        if "starts_at" in info.data:
+            check_length(info.data["starts_at"], ends_at, None)
+        return ends_at
 
     @model_validator(mode="after")
     def _one_end(self) -> AiringRequest:
@@ -46,10 +88,17 @@ class AiringRequest(Contract):
 
 
 class RescheduleRequest(Contract):
-    starts_at: datetime
-    ends_at: datetime | None = None
-    duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
-    reason: str | None = Field(default=None, max_length=500)
+    starts_at: LocalDateTime
+    ends_at: LocalDateTime | None = Field(default=None, description="at most 24 hours after starts_at")
+    duration_minutes: Minutes | None = None
+    reason: Reason | None = None
+
+    @field_validator("ends_at")
+    @classmethod
+    def _length(cls, ends_at: datetime | None, info: ValidationInfo) -> datetime | None:
+        if "starts_at" in info.data:
+            check_length(info.data["starts_at"], ends_at, None)
+        return ends_at
 
     @model_validator(mode="after")
     def _one_end(self) -> RescheduleRequest:
@@ -59,20 +108,75 @@ class RescheduleRequest(Contract):
 
 
 class CancelRequest(Contract):
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Reason | None = None
 
 
 class ConfirmationRequest(Contract):
     """An operator's as-run record."""
 
     outcome: Outcome
-    actual_start: datetime | None = None
-    actual_end: datetime | None = None
-    reason: str | None = Field(default=None, max_length=500, examples=["mất điện"])
+    actual_start: LocalDateTime | None = Field(
+        default=None, description="within a day of the airing's window, not in the future"
+    )
+    actual_end: LocalDateTime | None = Field(
+        default=None, description="within a day of the airing's window, not in the future"
+    )
+    reason: Reason | None = Field(default=None, examples=["mất điện"])
 
 
 class LivestreamLiveRequest(Contract):
-    url: str | None = Field(default=None, max_length=1000)
+    url: Url | None = None
+
+
+# -- query parameters (one model per endpoint; the OpenAPI document lists them from here) -----
+
+
+class AiringStatus(StrEnum):
+    scheduled = "scheduled"
+    rescheduled = "rescheduled"
+    live = "live"
+    ended = "ended"
+    aired = "aired"
+    partial = "partial"
+    missed = "missed"
+    cancelled = "cancelled"
+    bumped = "bumped"
+
+
+class AiringsQuery(Query):
+    resource_id: ResourceRef | None = None
+    campaign_id: UUID | None = None
+    kind: AiringKind | None = None
+    language: Language | None = None
+    status: AiringStatus | None = None
+    from_: DayOrTime | None = Field(default=None, alias="from", description="starts at or after")
+    to: DayOrTime | None = Field(default=None, description="starts before")
+    limit: Limit = Field(default=100, le=1000)
+    offset: int = Field(default=0, ge=0, le=10_000_000, strict=True)
+    sort: Literal["starts_at", "-starts_at"] = Field(
+        default="starts_at", description="-starts_at: newest first"
+    )
+
+
+class RunSheetQuery(Query):
+    date: Day | None = Field(default=None, description="the local day; default: today")
+
+
+class CampaignCalendarQuery(Query):
+    token: Token | None = None
+
+
+class ResourceCalendarQuery(CampaignCalendarQuery):
+    from_: DayOrTime | None = Field(default=None, alias="from", description="default: 90 days back")
+
+
+class ResourcesQuery(Query):
+    province: Province | None = None
+    type: ResourceType | None = None
+
+
+class CampaignsQuery(Query):
+    province: Province | None = None
 
 
 class AiringView(Contract):
@@ -125,17 +229,50 @@ class ConflictingAiring(Contract):
 
 
 class Problem(Contract):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details: ``errors`` names each bad field, ``conflicts`` the airings in the way.
+
+    Other members may follow (RFC 9457 extensions, e.g. each dependency's state on a 503).
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     type: str = "about:blank"
     title: str
     status: int
     detail: str | None = None
+    instance: str | None = Field(default=None, description="the path of the request")
     errors: list[FieldProblem] = Field(default_factory=list)
     conflicts: list[ConflictingAiring] = Field(default_factory=list)
 
 
 # -- reference data ------------------------------------------------------------------
+
+
+class WindowIn(Window):
+    start: TimeOfDay
+    end: TimeOfDay
+
+
+class SlotIn(Slot):
+    rule: Rule = Field(min_length=1, examples=["FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"])
+    start: TimeOfDay
+    duration_minutes: Minutes
+
+
+class ResourceRequest(ResourceDescription):
+    """Register a resource under its id, or change its description (PUT /v1/resources/{resource_id})."""
+
+    name: PlaceName = Field(examples=["Xã Ea Tu"])
+    province: Province
+    code: Code | None = Field(default=None, description="official code (communes)")
+    district: Label | None = None
+    languages: list[Language] = Field(default_factory=list, max_length=20, examples=[["Kinh", "Êđê"]])
+    windows: list[WindowIn] = Field(default_factory=list, max_length=10)
+    station: Label | None = Field(default=None, examples=["Đài PT-TH Đắk Lắk"])
+    slots: list[SlotIn] = Field(default_factory=list, max_length=50)
+    columns: list[Title] = Field(default_factory=list, max_length=50, examples=[["Câu chuyện chính sách"]])
+    platform: Platform | None = None
+    url: Url | None = None
 
 
 class ResourceView(ResourceDescription):
@@ -151,7 +288,30 @@ class ResourceList(Contract):
 # -- campaigns ------------------------------------------------------------------------
 
 
-class CampaignRequest(CampaignDefinition):
+class CampaignTargetsIn(CampaignTargets):
+    airings_per_commune: Count | None = None
+    languages: list[Language] = Field(
+        default_factory=list, max_length=20, description="each target commune in each of these"
+    )
+    livestreams: Count | None = None
+    airings: Count | None = Field(default=None, description="a total, when not per commune")
+
+
+class CampaignChange(CampaignDefinition):
+    """A campaign's definition as a planner gives it (PUT /v1/campaigns/{campaign_id})."""
+
+    name: Title = Field(examples=["BHYT học sinh, sinh viên"])
+    topic: Topic | None = None
+    province: Province
+    starts_on: Day
+    ends_on: Day
+    communes: list[ResourceRef] = Field(
+        default_factory=list, max_length=20_000, description="resource ids of the target communes"
+    )
+    targets: CampaignTargetsIn = Field(default_factory=CampaignTargetsIn)
+
+
+class CampaignRequest(CampaignChange):
     """Plan a campaign (or, with PUT on its URL, change it)."""
 
     campaign_id: UUID | None = Field(default=None, description="optional; derived from the Idempotency-Key")
@@ -205,10 +365,29 @@ class CampaignProgress(Contract):
 
 
 class SeriesRequest(SeriesDefinition):
-    """Plan a recurring airing; its airings are kept scheduled ahead over the horizon."""
+    """Plan a recurring airing; its airings are kept scheduled ahead over the horizon.
 
+    EXDATE and RDATE values without an offset are wall-clock times of the series' zone;
+    one with an offset names an instant (``06:00+00:00`` is 13:00 in Vietnam).
+    """
+
+    rule: Rule = Field(min_length=1, examples=["FREQ=WEEKLY;BYDAY=MO,WE,FR"])
+    first_start: LocalDateTime = Field(description="local wall-clock time of the first occurrence (DTSTART)")
+    duration_minutes: Minutes
+    zone: Zone = "Asia/Ho_Chi_Minh"
+    exdates: list[LocalDateTime] = Field(
+        default_factory=list, max_length=1000, description="starts left out (EXDATE)"
+    )
+    rdates: list[LocalDateTime] = Field(
+        default_factory=list, max_length=1000, description="starts added (RDATE)"
+    )
+    title: Title
+    topic: Topic | None = None
+    language: Language | None = None
+    script: Script | None = None
+    audio_ref: AudioRef | None = None
     series_id: UUID | None = Field(default=None, description="optional; derived from the Idempotency-Key")
-    resource_id: str = Field(min_length=1, max_length=120)
+    resource_id: ResourceRef
     kind: AiringKind
     campaign_id: UUID | None = None
     skip_conflicts: bool = False
@@ -223,20 +402,20 @@ class SeriesRevisionRequest(Contract):
     """Change a series. Fields left out keep their current value."""
 
     scope: RevisionScope
-    occurrence: datetime | None = Field(
+    occurrence: LocalDateTime | None = Field(
         default=None, description="local start of the first occurrence to change (scope=following)"
     )
-    rule: str | None = Field(default=None, min_length=1, max_length=500)
-    first_start: datetime | None = None
-    duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
-    exdates: list[datetime] | None = None
-    rdates: list[datetime] | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    topic: str | None = Field(default=None, max_length=300)
-    language: str | None = Field(default=None, max_length=40)
+    rule: Rule | None = Field(default=None, min_length=1)
+    first_start: LocalDateTime | None = None
+    duration_minutes: Minutes | None = None
+    exdates: list[LocalDateTime] | None = Field(default=None, max_length=1000)
+    rdates: list[LocalDateTime] | None = Field(default=None, max_length=1000)
+    title: Title | None = None
+    topic: Topic | None = None
+    language: Language | None = None
     priority: Priority | None = None
-    script: str | None = Field(default=None, max_length=20_000)
-    audio_ref: str | None = Field(default=None, max_length=500)
+    script: Script | None = None
+    audio_ref: AudioRef | None = None
     skip_conflicts: bool = False
 
     @model_validator(mode="after")
@@ -247,8 +426,10 @@ class SeriesRevisionRequest(Contract):
 
 
 class SeriesEndRequest(Contract):
-    occurrence: datetime | None = Field(default=None, description="first occurrence not to air; default: now")
-    reason: str | None = Field(default=None, max_length=500)
+    occurrence: LocalDateTime | None = Field(
+        default=None, description="first occurrence not to air; default: now"
+    )
+    reason: Reason | None = None
 
 
 class SeriesView(Contract):
@@ -278,27 +459,31 @@ class FanOutRequest(Contract):
     """
 
     plan_id: UUID | None = Field(default=None, description="optional; derived from the Idempotency-Key")
-    title: str = Field(min_length=1, max_length=300)
-    topic: str | None = Field(default=None, max_length=300)
-    script: str | None = Field(default=None, max_length=20_000)
-    scripts: dict[str, str] = Field(default_factory=dict, description="a script per language")
-    audio_ref: str | None = Field(default=None, max_length=500)
+    title: Title
+    topic: Topic | None = None
+    script: Script | None = None
+    scripts: dict[Language, Script] = Field(
+        default_factory=dict, max_length=20, description="a script per language"
+    )
+    audio_ref: AudioRef | None = None
     campaign_id: UUID | None = None
     priority: Priority = Priority.normal
-    communes: list[str] | None = Field(default=None, max_length=20_000)
-    province: str | None = None
-    dates: list[date] | None = Field(default=None, max_length=400)
-    rule: str | None = Field(default=None, max_length=500, examples=["FREQ=WEEKLY;BYDAY=MO,WE,FR"])
-    from_date: date | None = None
-    to_date: date | None = None
+    communes: list[ResourceRef] | None = Field(default=None, max_length=20_000)
+    province: Province | None = None
+    dates: list[Day] | None = Field(default=None, max_length=400)
+    rule: Rule | None = Field(default=None, examples=["FREQ=WEEKLY;BYDAY=MO,WE,FR"])
+    from_date: Day | None = None
+    to_date: Day | None = None
     window: int = Field(
-        default=1, ge=1, le=10, description="which of the commune's usual windows (1 = first)"
+        default=1, ge=1, le=10, strict=True, description="which of the commune's usual windows (1 = first)"
     )
-    start: time | None = Field(default=None, description="a fixed local start instead of the window")
-    duration_minutes: int = Field(gt=0, le=240)
-    languages: list[str] | None = Field(default=None, description="only these of each commune's languages")
-    gap_minutes: int = Field(default=0, ge=0, le=120)
-    stagger_minutes: int = Field(default=0, ge=0, le=240)
+    start: TimeOfDay | None = Field(default=None, description="a fixed local start instead of the window")
+    duration_minutes: int = Field(gt=0, le=240, strict=True)
+    languages: list[Language] | None = Field(
+        default=None, max_length=20, description="only these of each commune's languages"
+    )
+    gap_minutes: int = Field(default=0, ge=0, le=120, strict=True)
+    stagger_minutes: int = Field(default=0, ge=0, le=240, strict=True)
     skip_conflicts: bool = False
 
     @model_validator(mode="after")

@@ -1,8 +1,11 @@
 """OpenAPI 3.1 documents generated from the contracts, and a self-contained docs page.
 
 Each service lists its endpoints as (method, path, summary, roles, request model,
-response model or media type, status, query parameters); the schemas come from
-the pydantic contracts, never written by hand.
+response, status(es), query); the schemas come from the pydantic contracts, never
+written by hand. A response is a model (JSON), a media type, or a mapping of
+media types to a model or None (a body of that type); the query is the pydantic
+model that also parses it (``services.common.query.query_as``), or a list of
+names of plain string parameters.
 """
 
 from __future__ import annotations
@@ -16,8 +19,27 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-Endpoint = tuple[str, str, str, str, type[BaseModel] | None, type[BaseModel] | str | None, int, list[str]]
-PATH_PARAMETERS = ("airing_id", "resource_id", "campaign_id", "series_id")
+from contracts.http.types import RESOURCE_ID
+
+Response = type[BaseModel] | str | dict[str, type[BaseModel] | None]
+Endpoint = tuple[str, str, str, str, type[BaseModel] | None, Response, int | tuple[int, ...], Any]
+PATH_PARAMETERS = {
+    "airing_id": {"type": "string", "format": "uuid"},
+    "campaign_id": {"type": "string", "format": "uuid"},
+    "series_id": {"type": "string", "format": "uuid"},
+    "resource_id": {"type": "string", "minLength": 1, "maxLength": 120, "pattern": RESOURCE_ID},
+}
+REFUSALS = (
+    (400, "Body is not JSON, or a header is malformed"),
+    (401, "No or invalid token"),
+    (403, "Role or scope forbids it"),
+    (404, "Not found"),
+    (405, "Method not allowed (the Allow header lists the methods)"),
+    (409, "Conflict: the airings in the way, or a state that forbids it"),
+    (413, "Body too large"),
+    (422, "Invalid field or parameter (named, with the reason)"),
+    (503, "A dependency is down or the service is busy: retry later"),
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +51,8 @@ class ApiDocument:
     path: Path
 
     def build(self) -> dict[str, Any]:
-        models = {m for e in self.endpoints for m in (e[4], e[5]) if isinstance(m, type)} | {self.problem}
+        models = {m for e in self.endpoints for m in (e[4], *_models(e[5])) if isinstance(m, type)}
+        models |= {self.problem}
         _, schema = models_json_schema(
             [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
             ref_template="#/components/schemas/{model}",
@@ -80,38 +103,86 @@ border-bottom:1px solid #ddd;vertical-align:top}}</style></head><body>
         print(f"wrote {self.path.relative_to(root)}")
 
 
-def _content(response: type[BaseModel] | str | None) -> dict[str, Any]:
-    if response is None or isinstance(response, str):
-        return {response or "text/calendar": {"schema": {"type": "string"}}}
-    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{response.__name__}"}}}
+def _models(response: Response) -> list[type[BaseModel]]:
+    if isinstance(response, dict):
+        return [m for m in response.values() if m is not None]
+    return [response] if isinstance(response, type) else []
 
 
-def _operation(method, path, summary, roles, request, response, status, params) -> dict[str, Any]:
+def _schema(model: type[BaseModel] | None) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"} if model is not None else {"type": "string"}
+
+
+def _content(response: Response) -> dict[str, Any]:
+    if isinstance(response, dict):
+        return {media: {"schema": _schema(model)} for media, model in response.items()}
+    if isinstance(response, str):
+        return {response: {"schema": {"type": "string"}}}
+    return {"application/json": {"schema": _schema(response)}}
+
+
+def _query_parameters(query: Any) -> list[dict[str, Any]]:
+    """Query parameters from the pydantic model that parses them (or plain strings by name)."""
+    if not isinstance(query, type):
+        return [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in query]
+    schema = query.model_json_schema()
+    definitions = schema.get("$defs", {})
+    parameters = []
+    for name, field in schema.get("properties", {}).items():
+        field = _inline(field, definitions)
+        choices = [c for c in field.pop("anyOf", []) if c != {"type": "null"}]
+        if len(choices) == 1:
+            field |= choices[0]
+        elif choices:
+            field["anyOf"] = choices
+        description = field.pop("description", None)
+        field.pop("title", None)
+        if field.get("default", 0) is None:
+            del field["default"]  # absent, not null: a query string has no null
+        parameter = {"name": name, "in": "query", "required": False, "schema": field}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
+
+
+def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
+    """``schema`` with each ``$ref`` to the model's own definitions replaced by the definition."""
+    if isinstance(schema, list):
+        return [_inline(s, definitions) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        return _inline(definitions[schema["$ref"].rsplit("/", 1)[1]], definitions)
+    return {k: _inline(v, definitions) for k, v in schema.items()}
+
+
+def _operation(method, path, summary, roles, request, response, status, query) -> dict[str, Any]:
     problem = {"$ref": "#/components/schemas/Problem"}
+    statuses = status if isinstance(status, tuple) else (status,)
     op: dict[str, Any] = {
         "summary": summary,
         "description": f"Role: {roles}. Times without an offset are Asia/Ho_Chi_Minh wall-clock time.",
         "security": [{"bearer": []}],
         "parameters": [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-            for p in PATH_PARAMETERS
+            {"name": p, "in": "path", "required": True, "schema": schema}
+            for p, schema in PATH_PARAMETERS.items()
             if "{" + p + "}" in path
         ]
-        + [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in params],
+        + _query_parameters(query),
         "responses": {
-            str(status): {"description": "OK", "content": _content(response)},
+            **{
+                str(code): {"description": "Created" if code == 201 else "OK", "content": _content(response)}
+                for code in statuses
+            },
             **{
                 str(code): {"description": text, "content": {"application/problem+json": {"schema": problem}}}
-                for code, text in (
-                    (400, "Body is not JSON"),
-                    (401, "No or invalid token"),
-                    (403, "Role or scope forbids it"),
-                    (404, "Not found"),
-                    (409, "Conflict: the airings in the way, or a state that forbids it"),
-                    (422, "Invalid field (named, with the reason)"),
-                )
+                for code, text in REFUSALS
             },
         },
+    }
+    op["responses"]["405"]["headers"] = {
+        "Allow": {"description": "the methods the path answers", "schema": {"type": "string"}}
     }
     if method == "post":
         op["parameters"].append(

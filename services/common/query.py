@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
+from typing import TypeVar
 
+from aiohttp import web
+from pydantic import ValidationError
+
+from contracts.base import FIRST_DAY, LAST_DAY
+from contracts.http.types import Query
 from services.common.localtime import VIETNAM, NonexistentLocalTime, to_utc
-from services.common.web import Problem
+from services.common.web import Problem, field_errors
+
+Q = TypeVar("Q", bound=Query)
+
+
+def query_as(request: web.Request, model: type[Q]) -> Q:
+    """The request's query string parsed into ``model``: 422 naming each bad parameter."""
+    try:
+        return model.model_validate_strings(dict(request.query))
+    except ValidationError as exc:
+        raise Problem(422, "Invalid query", errors=field_errors(exc, "query")) from None
 
 
 def invalid(field: str, reason: str) -> Problem:
@@ -32,13 +48,22 @@ def enum_param(value: str | None, enum: type[Enum], field: str) -> str | None:
 
 
 def day_or_time(value: str | None, field: str) -> datetime | None:
+    """A local day (its midnight) or an ISO date-time, within the supported range, as a UTC instant."""
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise invalid(field, "ISO date or date-time") from None
+    supported_day(parsed.date(), field)
     return instant(parsed, field)
+
+
+def supported_day(day: date, field: str) -> date:
+    """A day within the supported range (also a report's month, as its first day)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise invalid(field, f"must be within {FIRST_DAY} … {LAST_DAY}")
+    return day
 
 
 def integer(value: str | None, field: str, default: int, low: int, high: int) -> int:

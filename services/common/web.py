@@ -45,13 +45,30 @@ class Problem(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
+        self.errors = errors or []
+        # Every refusal says what went wrong in ``detail``, also when it lists fields.
+        detail = detail or "; ".join(f"{e['field']}: {e['reason']}" for e in self.errors) or None
         super().__init__(detail or title)
         self.status = status
         self.title = title
         self.detail = detail
-        self.errors = errors or []
         self.extra = extra or {}
+        self.headers = headers or {}
+
+    @classmethod
+    def from_http(cls, exc: web.HTTPException) -> Problem:
+        """aiohttp's own refusals (no route, method not allowed, body too large) as problems,
+        keeping their headers (``Allow`` on a 405)."""
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
+        text = exc.text or ""
+        detail = text if text and not text.startswith(f"{exc.status}:") else None
+        if exc.status == 405 and detail is None:
+            detail = f"this path answers {exc.headers.get('Allow', 'other methods')}"
+        if exc.status == 404 and detail is None:
+            detail = "no such path"
+        return cls(exc.status, exc.reason, detail or exc.reason, headers=headers)
 
     def response(self, instance: str) -> web.Response:
         body = {"type": "about:blank", "title": self.title, "status": self.status, "instance": instance}
@@ -60,12 +77,15 @@ class Problem(Exception):
         if self.errors:
             body["errors"] = self.errors
         body.update(self.extra)
-        return web.Response(body=orjson.dumps(body), status=self.status, content_type=PROBLEM)
+        return web.Response(
+            body=orjson.dumps(body), status=self.status, content_type=PROBLEM, headers=self.headers
+        )
 
 
-def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+def field_errors(exc: ValidationError, whole: str = "body") -> list[dict[str, str]]:
+    """Each refusal of a pydantic check as {field, reason}; ``whole`` names a refusal of the value itself."""
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "body", "reason": err["msg"]}
+        {"field": ".".join(str(p) for p in err["loc"]) or whole, "reason": err["msg"]}
         for err in exc.errors(include_url=False)
     ]
 
@@ -221,7 +241,7 @@ def middlewares(service: str, metrics: HttpMetrics, *, body_timeout: float = BOD
             response = problem.response(request.path)
         except web.HTTPException as exc:
             status = exc.status
-            response = Problem(exc.status, exc.reason).response(request.path)
+            response = Problem.from_http(exc).response(request.path)
         except asyncio.CancelledError:
             status = CLIENT_GONE  # the client left (or the server is stopping): nobody to answer
             raise

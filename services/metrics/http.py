@@ -11,10 +11,19 @@ import orjson
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
-from contracts.events.schedule import AiringKind
-from contracts.http.metrics import AiringMetrics, SampleBatch, SampleBatchResult, Stats
+from contracts.http.metrics import (
+    AiringMetrics,
+    AsOfQuery,
+    FiltersQuery,
+    LivestreamsQuery,
+    SampleBatch,
+    SampleBatchResult,
+    SampleIn,
+    Stats,
+    StatsQuery,
+)
 from services.common.localtime import to_local
-from services.common.query import day_or_time, enum_param, integer, invalid, uuid_param
+from services.common.query import day_or_time, instant, integer, invalid, query_as, uuid_param
 from services.common.web import Problem, body_as, json, principal, reader, request_metadata, require
 from services.metrics.keys import FEED, INGESTOR, READ_MODEL
 from services.metrics.live import Interest, Listener
@@ -43,8 +52,9 @@ async def post_samples(request: web.Request) -> web.Response:
     """A batch of samples: each item checked on its own; the valid ones stored in one transaction."""
     who = require(request, may_collect, "post samples")
     body = await body_as(request, SampleBatch)
+    items = [i.model_dump() if isinstance(i, SampleIn) else i for i in body.items]
     accepted, rejected, position = await request.app[INGESTOR].ingest(
-        body.items, request_metadata(request, who.sub)
+        items, request_metadata(request, who.sub)
     )
     if position:
         with contextlib.suppress(TimeoutError):
@@ -55,14 +65,21 @@ async def post_samples(request: web.Request) -> web.Response:
         position=position,
     )
     # 200 when something was stored or nothing needed storing, 422 when every item was refused.
-    status = 422 if rejected and not accepted else 200
-    return json(result, status)
+    if rejected and not accepted:
+        raise Problem(
+            422,
+            "No sample stored",
+            f"all {len(rejected)} items were refused",
+            errors=[{"field": f"items.{r.index}.{r.field}", "reason": r.reason} for r in rejected],
+            extra={"accepted": 0, "rejected": result.model_dump(mode="json")["rejected"], "position": 0},
+        )
+    return json(result)
 
 
 async def _schema_for(request: web.Request) -> tuple[str, int]:
     """The generation to read: the live one, or one built as of ``?as_of=`` (a position or a time)."""
     read_model = request.app[READ_MODEL]
-    as_of = request.query.get("as_of")
+    as_of = query_as(request, AsOfQuery).as_of
     if not as_of:
         return read_model.schema, read_model.position
     if as_of.isdigit():
@@ -75,16 +92,15 @@ async def _schema_for(request: web.Request) -> tuple[str, int]:
     return await read_model.as_of(position), position
 
 
-def _filters(request: web.Request) -> Filters:
-    q = request.query
+def _filters(q: FiltersQuery) -> Filters:
     return Filters(
-        campaign_id=uuid_param(q.get("campaign_id"), "campaign_id"),
-        resource_id=q.get("resource_id"),
-        kind=enum_param(q.get("kind"), AiringKind, "kind"),
-        language=q.get("language"),
-        province=q.get("province"),
-        starts_from=day_or_time(q.get("from"), "from"),
-        starts_before=day_or_time(q.get("to"), "to"),
+        campaign_id=q.campaign_id,
+        resource_id=q.resource_id,
+        kind=q.kind.value if q.kind else None,
+        language=q.language,
+        province=q.province,
+        starts_from=instant(q.from_, "from") if q.from_ else None,
+        starts_before=instant(q.to, "to") if q.to else None,
     )
 
 
@@ -92,11 +108,12 @@ def _filters(request: web.Request) -> Filters:
 async def get_stats(request: web.Request) -> web.Response:
     """Airings planned / aired / missed and counter totals, grouped and filtered, live or as of then."""
     principal(request)
-    group_by = [g for g in request.query.get("group_by", "").split(",") if g]
+    q = query_as(request, StatsQuery)
+    group_by = [g for g in (q.group_by or "").split(",") if g]
     unknown = [g for g in group_by if g not in GROUPS]
     if unknown:
         raise invalid("group_by", f"unknown {', '.join(unknown)}; one or more of {', '.join(GROUPS)}")
-    filters = _filters(request)
+    filters = _filters(q)
     schema, position = await _schema_for(request)
     async with request.app[READ_MODEL].store.pool.acquire() as conn:
         rows = await statistics(conn, schema, group_by, filters)
@@ -235,8 +252,9 @@ async def monthly(request: web.Request) -> web.Response:
 async def livestreams(request: web.Request) -> web.Response:
     """Livestreams newest first, with their latest counters (filters as for /v1/stats)."""
     principal(request)
-    filters = _filters(request)
-    limit = integer(request.query.get("limit"), "limit", 20, 1, 500)
+    q = query_as(request, LivestreamsQuery)
+    filters = _filters(q)
+    limit = q.limit
     schema, _ = await _schema_for(request)
     where, args = filters.where()
     where = f"{where} and a.kind = 'livestream'" if where else "where a.kind = 'livestream'"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -16,19 +16,20 @@ from contracts.events.schedule import AiringKind, Outcome
 from contracts.http.scheduler import (
     AiringPage,
     AiringRequest,
+    AiringsQuery,
     AiringView,
+    CampaignCalendarQuery,
     CancelRequest,
     ConfirmationRequest,
     LivestreamLiveRequest,
     RescheduleRequest,
+    ResourceCalendarQuery,
     RunSheet,
+    RunSheetQuery,
 )
 from services.common.auth import Principal
 from services.common.localtime import VIETNAM, to_local, to_utc
-from services.common.query import day_or_time as _day_or_time
-from services.common.query import enum_param as _enum
-from services.common.query import instant
-from services.common.query import integer as _int
+from services.common.query import instant, query_as
 from services.common.web import Problem, body_as, json, new_id, principal, reader, request_metadata, require
 from services.scheduler import catalogue
 from services.scheduler.calendar import feed
@@ -39,6 +40,7 @@ from services.scheduler.domain.commands import (
     GoLive,
     RescheduleAiring,
     ScheduleAiring,
+    check_actual_times,
 )
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
 from services.scheduler.domain.reference import check_kind
@@ -210,23 +212,18 @@ async def create_airing(request: web.Request) -> web.Response:
 @routes.get("/v1/airings")
 async def list_airings(request: web.Request) -> web.Response:
     principal(request)
-    q = request.query
-    campaign = q.get("campaign_id")
-    try:
-        campaign_id = uuid.UUID(campaign) if campaign else None
-    except ValueError:
-        raise Problem(422, "Invalid query", errors=[{"field": "campaign_id", "reason": "a UUID"}]) from None
+    q = query_as(request, AiringsQuery)
     query = AiringQuery(
-        resource_id=q.get("resource_id"),
-        campaign_id=campaign_id,
-        kind=_enum(q.get("kind"), AiringKind, "kind"),
-        language=q.get("language"),
-        status=q.get("status"),
-        starts_from=_day_or_time(q.get("from"), "from"),
-        starts_before=_day_or_time(q.get("to"), "to"),
-        limit=_int(q.get("limit"), "limit", 100, 1, 1000),
-        offset=_int(q.get("offset"), "offset", 0, 0, 10_000_000),
-        descending=q.get("sort") == "-starts_at",
+        resource_id=q.resource_id,
+        campaign_id=q.campaign_id,
+        kind=q.kind.value if q.kind else None,
+        language=q.language,
+        status=q.status.value if q.status else None,
+        starts_from=instant(q.from_, "from") if q.from_ else None,
+        starts_before=instant(q.to, "to") if q.to else None,
+        limit=q.limit,
+        offset=q.offset,
+        descending=q.sort == "-starts_at",
     )
     async with request.app[POOL].acquire() as conn:
         rows, total = await find_airings(conn, request.app[SCHEMA], query)
@@ -298,13 +295,18 @@ async def confirm(request: web.Request) -> web.Response:
 
     async def handle() -> web.Response:
         body = await body_as(request, ConfirmationRequest)
+        now = datetime.now(UTC)
+        actual_start = instant(body.actual_start, "actual_start") if body.actual_start else None
+        actual_end = instant(body.actual_end, "actual_end") if body.actual_end else None
+        with refusals():
+            check_actual_times(row["starts_at"], row["ends_at"], actual_start, actual_end, now)
         command = ConfirmAiring(
             airing_id=row["airing_id"],
             outcome=Outcome(body.outcome),
             operator=operator,
-            confirmed_at=datetime.now(UTC),
-            actual_start=instant(body.actual_start, "actual_start") if body.actual_start else None,
-            actual_end=instant(body.actual_end, "actual_end") if body.actual_end else None,
+            confirmed_at=now,
+            actual_start=actual_start,
+            actual_end=actual_end,
             reason=body.reason,
         )
         await run(request, row["resource_id"], command, operator)
@@ -336,11 +338,7 @@ async def end_livestream(request: web.Request) -> web.Response:
 @routes.get("/v1/resources/{resource_id}/run-sheet")
 async def run_sheet(request: web.Request) -> web.Response:
     principal(request)
-    raw = request.query.get("date")
-    try:
-        day = date.fromisoformat(raw) if raw else datetime.now(VIETNAM).date()
-    except ValueError:
-        raise Problem(422, "Invalid query", errors=[{"field": "date", "reason": "YYYY-MM-DD"}]) from None
+    day = query_as(request, RunSheetQuery).date or datetime.now(VIETNAM).date()
     start = to_utc(datetime.combine(day, datetime.min.time()))
     query = AiringQuery(
         resource_id=request.match_info["resource_id"],
@@ -373,8 +371,9 @@ async def _ics(request: web.Request, name: str, query: AiringQuery, filename: st
 async def resource_calendar(request: web.Request) -> web.Response:
     reader(request)
     resource_id = request.match_info["resource_id"]
+    given = query_as(request, ResourceCalendarQuery).from_
     # By default the feed starts 90 days back; ?from= reaches further.
-    since = _day_or_time(request.query.get("from"), "from") or datetime.now(UTC) - timedelta(days=90)
+    since = instant(given, "from") if given else datetime.now(UTC) - timedelta(days=90)
     query = AiringQuery(resource_id=resource_id, starts_from=since, limit=5000)
     async with request.app[POOL].acquire() as conn:
         row = await catalogue.resource(conn, request.app[SCHEMA], resource_id)
@@ -386,6 +385,7 @@ async def resource_calendar(request: web.Request) -> web.Response:
 @routes.get("/v1/campaigns/{campaign_id}/calendar.ics")
 async def campaign_calendar(request: web.Request) -> web.Response:
     reader(request)
+    query_as(request, CampaignCalendarQuery)
     try:
         campaign_id = uuid.UUID(request.match_info["campaign_id"])
     except ValueError:

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from time import perf_counter
 
 import structlog
 from aiohttp import web
-from dateutil.rrule import rrulestr
 
 from contracts.events.reference import ResourceDescription, ResourceType
 from contracts.http.scheduler import FanOutRequest, FanOutResult, SkippedAiring, Unplaced
-from services.common.localtime import to_local
+from services.common.localtime import to_local, to_utc
 from services.common.web import Problem, body_as, json, new_id, request_metadata, require
 from services.scheduler import catalogue
 from services.scheduler.domain.fanout import CommuneSystem, FanOut, fan_out
+from services.scheduler.domain.recurrence import InvalidRecurrence, Recurrence
 from services.scheduler.http import caught_up, conflicting, in_province, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
 
@@ -24,19 +24,28 @@ routes = web.RouteTableDef()
 PLAN_IDS = uuid.UUID("9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a")
 
 
+MAX_DAYS = 400
+
+
 def days_of(body: FanOutRequest) -> list[date]:
+    """The plan's local days: the dates given, or the rule's between from_date and to_date (at most 400)."""
     if body.dates is not None:
         return sorted(set(body.dates))
+    first = datetime.combine(body.from_date, time())
     try:
-        rule = rrulestr(body.rule.removeprefix("RRULE:"), dtstart=datetime.combine(body.from_date, time()))
-        days = rule.between(
-            datetime.combine(body.from_date, time()), datetime.combine(body.to_date, time(23, 59)), inc=True
+        # The same checked, lazy and capped expansion as a series: a hostile rule is refused at once.
+        rule = Recurrence(body.rule, first, timedelta(minutes=1))
+        occurrences = rule.between(
+            to_utc(first), to_utc(datetime.combine(body.to_date + timedelta(days=1), time())), MAX_DAYS
         )
-    except (ValueError, TypeError) as exc:
+    except InvalidRecurrence as exc:
         raise Problem(422, "Invalid fan-out", errors=[{"field": "rule", "reason": str(exc)}]) from None
-    if len(days) > 400:
-        raise Problem(422, "Invalid fan-out", errors=[{"field": "rule", "reason": "more than 400 days"}])
-    return [d.date() for d in days]
+    days = sorted({o.local_start.date() for o in occurrences})
+    if len(days) > MAX_DAYS:
+        raise Problem(
+            422, "Invalid fan-out", errors=[{"field": "rule", "reason": f"more than {MAX_DAYS} days"}]
+        )
+    return days
 
 
 async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[CommuneSystem]:

@@ -6,27 +6,52 @@ import uuid
 from collections import defaultdict
 
 from aiohttp import web
+from pydantic import TypeAdapter, ValidationError
 
-from contracts.events.reference import CampaignDefinition, ResourceDescription, ResourceType
+from contracts.events.reference import CampaignDefinition, ResourceDescription
 from contracts.http.scheduler import (
+    CampaignChange,
     CampaignList,
     CampaignProgress,
     CampaignRequest,
+    CampaignsQuery,
     CampaignView,
     CommuneProgress,
     ResourceList,
+    ResourceRequest,
+    ResourcesQuery,
     ResourceView,
     Tally,
 )
-from services.common.web import Problem, body_as, json, new_id, principal, request_metadata, require
+from contracts.http.types import ResourceId
+from services.common.query import query_as
+from services.common.web import (
+    Problem,
+    body_as,
+    field_errors,
+    json,
+    new_id,
+    principal,
+    request_metadata,
+    require,
+)
 from services.scheduler import catalogue
 from services.scheduler.domain.reference import describe, plan_campaign
-from services.scheduler.http import _enum, caught_up, in_province, refusals
+from services.scheduler.http import caught_up, in_province, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
 from services.scheduler.service import campaign_stream, resource_stream
 
 routes = web.RouteTableDef()
 CAMPAIGN_IDS = uuid.UUID("c2a8e3d4-1b5f-4e6a-9c7d-8e9f0a1b2c3d")
+RESOURCE_ID = TypeAdapter(ResourceId)
+
+
+def resource_id_of(request: web.Request) -> str:
+    """The id a resource is registered under: bounded, of a documented pattern (422 otherwise)."""
+    try:
+        return RESOURCE_ID.validate_python(request.match_info["resource_id"])
+    except ValidationError as exc:
+        raise Problem(422, "Invalid resource id", errors=field_errors(exc, "resource_id")) from None
 
 
 def resource_view(row) -> ResourceView:
@@ -40,7 +65,9 @@ async def put_resource(request: web.Request) -> web.Response:
     resource_id = request.match_info["resource_id"]
 
     async def handle() -> web.Response:
-        body = await body_as(request, ResourceDescription)
+        resource_id_of(request)
+        given = await body_as(request, ResourceRequest)
+        body = ResourceDescription.model_validate(given.model_dump())
         in_province(who, body.province)
         async with request.app[POOL].acquire() as conn:
             known = await catalogue.resource(conn, request.app[SCHEMA], resource_id)
@@ -63,10 +90,10 @@ async def put_resource(request: web.Request) -> web.Response:
 @routes.get("/v1/resources")
 async def list_resources(request: web.Request) -> web.Response:
     principal(request)
-    kind = _enum(request.query.get("type"), ResourceType, "type")
+    q = query_as(request, ResourcesQuery)
     async with request.app[POOL].acquire() as conn:
         rows = await catalogue.resources(
-            conn, request.app[SCHEMA], province=request.query.get("province"), type=kind
+            conn, request.app[SCHEMA], province=q.province, type=q.type.value if q.type else None
         )
     return json(ResourceList(items=[resource_view(r) for r in rows]))
 
@@ -137,7 +164,7 @@ async def create_campaign(request: web.Request) -> web.Response:
     async def handle() -> web.Response:
         body = await body_as(request, CampaignRequest)
         campaign_id = new_id(request, CAMPAIGN_IDS, who.sub, body.campaign_id)
-        definition = CampaignDefinition(**body.model_dump(exclude={"campaign_id"}))
+        definition = CampaignDefinition.model_validate(body.model_dump(exclude={"campaign_id"}))
         created = await _save_campaign(request, campaign_id, definition, who)
         async with request.app[POOL].acquire() as conn:
             row = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
@@ -152,7 +179,8 @@ async def update_campaign(request: web.Request) -> web.Response:
 
     async def handle() -> web.Response:
         row = await _campaign_row(request)
-        definition = await body_as(request, CampaignDefinition)
+        given = await body_as(request, CampaignChange)
+        definition = CampaignDefinition.model_validate(given.model_dump())
         await _save_campaign(request, row["campaign_id"], definition, who)
         return json(campaign_view(await _campaign_row(request)))
 
@@ -162,7 +190,7 @@ async def update_campaign(request: web.Request) -> web.Response:
 @routes.get("/v1/campaigns")
 async def list_campaigns(request: web.Request) -> web.Response:
     principal(request)
-    province = request.query.get("province")
+    province = query_as(request, CampaignsQuery).province
     async with request.app[POOL].acquire() as conn:
         rows = await conn.fetch(
             f"select * from {request.app[SCHEMA]}.campaigns where ($1::text is null or province = $1) "

@@ -13,13 +13,12 @@ from services.common.openapi import ApiDocument, Endpoint
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "docs" / "openapi" / "scheduler.json"
 
-# (method, path, summary, roles, request body, response body, status, query parameters)
+# (method, path, summary, roles, request body, response, status(es), query parameters)
 ENDPOINTS: list[Endpoint] = [
     ("post", "/v1/airings", "Plan an airing (409 names the airings in the way; emergencies bump normal ones)",
      "planner", bodies.AiringRequest, bodies.AiringView, 201, []),
     ("get", "/v1/airings", "Find airings (paginated, sorted by start; sort=-starts_at for newest first)",
-     "any", None, bodies.AiringPage, 200,
-     ["resource_id", "campaign_id", "kind", "language", "status", "from", "to", "limit", "offset", "sort"]),
+     "any", None, bodies.AiringPage, 200, bodies.AiringsQuery),
     ("get", "/v1/airings/{airing_id}", "One airing", "any", None, bodies.AiringView, 200, []),
     ("post", "/v1/airings/{airing_id}/reschedule", "Move an airing", "planner",
      bodies.RescheduleRequest, bodies.AiringView, 200, []),
@@ -33,23 +32,25 @@ ENDPOINTS: list[Endpoint] = [
      None, bodies.AiringView, 200, []),
     ("get", "/v1/resources/{resource_id}/calendar.ics",
      "iCalendar feed of a resource (token may be given as ?token= for phone calendars)",
-     "any", None, None, 200, ["token", "from"]),
+     "any", None, "text/calendar", 200, bodies.ResourceCalendarQuery),
     ("get", "/v1/campaigns/{campaign_id}/calendar.ics", "iCalendar feed of a campaign",
-     "any", None, None, 200, ["token"]),
+     "any", None, "text/calendar", 200, bodies.CampaignCalendarQuery),
     ("get", "/v1/resources/{resource_id}/run-sheet", "An operator's run-sheet for a local day",
-     "any", None, bodies.RunSheet, 200, ["date"]),
-    ("put", "/v1/resources/{resource_id}", "Register a commune's loudspeakers, a programme or a page, or "
-     "change its description (planner of its province)", "planner",
-     bodies.ResourceDescription, bodies.ResourceView, 200, []),
+     "any", None, bodies.RunSheet, 200, bodies.RunSheetQuery),
+    ("put", "/v1/resources/{resource_id}", "Register a commune's loudspeakers, a programme or a page (201), "
+     "or change its description (200); planner of its province", "planner",
+     bodies.ResourceRequest, bodies.ResourceView, (201, 200), []),
     ("get", "/v1/resources", "Resources, by province and type", "any", None, bodies.ResourceList, 200,
-     ["province", "type"]),
+     bodies.ResourcesQuery),
     ("get", "/v1/resources/{resource_id}", "One resource", "any", None, bodies.ResourceView, 200, []),
-    ("post", "/v1/campaigns", "Plan a campaign (target communes must be communes of its province)",
-     "planner", bodies.CampaignRequest, bodies.CampaignView, 201, []),
-    ("get", "/v1/campaigns", "Campaigns, newest first", "any", None, bodies.CampaignList, 200, ["province"]),
+    ("post", "/v1/campaigns", "Plan a campaign (201; 200 when the campaign id exists: its definition is "
+     "replaced); target communes must be communes of its province",
+     "planner", bodies.CampaignRequest, bodies.CampaignView, (201, 200), []),
+    ("get", "/v1/campaigns", "Campaigns, newest first", "any", None, bodies.CampaignList, 200,
+     bodies.CampaignsQuery),
     ("get", "/v1/campaigns/{campaign_id}", "One campaign", "any", None, bodies.CampaignView, 200, []),
     ("put", "/v1/campaigns/{campaign_id}", "Change a campaign", "planner",
-     bodies.CampaignDefinition, bodies.CampaignView, 200, []),
+     bodies.CampaignChange, bodies.CampaignView, 200, []),
     ("get", "/v1/campaigns/{campaign_id}/progress",
      "Planned / aired / missed against the targets, per language, kind and commune",
      "any", None, bodies.CampaignProgress, 200, []),

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from contracts.events.schedule import AiringKind, Outcome, Priority
 from contracts.events.series import SeriesDefinition
+from services.scheduler.domain.errors import InvalidCommand
+
+AS_RUN_SLACK = timedelta(days=1)
+"""How far from its planned window an airing's actual times may lie (a late or early airing)."""
+CLOCK_SKEW = timedelta(minutes=5)
+"""A phone's clock may run this far ahead of the server's."""
 
 
 @dataclass(frozen=True)
@@ -132,3 +138,22 @@ Command = (
     | EndSeries
     | ExtendSeries
 )
+
+
+def check_actual_times(
+    starts_at: datetime,
+    ends_at: datetime,
+    actual_start: datetime | None,
+    actual_end: datetime | None,
+    now: datetime,
+) -> None:
+    """An as-run record's times lie within a day of the airing's window and not in the future."""
+    for name, value in (("actual_start", actual_start), ("actual_end", actual_end)):
+        if value is None:
+            continue
+        if value > now + CLOCK_SKEW:
+            raise InvalidCommand(name, "is in the future")
+        if not starts_at - AS_RUN_SLACK <= value <= ends_at + AS_RUN_SLACK:
+            raise InvalidCommand(name, "must lie within a day of the airing's planned window")
+    if actual_start is not None and actual_end is not None and actual_end < actual_start:
+        raise InvalidCommand("actual_end", "must not be before actual_start")

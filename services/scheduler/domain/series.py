@@ -17,19 +17,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contracts.events.series import SeriesDefinition, SeriesPlanned
 from services.scheduler.domain.errors import InvalidCommand
-from services.scheduler.domain.recurrence import InvalidRecurrence, Occurrence, Recurrence
+from services.scheduler.domain.recurrence import MAX_OCCURRENCES, InvalidRecurrence, Occurrence, Recurrence
 
 OCCURRENCES = uuid.UUID("b7c1d8e2-3f4a-4b5c-8d6e-7f8091a2b3c4")
 
 
-def recurrence_of(definition: SeriesDefinition) -> Recurrence:
-    """The definition's recurrence; a bad rule or zone is the planner's error (422)."""
+def recurrence_of(definition: SeriesDefinition, *, new: bool = False) -> Recurrence:
+    """The definition's recurrence; a bad rule or zone is the planner's error (422).
+
+    ``new``: a definition a planner gives now, whose rule must also occur at all; one
+    already stored is only read (a cut series may rightly have no occurrence left).
+    """
     try:
         zone = ZoneInfo(definition.zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidCommand("zone", f"unknown time zone {definition.zone!r}") from None
     try:
-        return Recurrence(
+        recurrence = Recurrence(
             rule=definition.rule,
             first_start=definition.first_start,
             duration=timedelta(minutes=definition.duration_minutes),
@@ -37,9 +41,17 @@ def recurrence_of(definition: SeriesDefinition) -> Recurrence:
             exdates=frozenset(definition.exdates),
             rdates=frozenset(definition.rdates),
         )
+        if new:
+            recurrence.check_occurs()
+        return recurrence
     except InvalidRecurrence as exc:
-        field = "first_start" if "first_start" in str(exc) else "rule"
-        raise InvalidCommand(field, str(exc)) from None
+        raise _refused(exc) from None
+
+
+def _refused(exc: InvalidRecurrence) -> InvalidCommand:
+    reason = str(exc)
+    field = next((f for f in ("first_start", "rdates", "duration") if reason.startswith(f)), "rule")
+    return InvalidCommand(field, reason)
 
 
 def occurrence_id(series_id: uuid.UUID, local_start: datetime, revision: int = 0) -> uuid.UUID:
@@ -84,12 +96,19 @@ class SeriesState:
                 chosen = segment
         return chosen
 
-    def between(self, start: datetime, end: datetime) -> list[tuple[Segment, Occurrence]]:
-        """The occurrences the series wants in [start, end), each with the segment that made it."""
+    def between(
+        self, start: datetime, end: datetime, limit: int = MAX_OCCURRENCES
+    ) -> list[tuple[Segment, Occurrence]]:
+        """The occurrences the series wants in [start, end), each with the segment that made it;
+        a segment with more than ``limit`` of them is refused (InvalidCommand on ``rule``)."""
         out = []
         bounds = [s.effective_from for s in self.segments[1:]] + [None]
         for segment, upto in zip(self.segments, bounds, strict=True):
-            for o in recurrence_of(segment.definition).between(start, end):
+            try:
+                occurrences = recurrence_of(segment.definition).between(start, end, limit)
+            except InvalidRecurrence as exc:
+                raise _refused(exc) from None
+            for o in occurrences:
                 if o.local_start < segment.effective_from or (upto is not None and o.local_start >= upto):
                     continue
                 if self.ended_from is not None and o.local_start >= self.ended_from:

@@ -34,7 +34,7 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
 )
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
-from services.scheduler.domain.recurrence import Occurrence
+from services.scheduler.domain.recurrence import MAX_OCCURRENCES, Occurrence
 from services.scheduler.domain.schedule import (
     ResourceSchedule,
     Status,
@@ -42,9 +42,6 @@ from services.scheduler.domain.schedule import (
     evolve,
 )
 from services.scheduler.domain.series import Segment, SeriesState, local_instant, occurrence_id, recurrence_of
-
-MAX_OCCURRENCES = 10_000
-"""More airings than this in one decision is a rule without a sensible end (e.g. a daily rule from 1990)."""
 
 
 def decide(state: ResourceSchedule, command: Command) -> list[Event]:
@@ -72,7 +69,7 @@ def _series(state: ResourceSchedule, series_id) -> SeriesState:
 def _plan(state: ResourceSchedule, c: PlanSeries) -> list[Event]:
     if state.resource_id is not None and state.resource_id != c.resource_id:
         raise InvalidCommand("resource_id", f"this schedule belongs to {state.resource_id}")
-    recurrence_of(c.definition)  # refuse a bad rule before anything else
+    recurrence_of(c.definition, new=True)  # refuse a bad rule before anything else
     planned = SeriesPlanned(
         series_id=c.series_id,
         resource_id=c.resource_id,
@@ -101,7 +98,7 @@ def _extend(state: ResourceSchedule, c: ExtendSeries) -> list[Event]:
 def _revise(state: ResourceSchedule, c: ReviseSeries) -> list[Event]:
     one = _series(state, c.series_id)
     _check_revision(one, c.effective_from)
-    recurrence_of(c.definition)
+    recurrence_of(c.definition, new=True)
     current = one.segment_at(c.effective_from)
     if current.effective_from == c.effective_from and current.definition == c.definition:
         return []  # the same revision again
@@ -131,7 +128,7 @@ def _revise_whole(state: ResourceSchedule, c: ReviseWholeSeries) -> list[Event]:
             raise InvalidCommand(".".join(map(str, error["loc"])) or "definition", error["msg"]) from None
         if definition == segment.definition:
             continue
-        recurrence_of(definition)
+        recurrence_of(definition, new=True)
         revisions.append(
             SeriesRevised(
                 series_id=c.series_id,

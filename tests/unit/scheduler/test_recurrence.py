@@ -1,5 +1,6 @@
 """Series expansion: RFC 5545 rules in local time, stored in UTC."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -114,9 +115,106 @@ def test_local_times_in_a_dst_gap_are_refused_and_vietnam_has_none():
 
 
 def test_bad_rules_are_refused_clearly():
-    with pytest.raises(InvalidRecurrence, match="cannot read RRULE"):
+    with pytest.raises(InvalidRecurrence, match="FREQ must be one of"):
         Recurrence("FREQ=SOMETIMES", datetime(2023, 8, 1, 9, 0), timedelta(minutes=5))
     with pytest.raises(InvalidRecurrence, match="duration"):
         Recurrence("FREQ=DAILY", datetime(2023, 8, 1, 9, 0), timedelta(0))
     with pytest.raises(InvalidRecurrence, match="without a zone"):
         Recurrence("FREQ=DAILY", datetime(2023, 8, 1, 9, 0, tzinfo=UTC), timedelta(minutes=5))
+    with pytest.raises(InvalidRecurrence, match="cannot read RRULE"):
+        Recurrence("FREQ=DAILY;BYDAY=XX", datetime(2023, 8, 1, 9, 0), timedelta(minutes=5))
+
+
+# -- hostile rules: each refused from its text or within a bounded walk, well under 100 ms -----------
+
+BUDGET = 0.1  # seconds for one refusal; generous for a shared CI machine, a runaway takes seconds
+HOSTILE = {
+    "FREQ=DAILY;INTERVAL=0": "INTERVAL must be an integer",
+    "FREQ=DAILY;INTERVAL=-3": "INTERVAL must be an integer",
+    "FREQ=WEEKLY;INTERVAL=99999999999": "INTERVAL must be an integer",
+    "FREQ=DAILY;COUNT=-1": "COUNT must be an integer",
+    "FREQ=DAILY;COUNT=0": "COUNT must be an integer",
+    "FREQ=DAILY;COUNT=100000000": "COUNT must be an integer",
+    "FREQ=DAILY;COUNT=3;UNTIL=20231231": "not both",
+    "FREQ=SECONDLY": "SECONDLY is refused",
+    "FREQ=MINUTELY;COUNT=5": "MINUTELY is refused",
+    "FREQ=HOURLY": "HOURLY needs an end",
+    "FREQ=DAILY;FREQ=WEEKLY": "given twice",
+    "FREQ=DAILY;UNTIL=99991231": "outside 2000-01-01",
+    "FREQ=DAILY;UNTIL=19000101T000000Z": "outside 2000-01-01",
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30": "never occurs",
+    "FREQ=HOURLY;COUNT=10;BYMONTH=2;BYMONTHDAY=31": "never occurs",
+    "FREQ=DAILY;BYSETPOS=2": "never occurs",
+    "FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=31": "never occurs",
+    "FREQ=WEEKLY;BYDAY=MO;BYMONTH=2;BYMONTHDAY=30": "never occurs",
+}
+
+
+def refused_in_time(rule, first_start=datetime(2026, 12, 1, 6, 0), match=None):
+    started = time.perf_counter()
+    with pytest.raises(InvalidRecurrence, match=match) as refusal:
+        recurrence = Recurrence(rule, first_start, timedelta(minutes=15))
+        recurrence.check_occurs()
+        recurrence.between(to_utc(first_start), to_utc(first_start) + timedelta(days=60))
+    elapsed = time.perf_counter() - started
+    assert elapsed < BUDGET, f"{rule} refused after {elapsed:.3f} s"
+    return str(refusal.value)
+
+
+@pytest.mark.parametrize("rule", sorted(HOSTILE))
+def test_a_hostile_rule_is_refused_from_its_text_in_time(rule):
+    refused_in_time(rule, match=HOSTILE[rule])
+
+
+@pytest.mark.parametrize(
+    "first_start",
+    [
+        datetime(1, 1, 1, 6, 0),
+        datetime(1999, 12, 31, 23, 0),
+        datetime(2101, 1, 1, 6, 0),
+        datetime(9999, 12, 31, 23, 50),
+    ],
+)
+def test_a_first_start_outside_the_supported_range_is_refused(first_start):
+    refused_in_time("FREQ=DAILY", first_start, match="outside 2000-01-01 … 2100-12-31")
+
+
+def test_an_expansion_stops_at_its_cap_instead_of_materialising_everything():
+    every_hour = Recurrence(
+        "FREQ=DAILY;BYHOUR=" + ",".join(map(str, range(24))), datetime(2000, 1, 1), timedelta(minutes=5)
+    )
+    started = time.perf_counter()
+    with pytest.raises(InvalidRecurrence, match="more than 10000 occurrences"):
+        every_hour.between(to_utc(datetime(2000, 1, 1)), to_utc(datetime(2100, 1, 1)))
+    assert time.perf_counter() - started < BUDGET * 3  # 20,000 occurrences walked, not 876,000
+    assert len(every_hour.between(to_utc(datetime(2000, 1, 1)), to_utc(datetime(2000, 2, 1)))) == 31 * 24
+    started = time.perf_counter()
+    with pytest.raises(InvalidRecurrence, match=r"more than 100000 occurrences .* give a later first_start"):
+        every_hour.between(*AUGUST)  # 200,000 occurrences lie before August 2023: dateutil walks from DTSTART
+    assert time.perf_counter() - started < BUDGET * 5
+
+
+def test_a_rare_but_real_rule_is_accepted():
+    leap_day = Recurrence(
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", datetime(2025, 3, 1, 6, 0), timedelta(hours=1)
+    )
+    leap_day.check_occurs()
+    four_years = (to_utc(datetime(2025, 1, 1)), to_utc(datetime(2029, 1, 1)))
+    assert [o.local_start for o in leap_day.between(*four_years)] == [datetime(2028, 2, 29, 6, 0)]
+    hourly = Recurrence("FREQ=HOURLY;INTERVAL=2;COUNT=4", datetime(2023, 8, 7, 6, 0), timedelta(minutes=30))
+    assert [d.hour for d in starts(hourly)] == [6, 8, 10, 12]
+
+
+def test_exdates_and_rdates_with_an_offset_name_the_instant():
+    bulletin = Recurrence(
+        "FREQ=DAILY;COUNT=3",
+        datetime(2023, 8, 7, 17, 30),
+        timedelta(minutes=15),
+        exdates=frozenset({datetime.fromisoformat("2023-08-08T17:30+07:00")}),
+        rdates=frozenset({datetime.fromisoformat("2023-08-20T06:00+00:00")}),
+    )
+    assert starts(bulletin) == [
+        datetime(2023, 8, 7, 17, 30),
+        datetime(2023, 8, 9, 17, 30),
+        datetime(2023, 8, 20, 13, 0),
+    ]  # 06:00 UTC is 13:00 in Vietnam
