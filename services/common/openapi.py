@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 Endpoint = tuple[str, str, str, str, type[BaseModel] | None, type[BaseModel] | str | None, int, list[str]]
-PATH_PARAMETERS = ("airing_id", "resource_id", "campaign_id", "series_id")
+PATH_PARAMETERS = ("airing_id", "resource_id", "campaign_id", "series_id", "jti")
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,7 @@ class Stack:
             "LOA_AMQP_URL": self.amqp_url,
             "LOA_SCHEDULER_PORT": str(self.scheduler_port),
             "LOA_METRICS_PORT": str(self.metrics_port),
+            "LOA_DEV": "1",  # a development stack: the services accept the development token key
         }
 
     def load_demo(self) -> None:

@@ -259,7 +259,7 @@ class PostgresEventStore:
         if row is None:
             if await self._any_stored(conn, ids):
                 raise _AlreadyStored
-            actual = await self._current_version(stream_id)
+            actual = await self._current_version(stream_id, conn)
             if expected is not Expect.ANY and actual != _expected_code(expected):
                 raise WrongExpectedVersion(stream_id, expected, actual)
             raise _Retry  # the stream moved between the statement and this look
@@ -294,7 +294,7 @@ class PostgresEventStore:
                 # Another writer took the same version between our read and insert.
                 if expected is Expect.ANY and not conn.is_in_transaction():
                     raise _Retry from None
-                actual = await self._current_version(stream_id)
+                actual = await self._current_version(stream_id, conn)
                 raise WrongExpectedVersion(stream_id, expected, actual) from None
             if exc.constraint_name == "events_event_id_key" and not conn.is_in_transaction():
                 raise _AlreadyStored from None
@@ -304,12 +304,14 @@ class PostgresEventStore:
         [result] = await self._batch_originals([StreamAppend(stream_id, [_Id(i) for i in event_ids])])
         return result
 
-    async def _current_version(self, stream_id: str) -> int:
-        async with self.pool.acquire() as conn:
-            value = await conn.fetchval(
-                f"select max(stream_version) from {self.schema}.events where stream_id = $1", stream_id
-            )
-        return value or 0
+    async def _current_version(self, stream_id: str, conn: asyncpg.Connection | None = None) -> int:
+        """The stream's version, read on ``conn`` when the caller holds a usable one: asking the
+        pool for a second connection while holding one deadlocks once every holder does it."""
+        sql = f"select max(stream_version) from {self.schema}.events where stream_id = $1"
+        if conn is not None and not conn.is_in_transaction():
+            return await conn.fetchval(sql, stream_id) or 0
+        async with self.pool.acquire() as other:
+            return await other.fetchval(sql, stream_id) or 0
 
     async def append_batch(
         self, appends: Sequence[StreamAppend], *, connection: asyncpg.Connection | None = None

@@ -13,22 +13,24 @@ from contracts.envelope import Envelope
 from contracts.events import REGISTRY
 from services.bus.connection import connect_robust
 from services.bus.consumer import Consumer
+from services.common.auth import Keyring
+from services.common.revocations import REVOCATIONS, Revocations, watch_revocations
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
-from services.common.web import METRICS, SECRET, HttpMetrics, middlewares, readiness
+from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
 from services.eventstore.codec import encode
 from services.eventstore.port import Expect, StreamAppend
 from services.eventstore.postgres import PostgresEventStore
 from services.metrics import http, openapi
 from services.metrics.generations import ReadModel
 from services.metrics.ingest import SampleIngestor
-from services.metrics.keys import AMQP, FEED, IMPORTER, INGESTOR, READ_MODEL, SAMPLE_QUEUE
+from services.metrics.keys import AMQP, FEED, IDEMPOTENCY, IMPORTER, INGESTOR, READ_MODEL, SAMPLE_QUEUE
 from services.metrics.live import LiveFeed
 from services.metrics.sample_queue import SampleQueue
 
 log = structlog.get_logger(__name__)
 SCHEMA_NAME = "metrics"
-IMPORTED = ("schedule.#",)
+IMPORTED = ("schedule.#", "access.#")
 
 
 def importer(store: PostgresEventStore):
@@ -51,6 +53,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
     metrics = HttpMetrics("metrics")
     app = web.Application(middlewares=middlewares("metrics", metrics), client_max_size=16 * 1024**2)
     app[SECRET] = settings.token_secret
+    app[KEYS] = Keyring.from_settings(settings)
+    app[REVOCATIONS] = Revocations(schema)
     app[METRICS] = metrics
 
     async def database(app: web.Application):
@@ -69,6 +73,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         feed.start()
         app[READ_MODEL], app[FEED] = read_model, feed
         app[INGESTOR] = SampleIngestor(store, lambda: read_model.schema)
+        app[IDEMPOTENCY] = IdempotencyStore(pool, schema)
+        await app[IDEMPOTENCY].create()
         yield
         await feed.stop()
         await read_model.stop()
@@ -76,7 +82,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         await pool.close()
 
     async def broker(app: web.Application):
-        connection = await connect_robust(settings.amqp_url, timeout=settings.startup_timeout)
+        connection = await connect_robust(settings.amqp_url_for("metrics"), timeout=settings.startup_timeout)
         app[AMQP] = connection
         store = app[READ_MODEL].store
         # Queues are named after the schema, so that test instances never share one.
@@ -90,7 +96,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
             bindings=IMPORTED,
             on_commit=store.notify_appended,
         )
-        await consumer.start(settings.amqp_url)
+        await consumer.start(settings.amqp_url_for("metrics"))
         samples = SampleQueue(app[INGESTOR], queue=f"{prefix}.samples")
         await samples.start(connection)
         await app[FEED].connect_bus(connection)
@@ -100,7 +106,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         await consumer.stop()
         await connection.close()
 
-    app.cleanup_ctx.extend([database, broker])
+    revocations = watch_revocations(schema, lambda app: app[READ_MODEL].store.pool)
+    app.cleanup_ctx.extend([database, revocations, broker])
     app.on_startup.append(freeze_startup_objects)  # after the contexts above have started
     app.router.add_routes(http.routes)
     app.router.add_get("/readyz", readyz)

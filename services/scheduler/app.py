@@ -12,12 +12,14 @@ from aiohttp import web
 
 from services.bus.connection import connect_robust
 from services.bus.relay import OutboxRelay
+from services.common.auth import Keyring
+from services.common.revocations import REVOCATIONS, Revocations, watch_revocations
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
-from services.common.web import METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
+from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription
-from services.scheduler import http, http_fanout, http_reference, http_series, openapi
+from services.scheduler import http, http_fanout, http_reference, http_series, http_tokens, openapi
 from services.scheduler.horizon import HorizonKeeper
 from services.scheduler.keys import (
     AMQP,
@@ -41,6 +43,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
     metrics = HttpMetrics("scheduler")
     app = web.Application(middlewares=middlewares("scheduler", metrics))
     app[SECRET] = settings.token_secret
+    app[KEYS] = Keyring.from_settings(settings)
+    app[REVOCATIONS] = Revocations(schema)
     app[METRICS] = metrics
     app[SCHEMA] = schema
     app[HORIZON_DAYS] = settings.schedule_horizon_days
@@ -85,9 +89,10 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await pool.close()
 
     async def broker(app: web.Application):
-        connection = await connect_robust(settings.amqp_url, timeout=settings.startup_timeout)
+        url = settings.amqp_url_for("scheduler")  # its own broker user: the one that may publish
+        connection = await connect_robust(url, timeout=settings.startup_timeout)
         app[AMQP] = connection
-        relayer = OutboxRelay(app[STORE], settings.amqp_url, name="scheduler-relay") if relay else None
+        relayer = OutboxRelay(app[STORE], url, name="scheduler-relay") if relay else None
         task = asyncio.create_task(relayer.run(), name="scheduler-relay") if relayer else None
         yield
         if relayer is not None:
@@ -96,8 +101,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
                 await asyncio.wait_for(task, 5)
         await connection.close()
 
-    app.cleanup_ctx.extend([database, broker])
-    for module in (http, http_reference, http_series, http_fanout):
+    app.cleanup_ctx.extend([database, watch_revocations(schema, lambda app: app[POOL]), broker])
+    for module in (http, http_reference, http_series, http_fanout, http_tokens):
         app.router.add_routes(module.routes)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.handler)
