@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
+from services.devstack import broker_users
 from services.devstack.apps import App
 from services.devstack.servers import Postgres, RabbitMQ, StackError, say
 
@@ -140,6 +141,7 @@ class Stack:
             "LOA_SCHEDULER_PORT": str(self.scheduler_port),
             "LOA_METRICS_PORT": str(self.metrics_port),
             "LOA_DEV": "1",  # a development stack: the services accept the development token key
+            **broker_users.service_env(self.amqp_url),  # each service on its own broker user
         }
 
     def load_demo(self) -> None:
@@ -158,6 +160,7 @@ class Stack:
         self.postgres.up()
         self.rabbitmq.up()
         if with_apps:
+            broker_users.ensure(self.rabbitmq.management_url, self.vhost)
             for app in self.apps():
                 app.up(self.app_env())
         if with_apps and demo:
