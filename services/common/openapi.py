@@ -86,11 +86,24 @@ def _content(response: type[BaseModel] | str | None) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{response.__name__}"}}}
 
 
+# Who may call an operation, by the roles an endpoint names (ADR 0005): collectors read nothing;
+# a token naming a province acts (planners) or reads (viewers) in that province only.
+ROLES = {
+    "any": ["planner", "operator", "viewer"],
+    "planner": ["planner"],
+    "operator": ["operator", "planner"],
+    "collector": ["collector", "planner"],
+    "planner without a province": ["planner without a province"],
+}
+
+
 def _operation(method, path, summary, roles, request, response, status, params) -> dict[str, Any]:
     problem = {"$ref": "#/components/schemas/Problem"}
     op: dict[str, Any] = {
         "summary": summary,
-        "description": f"Role: {roles}. Times without an offset are Asia/Ho_Chi_Minh wall-clock time.",
+        "description": f"Role: {', '.join(ROLES[roles])}. Times without an offset are Asia/Ho_Chi_Minh "
+        "wall-clock time.",
+        "x-roles": ROLES[roles],
         "security": [{"bearer": []}],
         "parameters": [
             {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}

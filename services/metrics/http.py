@@ -219,7 +219,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
 async def in_reading_scope(request: web.Request, who, interest: Interest) -> None:
     """A reader scoped to a province follows one of its resources, campaigns or airings (the
     stream's messages carry no province to filter on): 403 for anything wider."""
-    if who.province is None:
+    if who.province is None or who.role != "viewer":
         return
     schema = request.app[READ_MODEL].schema
     async with request.app[READ_MODEL].store.pool.acquire() as conn:

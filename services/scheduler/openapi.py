@@ -67,7 +67,7 @@ ENDPOINTS: list[Endpoint] = [
      "(all or nothing; skip_conflicts lists what was left out)", "planner",
      bodies.FanOutRequest, bodies.FanOutResult, 201, []),
     ("post", "/v1/tokens/{jti}/revocation", "Revoke a token by its jti: every service refuses it within "
-     "seconds (national planners)", "planner", access.RevocationRequest, access.RevocationView, 201, []),
+     "seconds", "planner without a province", access.RevocationRequest, access.RevocationView, 201, []),
     ("get", "/v1/links", "A read-only link token for one calendar feed or /dashboard (never one that writes)",
      "any", None, access.FeedLink, 200, ["feed"]),
 ]  # fmt: skip
