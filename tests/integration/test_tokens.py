@@ -73,6 +73,21 @@ async def test_a_link_reads_its_feed_and_nothing_else(client):
     assert (await client.get(calendar, params={"token": dashboard})).status == 403
 
 
+async def test_the_dashboard_needs_a_token_and_asks_a_browser_for_it(client, pg_dsn, amqp_url):
+    settings = Settings(pg_dsn=pg_dsn, amqp_url=amqp_url, token_secret=SECRET)
+    async with TestClient(TestServer(create_metrics(settings, schema=unique_schema("metrics")))) as metrics:
+        api = await metrics.get("/dashboard")
+        assert api.status == 401 and api.content_type == "application/problem+json"
+        browser = await metrics.get("/dashboard", headers={"Accept": "text/html"})
+        assert browser.status == 401 and "mã truy cập" in await browser.text()
+        link = issue_link(SECRET, "/dashboard")
+        assert (await metrics.get("/dashboard", params={"token": link})).status == 200
+        assert (await metrics.get("/v1/stats", headers={"Authorization": f"Bearer {link}"})).status == 200
+        assert (await metrics.get("/v1/reports/monthly", params={"token": link})).status == 403
+        collector = issue(SECRET, "Bộ thu", "collector")
+        assert (await metrics.get("/dashboard", params={"token": collector})).status == 403
+
+
 async def test_expired_and_missing_tokens_are_401_whatever_the_id(client):
     expired = {"Authorization": f"Bearer {issue(SECRET, 'x', 'operator', resources=[EA_TU], ttl_seconds=-5)}"}
     for headers in ({}, {"Authorization": "Bearer abc.def.ghi"}, expired):
