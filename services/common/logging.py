@@ -64,6 +64,11 @@ def configure_logging(fmt: str = "console", level: str = "info") -> None:
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    redact_standard_logs()
+
+
+def redact_standard_logs() -> None:
+    """Install :class:`RedactTokens` on the root handlers and aiohttp's loggers (once)."""
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RedactTokens) for f in handler.filters):
             handler.addFilter(RedactTokens())  # a handler's filter sees every logger's records

@@ -57,9 +57,13 @@ class Settings(BaseSettings):
     def check_for_service(self) -> None:
         """Refuse to serve with the development token key outside a development stack: anyone who
         read the source could sign tokens. ``./loa up`` and the tests set LOA_DEV=1."""
+        if self.dev:
+            return
         known = {self.token_secret, *self.token_old_keys.values()}
-        if DEV_SECRET in known and not self.dev:
+        if DEV_SECRET in known:
             raise InsecureSettings(
-                "LOA_TOKEN_SECRET is the development key: set your own (at least 16 characters), "
+                "LOA_TOKEN_SECRET is the development key: set your own (at least 32 bytes), "
                 "or LOA_DEV=1 on a development machine"
             )
+        if any(len(key.encode()) < 32 for key in known):
+            raise InsecureSettings("token keys must be at least 32 bytes for HS256 (RFC 7518, 3.2)")

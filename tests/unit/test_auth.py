@@ -7,11 +7,11 @@ import jwt
 import pytest
 
 from services.common.auth import API, FEED, InvalidToken, Keyring, Principal, issue, issue_link, verify
-from services.common.logging import RedactTokens, redact
+from services.common.logging import RedactTokens, redact, redact_event
 from services.common.settings import InsecureSettings, Settings
 from services.common.web import canonical
 
-SECRET = "unit-secret-0123456789abcdef0123"
+SECRET = "unit-secret-0123456789abcdef0123456789"
 
 
 def forged(algorithm="HS256", **changes):
@@ -99,6 +99,13 @@ def test_tokens_never_reach_a_log_line():
     record = logging.LogRecord("aiohttp.access", logging.INFO, "", 0, "%s %s", args, None)
     RedactTokens().filter(record)
     assert record.getMessage() == "GET /dashboard?token=…"
+
+
+def test_structlog_lines_lose_their_tokens():
+    event = {"event": "request failed", "path": "/v1/stream?token=abc", "header": "Bearer abc.def", "n": 3}
+    assert redact_event(None, "info", event) == {
+        "event": "request failed", "path": "/v1/stream?token=…", "header": "Bearer …", "n": 3
+    }
 
 
 def test_bodies_compare_canonically():
