@@ -4,11 +4,11 @@ The scheduler and metrics services add their events here; ``REGISTRY`` is the on
 place that knows them all.
 """
 
-from contracts.events import metrics, reference, schedule, series
+from contracts.events import access, metrics, reference, schedule, series
 from contracts.registry import EventRegistry
 
 REGISTRY = EventRegistry()
-for _module in (schedule, series, reference, metrics):
+for _module in (schedule, series, reference, metrics, access):
     for _cls in _module.EVENTS:
         REGISTRY.register(_cls)
 metrics.register_upcasters(REGISTRY)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import BeforeValidator, Field
 
 from contracts.base import Contract
 from contracts.events.schedule import AiringKind
@@ -29,15 +29,19 @@ GroupBy = text(200)
 CounterName = Annotated[text(60), Field(min_length=1)]
 
 
-def _cumulative(value: int) -> int:
+def _cumulative(value: Any) -> Any:
+    # Checked before pydantic's own bounds, so that the refusal says why the bound is there.
+    value = integer(value)
     if value < 0:
         raise ValueError("a cumulative counter cannot be negative")
+    if value > MAX_SAFE_INTEGER:
+        raise ValueError(
+            f"is larger than {MAX_SAFE_INTEGER} (2^53 − 1), the largest counter kept"
+        )
     return value
 
 
-CounterValue = Annotated[
-    int, BeforeValidator(integer), Field(le=MAX_SAFE_INTEGER), AfterValidator(_cumulative)
-]
+CounterValue = Annotated[int, BeforeValidator(_cumulative), Field(ge=0, le=MAX_SAFE_INTEGER)]
 
 
 class SampleIn(Contract):

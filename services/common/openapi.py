@@ -28,6 +28,7 @@ PATH_PARAMETERS = {
     "campaign_id": {"type": "string", "format": "uuid"},
     "series_id": {"type": "string", "format": "uuid"},
     "resource_id": {"type": "string", "minLength": 1, "maxLength": 120, "pattern": RESOURCE_ID},
+    "jti": {"type": "string", "minLength": 1, "maxLength": 200},
 }
 REFUSALS = (
     (400, "Body is not JSON, or a header is malformed"),
@@ -157,12 +158,25 @@ def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
     return {k: _inline(v, definitions) for k, v in schema.items()}
 
 
+# Who may call an operation, by the roles an endpoint names (ADR 0005): collectors read nothing;
+# a token naming a province acts (planners) or reads (viewers) in that province only.
+ROLES = {
+    "any": ["planner", "operator", "viewer"],
+    "planner": ["planner"],
+    "operator": ["operator", "planner"],
+    "collector": ["collector", "planner"],
+    "planner without a province": ["planner without a province"],
+}
+
+
 def _operation(method, path, summary, roles, request, response, status, query) -> dict[str, Any]:
     problem = {"$ref": "#/components/schemas/Problem"}
     statuses = status if isinstance(status, tuple) else (status,)
     op: dict[str, Any] = {
         "summary": summary,
-        "description": f"Role: {roles}. Times without an offset are Asia/Ho_Chi_Minh wall-clock time.",
+        "description": f"Role: {', '.join(ROLES[roles])}. Times without an offset are Asia/Ho_Chi_Minh "
+        "wall-clock time.",
+        "x-roles": ROLES[roles],
         "security": [{"bearer": []}],
         "parameters": [
             {"name": p, "in": "path", "required": True, "schema": schema}

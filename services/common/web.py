@@ -21,7 +21,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from pydantic import BaseModel, ValidationError
 
 from contracts.envelope import EventMetadata
-from services.common.auth import InvalidToken, Principal, verify
+from services.common.auth import InvalidToken, Keyring, Principal, verify
+from services.common.revocations import REVOCATIONS
 from services.common.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
@@ -29,6 +30,7 @@ M = TypeVar("M", bound=BaseModel)
 PROBLEM = "application/problem+json"
 
 SECRET = web.AppKey("token_secret", str)
+KEYS = web.AppKey("token_keys", Keyring)
 REQUEST_ID = web.RequestKey("request_id", str)
 CORRELATION_ID = web.RequestKey("correlation_id", str)
 METRICS = web.AppKey("http_metrics", object)
@@ -109,14 +111,45 @@ async def body_as(request: web.Request, model: type[M]) -> M:
         raise Problem(422, "Invalid request", errors=field_errors(exc)) from None
 
 
-def principal(request: web.Request) -> Principal:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        raise Problem(401, "Authentication required", "send Authorization: Bearer <token>")
+def _token(request: web.Request) -> str:
+    header = request.headers.get("Authorization")
+    if header is not None:
+        if not header.startswith("Bearer ") or not header.removeprefix("Bearer ").strip():
+            raise Problem(401, "Authentication required", "send Authorization: Bearer <token>")
+        return header.removeprefix("Bearer ").strip()
+    # Calendar apps, browsers' EventSource and links cannot send headers: a read takes ?token=.
+    token = request.query.get("token")
+    if token and request.method in ("GET", "HEAD"):
+        return token
+    raise Problem(401, "Authentication required", "send Authorization: Bearer <token>")
+
+
+def authenticated(request: web.Request) -> Principal:
+    """The caller, whatever it may do: 401 for a missing, bad, expired or revoked token."""
+    keys = request.app[KEYS] if KEYS in request.app else Keyring.of(request.app[SECRET])
     try:
-        return verify(request.app[SECRET], header.removeprefix("Bearer ").strip())
+        return verify(keys, _token(request), revoked=request.app.get(REVOCATIONS, frozenset()), links=True)
     except InvalidToken as exc:
         raise Problem(401, "Invalid token", str(exc)) from None
+
+
+def principal(request: web.Request) -> Principal:
+    """The caller of a read: any role but a collector; a link token only on its own feed."""
+    who = authenticated(request)
+    if not who.may_read(request.method, request.path):
+        what = "a link token reads only its feed" if who.feed else f"a {who.role} token reads nothing"
+        raise Problem(403, "Forbidden", what)
+    return who
+
+
+def in_scope(who: Principal, province: str | None) -> str | None:
+    """The province a read is limited to: the one asked for, which must be the caller's own when
+    its token names one (403 otherwise); the caller's when none was asked for."""
+    if who.province is None or who.role != "viewer":
+        return province  # planners read every province; they act in their own
+    if province is not None and province != who.province:
+        raise Problem(403, "Forbidden", f"{who.sub!r} reads {who.province} only, not {province}")
+    return who.province
 
 
 def request_metadata(request: web.Request, actor: str) -> EventMetadata:
@@ -126,9 +159,11 @@ def request_metadata(request: web.Request, actor: str) -> EventMetadata:
         correlation_id = uuid.UUID(correlation)
     except ValueError:
         correlation_id = None  # a caller's own X-Correlation-ID that is not a UUID stays in the logs only
-    return EventMetadata(
-        correlation_id=correlation_id, actor=actor, idempotency_key=request.headers.get("Idempotency-Key")
-    )
+    key = idempotency_key(request)
+    if key is not None and len(key) > 200:
+        # The event envelope keeps keys up to 200 characters; a longer one is kept as its digest.
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return EventMetadata(correlation_id=correlation_id, actor=actor, idempotency_key=key)
 
 
 def new_id(request: web.Request, namespace: uuid.UUID, actor: str, given: uuid.UUID | None) -> uuid.UUID:
@@ -141,19 +176,14 @@ def new_id(request: web.Request, namespace: uuid.UUID, actor: str, given: uuid.U
 
 
 def reader(request: web.Request) -> Principal:
-    """The caller of a feed: calendar apps and browsers' EventSource cannot send headers,
-    so a feed also takes its token as ``?token=``."""
-    token = request.query.get("token")
-    if token and "Authorization" not in request.headers:
-        try:
-            return verify(request.app[SECRET], token)
-        except InvalidToken as exc:
-            raise Problem(401, "Invalid token", str(exc)) from None
+    """The caller of a feed (a calendar, the event stream, the dashboard): as :func:`principal`,
+    which also takes the token as ``?token=`` for clients that cannot send headers."""
     return principal(request)
 
 
 def require(request: web.Request, check: Callable[[Principal], bool], what: str) -> Principal:
-    who = principal(request)
+    """The caller of a write, who must pass ``check``: 401 before anything is looked up, then 403."""
+    who = authenticated(request)
     if not check(who):
         raise Problem(403, "Forbidden", f"{who.role} {who.sub!r} may not {what}")
     return who
@@ -280,25 +310,63 @@ def middlewares(service: str, metrics: HttpMetrics, *, body_timeout: float = BOD
 
 
 # -- Idempotency-Key ----------------------------------------------------------------
+# After draft-ietf-httpapi-idempotency-key-header: the first request under a key executes
+# while its claim row (status null) tells simultaneous ones to wait; only the answer of a
+# command that executed (2xx) is kept; anything else releases the claim, so a retry runs again.
 
 IDEMPOTENCY_TABLE = """
 create table if not exists {s}.idempotency (
     actor        text not null,
     key          text not null,
     request_hash text not null,
-    status       integer not null,
-    body         bytea not null,
+    status       integer,
+    body         bytea,
     created_at   timestamptz not null default now(),
     primary key (actor, key)
-)"""
+);
+alter table {s}.idempotency alter column status drop not null;
+alter table {s}.idempotency alter column body drop not null;
+alter table {s}.idempotency add column if not exists content_type text;
+alter table {s}.idempotency add column if not exists location text;
+alter table {s}.idempotency add column if not exists claimed_at timestamptz not null default now()
+"""
+
+MAX_KEY = 255
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    """The request's ``Idempotency-Key``: 1 to 255 printable characters, else 400."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_KEY:
+        raise Problem(400, "Invalid Idempotency-Key", f"Idempotency-Key must be 1 to {MAX_KEY} characters")
+    if not key.isprintable():
+        raise Problem(400, "Invalid Idempotency-Key", "Idempotency-Key must hold printable characters only")
+    return key
+
+
+def canonical(body: bytes) -> bytes:
+    """One spelling of a JSON body (keys sorted, no whitespace), so that a retry formatted
+    differently is still the same request; a body that is not JSON is compared as sent."""
+    try:
+        return orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:
+        return body
 
 
 class IdempotencyStore:
-    """First responses to POSTs under an ``Idempotency-Key``, replayed to retries."""
+    """Claims ``Idempotency-Key``s and replays the answers of the commands run under them.
 
-    def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
+    ``lease`` bounds how long a claim holds when its process died mid-request; ``wait``
+    how long a simultaneous request waits for the first one before a 409 "in progress".
+    """
+
+    def __init__(self, pool: asyncpg.Pool, schema: str, *, wait: float = 10.0, lease: float = 60.0) -> None:
         self.pool = pool
         self.schema = schema
+        self.wait = wait
+        self.lease = lease
 
     async def create(self) -> None:
         async with self.pool.acquire() as conn:
@@ -307,43 +375,108 @@ class IdempotencyStore:
     async def run(
         self, request: web.Request, actor: str, handle: Callable[[], Awaitable[web.Response]]
     ) -> web.Response:
-        key = request.headers.get("Idempotency-Key")
-        if not key:
+        key = idempotency_key(request)
+        if key is None:
             return await handle()
-        if len(key) > 200:
-            raise Problem(400, "Idempotency-Key too long", "at most 200 characters")
-        digest = hashlib.sha256(request.method.encode() + request.path.encode() + await request.read())
+        digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+        digest.update(canonical(await request.read()))
         request_hash = digest.hexdigest()
-        row = await self.pool.fetchrow(
-            f"select request_hash, status, body from {self.schema}.idempotency where actor = $1 and key = $2",
-            actor,
-            key,
-        )
-        if row is not None:
+        deadline = time.monotonic() + self.wait
+        pause = 0.01
+        while True:
+            row = await self._claim(actor, key, request_hash)
+            if row is None:
+                return await self._execute(actor, key, handle, request.path)
             if row["request_hash"] != request_hash:
                 raise Problem(
                     422, "Idempotency-Key reused", "this key was used for a different request; use a new key"
                 )
-            return web.Response(
-                body=row["body"],
-                status=row["status"],
-                content_type=PROBLEM if row["status"] >= 400 else "application/json",
-                headers={"Idempotent-Replayed": "true"},
-            )
-        try:
-            response = await handle()
-        except Problem as problem:
-            response = problem.response(request.path)
-        if response.status < 500:
-            await self.pool.execute(
-                f"insert into {self.schema}.idempotency (actor, key, request_hash, status, body) "
-                "values ($1, $2, $3, $4, $5) on conflict do nothing",
+            if row["status"] is not None:
+                return self._replay(row)
+            if time.monotonic() >= deadline:
+                busy = Problem(
+                    409, "Request in progress", "a request with this Idempotency-Key is still running; retry"
+                ).response(request.path)
+                busy.headers["Retry-After"] = "1"
+                return busy
+            # Each look borrows a connection only for its statement: waiters never hold the pool.
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.2)
+
+    async def _claim(self, actor: str, key: str, request_hash: str) -> asyncpg.Record | None:
+        """None when this request now holds the key (a new claim, or one whose holder died),
+        else the row of the request that holds it or answered it."""
+        s = self.schema
+        async with self.pool.acquire() as conn:
+            claimed = await conn.fetchval(
+                f"""insert into {s}.idempotency as i (actor, key, request_hash, claimed_at)
+                    values ($1, $2, $3, now())
+                    on conflict (actor, key) do update
+                        set request_hash = excluded.request_hash, claimed_at = now(), created_at = now()
+                        where i.status is null and i.claimed_at < now() - make_interval(secs => $4)
+                    returning true""",
                 actor,
                 key,
                 request_hash,
-                response.status,
-                response.body,
+                self.lease,
             )
+            if claimed:
+                return None
+            return await conn.fetchrow(
+                f"select request_hash, status, body, content_type, location from {s}.idempotency "
+                "where actor = $1 and key = $2",
+                actor,
+                key,
+            ) or {"request_hash": request_hash, "status": None}  # released meanwhile: look again
+
+    async def _execute(
+        self, actor: str, key: str, handle: Callable[[], Awaitable[web.Response]], path: str
+    ) -> web.Response:
+        try:
+            try:
+                response = await handle()
+            except Problem as problem:
+                response = problem.response(path)
+        except BaseException:
+            await asyncio.shield(self._release(actor, key))
+            raise
+        if 200 <= response.status < 300 and isinstance(response.body, bytes):
+            await asyncio.shield(self._keep(actor, key, response))
+        else:
+            # Not an outcome of an executed command (a refusal, a conflict, a failure): a retry runs anew.
+            await asyncio.shield(self._release(actor, key))
+        return response
+
+    async def _keep(self, actor: str, key: str, response: web.Response) -> None:
+        await self.pool.execute(
+            f"update {self.schema}.idempotency set status = $3, body = $4, content_type = $5, location = $6 "
+            "where actor = $1 and key = $2",
+            actor,
+            key,
+            response.status,
+            response.body,
+            response.content_type,
+            response.headers.get("Location"),
+        )
+
+    async def _release(self, actor: str, key: str) -> None:
+        try:
+            await self.pool.execute(
+                f"delete from {self.schema}.idempotency where actor = $1 and key = $2 and status is null",
+                actor,
+                key,
+            )
+        except (asyncpg.PostgresError, OSError) as exc:
+            # The claim then lapses after its lease; the caller's own error is what matters.
+            log.warning("idempotency claim not released", key=key, error=str(exc))
+
+    @staticmethod
+    def _replay(row: Any) -> web.Response:
+        headers = {"Idempotent-Replayed": "true"}
+        if row["location"]:
+            headers["Location"] = row["location"]
+        response = web.Response(body=row["body"], status=row["status"], headers=headers)
+        response.content_type = row["content_type"] or "application/json"
         return response
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
+from services.devstack import broker_users
 from services.devstack.apps import App
 from services.devstack.servers import Postgres, RabbitMQ, StackError, say, server_folder
 
@@ -176,6 +177,8 @@ class Stack:
             "LOA_AMQP_URL": self.amqp_url,
             "LOA_SCHEDULER_PORT": str(self.scheduler_port),
             "LOA_METRICS_PORT": str(self.metrics_port),
+            "LOA_DEV": "1",  # a development stack: the services accept the development token key
+            **broker_users.service_env(self.amqp_url),  # each service on its own broker user
         }
 
     def load_demo(self) -> None:
@@ -206,6 +209,7 @@ class Stack:
         if with_apps:
             self.replicas_file.parent.mkdir(parents=True, exist_ok=True)
             self.replicas_file.write_text(str(self.replica_count()))
+            broker_users.ensure(self.rabbitmq.management_url, self.vhost)
             for app in self.apps():
                 app.up(self.app_env())
         if with_apps and demo:

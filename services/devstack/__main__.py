@@ -10,7 +10,7 @@ from services.devstack.servers import reset_folder
 
 
 def print_where_to_look(stack: Stack, *, with_apps: bool) -> None:
-    from services.common.auth import issue
+    from services.common.auth import Keyring, issue, issue_link
     from services.common.settings import Settings
 
     print("\n".join(stack.env_lines()))
@@ -20,10 +20,11 @@ def print_where_to_look(stack: Stack, *, with_apps: bool) -> None:
     for app in stack.apps():
         print(f"# {app.name}: {app.url}  (API docs {app.url}/docs, OpenAPI {app.url}/openapi.json)")
     metrics = next(a for a in stack.apps() if a.name == "metrics")
-    secret = Settings().token_secret
+    secret = Keyring.from_settings(Settings())
     viewer = issue(secret, "Bảng điều khiển", "viewer")
-    print(f"# dashboard (live, on a phone too): {metrics.url}/dashboard?token={viewer}")
-    print(f"#   August 2023 of the demo province: {metrics.url}/dashboard?month=2023-08&token={viewer}")
+    link = issue_link(secret, "/dashboard", sub="Bảng điều khiển")  # reads the dashboard, nothing else
+    print(f"# dashboard (live, on a phone too): {metrics.url}/dashboard?token={link}")
+    print(f"#   August 2023 of the demo province: {metrics.url}/dashboard?month=2023-08&token={link}")
     print(
         f'# monthly report: curl -o bao-cao-2023-08.xlsx -H "Authorization: Bearer $LOA_TOKEN_VIEWER" '
         f'"{metrics.url}/v1/reports/monthly?month=2023-08&province=dak-lak&format=xlsx"'

@@ -315,13 +315,13 @@ class PostgresEventStore:
         return result
 
     async def _current_version(self, stream_id: str, conn: asyncpg.Connection | None = None) -> int:
-        # On the connection the caller holds, when it holds one: taking a second from the pool
-        # while holding the first starves the pool when every request does it at once.
+        """The stream's version, read on ``conn`` when the caller holds a usable one: asking the
+        pool for a second connection while holding one deadlocks once every holder does it."""
         sql = f"select max(stream_version) from {self.schema}.events where stream_id = $1"
         if conn is not None and not conn.is_in_transaction():
             return await conn.fetchval(sql, stream_id) or 0
-        async with self.pool.acquire() as own:
-            return await own.fetchval(sql, stream_id) or 0
+        async with self.pool.acquire() as other:
+            return await other.fetchval(sql, stream_id) or 0
 
     async def append_batch(
         self, appends: Sequence[StreamAppend], *, connection: asyncpg.Connection | None = None

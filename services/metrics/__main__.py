@@ -12,6 +12,7 @@ from services.metrics.app import create_app
 
 def main() -> None:
     settings = Settings()
+    settings.check_for_service()
     configure_logging(settings.log_format, settings.log_level)
     uvloop.install()
     serve(create_app(settings), host=settings.http_host, port=settings.metrics_port)

@@ -13,22 +13,24 @@ from aiohttp import web
 from contracts.events import REGISTRY
 from services.bus.connection import connect_robust
 from services.bus.consumer import Consumer
+from services.common.auth import Keyring
+from services.common.revocations import REVOCATIONS, Revocations, watch_revocations
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
 from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
-from services.common.web import METRICS, SECRET, HttpMetrics, middlewares, readiness
+from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
 from services.eventstore.postgres import PostgresEventStore
 from services.metrics import http, openapi
 from services.metrics.generations import ReadModel
 from services.metrics.importer import importer
 from services.metrics.ingest import SampleIngestor
-from services.metrics.keys import AMQP, FEED, IMPORTER, INGESTOR, READ_MODEL, SAMPLE_QUEUE
+from services.metrics.keys import AMQP, FEED, IDEMPOTENCY, IMPORTER, INGESTOR, READ_MODEL, SAMPLE_QUEUE
 from services.metrics.live import LiveFeed
 from services.metrics.sample_queue import SampleQueue
 
 log = structlog.get_logger(__name__)
 SCHEMA_NAME = "metrics"
-IMPORTED = ("schedule.#",)
+IMPORTED = ("schedule.#", "access.#")
 
 
 def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Application:
@@ -36,6 +38,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
     app = web.Application(middlewares=middlewares("metrics", metrics), client_max_size=16 * 1024**2)
     supervisor = Supervisor()
     app[SECRET] = settings.token_secret
+    app[KEYS] = Keyring.from_settings(settings)
+    app[REVOCATIONS] = Revocations(schema)
     app[METRICS] = metrics
     app[SUPERVISOR] = supervisor
 
@@ -58,6 +62,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         feed.start(supervisor)
         app[READ_MODEL], app[FEED] = read_model, feed
         app[INGESTOR] = SampleIngestor(store, lambda: read_model.schema)
+        app[IDEMPOTENCY] = IdempotencyStore(pool, schema)
+        await app[IDEMPOTENCY].create()
         yield
         await feed.stop()
         await read_model.stop()
@@ -66,7 +72,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         await pool.close()
 
     async def broker(app: web.Application):
-        connection = await connect_robust(settings.amqp_url, timeout=settings.startup_timeout)
+        connection = await connect_robust(settings.amqp_url_for("metrics"), timeout=settings.startup_timeout)
         app[AMQP] = connection
         store = app[READ_MODEL].store
         # Queues are named after the schema, so that test instances never share one.
@@ -80,7 +86,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
             bindings=IMPORTED,
             on_commit=store.notify_appended,
         )
-        await consumer.start(settings.amqp_url)
+        await consumer.start(settings.amqp_url_for("metrics"))
         samples = SampleQueue(app[INGESTOR], queue=f"{prefix}.samples")
         await samples.start(connection, supervisor)
         await app[FEED].connect_bus(connection)
@@ -90,7 +96,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         await consumer.stop()
         await connection.close()
 
-    app.cleanup_ctx.extend([database, broker])
+    revocations = watch_revocations(schema, lambda app: app[READ_MODEL].store.pool)
+    app.cleanup_ctx.extend([database, revocations, broker])
     app.on_startup.append(freeze_startup_objects)  # after the contexts above have started
     app.router.add_routes(http.routes)
     app.router.add_get("/readyz", readyz)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -24,8 +25,8 @@ from contracts.http.metrics import (
 )
 from services.common.localtime import to_local
 from services.common.query import day_or_time, instant, integer, invalid, query_as, uuid_param
-from services.common.web import Problem, body_as, json, principal, reader, request_metadata, require
-from services.metrics.keys import FEED, INGESTOR, READ_MODEL
+from services.common.web import Problem, body_as, in_scope, json, principal, reader, request_metadata, require
+from services.metrics.keys import FEED, IDEMPOTENCY, INGESTOR, READ_MODEL
 from services.metrics.live import Interest, Listener
 from services.metrics.report import monthly_report
 from services.metrics.report_formats import to_csv, to_xlsx
@@ -39,7 +40,34 @@ SEND_TIMEOUT = EventSourceResponse.DEFAULT_SEND_TIMEOUT
 
 
 def may_collect(p) -> bool:
-    return p.role in ("collector", "planner")
+    return p.may_collect_somewhere
+
+
+async def in_collecting_scope(request: web.Request, who, items: list) -> None:
+    """A collector posts for its pages or its province only, a planner for its province: 403
+    naming the first airing outside (airings nobody knows are refused item by item later)."""
+    if who.role == "collector" and not who.resources and who.province is None:
+        return  # a national collector
+    if who.role == "planner" and who.province is None:
+        return
+    ids = set()
+    for item in items:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            ids.add(uuid.UUID(str(item.get("airing_id"))))
+    if not ids:
+        return
+    schema = request.app[READ_MODEL].schema
+    async with request.app[READ_MODEL].store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"select a.airing_id, a.resource_id, r.province from {schema}.airings a left join "
+            f"{schema}.resources r on r.resource_id = a.resource_id where a.airing_id = any($1::uuid[])",
+            list(ids),
+        )
+    for row in rows:
+        if not who.may_collect(row["resource_id"], row["province"]):
+            raise Problem(
+                403, "Forbidden", f"{who.role} {who.sub!r} may not post samples of {row['resource_id']}"
+            )
 
 
 @routes.get("/healthz")
@@ -51,29 +79,34 @@ async def healthz(request: web.Request) -> web.Response:
 async def post_samples(request: web.Request) -> web.Response:
     """A batch of samples: each item checked on its own; the valid ones stored in one transaction."""
     who = require(request, may_collect, "post samples")
-    body = await body_as(request, SampleBatch)
-    items = [i.model_dump() if isinstance(i, SampleIn) else i for i in body.items]
-    accepted, rejected, position = await request.app[INGESTOR].ingest(
-        items, request_metadata(request, who.sub)
-    )
-    if position:
-        with contextlib.suppress(TimeoutError):
-            await request.app[READ_MODEL].wait_until(position, timeout=5)
-    result = SampleBatchResult(
-        accepted=accepted,
-        rejected=[{"index": r.index, "field": r.field, "reason": r.reason} for r in rejected],
-        position=position,
-    )
-    # 200 when something was stored or nothing needed storing, 422 when every item was refused.
-    if rejected and not accepted:
-        raise Problem(
-            422,
-            "No sample stored",
-            f"all {len(rejected)} items were refused",
-            errors=[{"field": f"items.{r.index}.{r.field}", "reason": r.reason} for r in rejected],
-            extra={"accepted": 0, "rejected": result.model_dump(mode="json")["rejected"], "position": 0},
+
+    async def handle() -> web.Response:
+        body = await body_as(request, SampleBatch)
+        items = [i.model_dump() if isinstance(i, SampleIn) else i for i in body.items]
+        await in_collecting_scope(request, who, items)
+        accepted, rejected, position = await request.app[INGESTOR].ingest(
+            items, request_metadata(request, who.sub)
         )
-    return json(result)
+        if position:
+            with contextlib.suppress(TimeoutError):
+                await request.app[READ_MODEL].wait_until(position, timeout=5)
+        result = SampleBatchResult(
+            accepted=accepted,
+            rejected=[{"index": r.index, "field": r.field, "reason": r.reason} for r in rejected],
+            position=position,
+        )
+        # 200 when something was stored or nothing needed storing, 422 when every item was refused.
+        if rejected and not accepted:
+            raise Problem(
+                422,
+                "No sample stored",
+                f"all {len(rejected)} items were refused",
+                errors=[{"field": f"items.{r.index}.{r.field}", "reason": r.reason} for r in rejected],
+                extra={"accepted": 0, "rejected": result.model_dump(mode="json")["rejected"], "position": 0},
+            )
+        return json(result)
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
 
 async def _schema_for(request: web.Request) -> tuple[str, int]:
@@ -92,13 +125,13 @@ async def _schema_for(request: web.Request) -> tuple[str, int]:
     return await read_model.as_of(position), position
 
 
-def _filters(q: FiltersQuery) -> Filters:
+def _filters(q: FiltersQuery, who) -> Filters:
     return Filters(
         campaign_id=q.campaign_id,
         resource_id=q.resource_id,
         kind=q.kind.value if q.kind else None,
         language=q.language,
-        province=q.province,
+        province=in_scope(who, q.province),
         starts_from=instant(q.from_, "from") if q.from_ else None,
         starts_before=instant(q.to, "to") if q.to else None,
     )
@@ -107,13 +140,13 @@ def _filters(q: FiltersQuery) -> Filters:
 @routes.get("/v1/stats")
 async def get_stats(request: web.Request) -> web.Response:
     """Airings planned / aired / missed and counter totals, grouped and filtered, live or as of then."""
-    principal(request)
+    who = principal(request)
     q = query_as(request, StatsQuery)
     group_by = [g for g in (q.group_by or "").split(",") if g]
     unknown = [g for g in group_by if g not in GROUPS]
     if unknown:
         raise invalid("group_by", f"unknown {', '.join(unknown)}; one or more of {', '.join(GROUPS)}")
-    filters = _filters(q)
+    filters = _filters(q, who)
     schema, position = await _schema_for(request)
     async with request.app[READ_MODEL].store.pool.acquire() as conn:
         rows = await statistics(conn, schema, group_by, filters)
@@ -122,8 +155,9 @@ async def get_stats(request: web.Request) -> web.Response:
 
 @routes.get("/v1/airings/{airing_id}/metrics")
 async def get_airing_metrics(request: web.Request) -> web.Response:
-    principal(request)
+    who = principal(request)
     airing_id = uuid_param(request.match_info["airing_id"], "airing_id")
+    await in_reading_scope(request, who, Interest(airing_id=airing_id))
     schema, position = await _schema_for(request)
     store = request.app[READ_MODEL].store
     async with store.pool.acquire() as conn:
@@ -143,13 +177,14 @@ async def stream(request: web.Request) -> web.StreamResponse:
     Filter with ``campaign_id``, ``resource_id`` or ``airing_id``. A client that
     reconnects with ``Last-Event-ID`` first gets what changed while it was away.
     """
-    reader(request)
+    who = reader(request)
     q = request.query
     interest = Interest(
         campaign_id=uuid_param(q.get("campaign_id"), "campaign_id"),
         resource_id=q.get("resource_id"),
         airing_id=uuid_param(q.get("airing_id"), "airing_id"),
     )
+    await in_reading_scope(request, who, interest)
     last = request.headers.get("Last-Event-ID") or q.get("last_event_id")
     after = integer(last, "Last-Event-ID", 0, 0, 2**62) if last else None
     feed = request.app[FEED]
@@ -199,6 +234,34 @@ async def follow(response: EventSourceResponse, feed, listener: Listener, after:
                 return
 
 
+async def in_reading_scope(request: web.Request, who, interest: Interest) -> None:
+    """A reader scoped to a province follows one of its resources, campaigns or airings (the
+    stream's messages carry no province to filter on): 403 for anything wider."""
+    if who.province is None or who.role != "viewer":
+        return
+    schema = request.app[READ_MODEL].schema
+    async with request.app[READ_MODEL].store.pool.acquire() as conn:
+        if interest.airing_id is not None:
+            province = await conn.fetchval(
+                f"select r.province from {schema}.airings a join {schema}.resources r "
+                "on r.resource_id = a.resource_id where a.airing_id = $1",
+                interest.airing_id,
+            )
+        elif interest.resource_id is not None:
+            province = await conn.fetchval(
+                f"select province from {schema}.resources where resource_id = $1", interest.resource_id
+            )
+        elif interest.campaign_id is not None:
+            province = await conn.fetchval(
+                f"select province from {schema}.campaigns where campaign_id = $1", interest.campaign_id
+            )
+        else:
+            province = None
+    if province != who.province:
+        raise Problem(403, "Forbidden", f"{who.sub!r} follows {who.province} only: name one of its "
+                      "resources, campaigns or airings")  # fmt: skip
+
+
 def airing_message(update: dict, position: int) -> str:
     """An SSE message as ``EventSourceResponse.send`` writes it (the JSON holds no line breaks)."""
     data = orjson.dumps(update, default=str).decode()
@@ -208,20 +271,24 @@ def airing_message(update: dict, position: int) -> str:
 @routes.post("/v1/admin/rebuild")
 async def rebuild(request: web.Request) -> web.Response:
     """Rebuild every statistic from the log into fresh tables, then serve them (national planners)."""
-    require(request, lambda p: p.role == "planner" and not p.province, "rebuild the statistics")
-    return json(await request.app[READ_MODEL].rebuild())
+    who = require(request, lambda p: p.role == "planner" and not p.province, "rebuild the statistics")
+
+    async def handle() -> web.Response:
+        return json(await request.app[READ_MODEL].rebuild())
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
 
 @routes.get("/v1/reports/monthly")
 async def monthly(request: web.Request) -> web.Response:
     """The month's report for ``province`` or ``campaign_id`` (``month=YYYY-MM``), as JSON, CSV or XLSX."""
-    principal(request)
+    who = principal(request)
     q = request.query
     try:
         month = date.fromisoformat(f"{q.get('month', '')}-01")
     except ValueError:
         raise invalid("month", "YYYY-MM") from None
-    province, campaign_id = q.get("province"), uuid_param(q.get("campaign_id"), "campaign_id")
+    province, campaign_id = in_scope(who, q.get("province")), uuid_param(q.get("campaign_id"), "campaign_id")
     if not province and not campaign_id:
         raise invalid("province", "give a province or a campaign_id")
     form = q.get("format", "json")
@@ -251,9 +318,9 @@ async def monthly(request: web.Request) -> web.Response:
 @routes.get("/v1/livestreams")
 async def livestreams(request: web.Request) -> web.Response:
     """Livestreams newest first, with their latest counters (filters as for /v1/stats)."""
-    principal(request)
+    who = principal(request)
     q = query_as(request, LivestreamsQuery)
-    filters = _filters(q)
+    filters = _filters(q, who)
     limit = q.limit
     schema, _ = await _schema_for(request)
     where, args = filters.where()
@@ -279,9 +346,24 @@ async def livestreams(request: web.Request) -> web.Response:
 
 
 DASHBOARD = Path(__file__).resolve().parent / "static" / "dashboard.html"
+# A browser that opens the dashboard without its link is asked for the token rather than shown JSON.
+ASK_FOR_TOKEN = """<!doctype html><html lang="vi"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Loa — bảng điều khiển</title></head>
+<body style="font-family:system-ui,sans-serif;margin:2rem"><h1>Bảng điều khiển Loa</h1>
+<p>Cần mã truy cập (mã liên kết của bảng điều khiển).</p>
+<form method="get"><input name="token" size="40" required placeholder="mã truy cập">
+<button>Mở</button></form></body></html>""".encode()
+
+
+def _browser(request: web.Request) -> bool:
+    return "text/html" in request.headers.get("Accept", "")
 
 
 @routes.get("/dashboard")
 async def dashboard(request: web.Request) -> web.Response:
-    """The live dashboard (Vietnamese, phone-friendly); open it with ``?token=<viewer token>``."""
+    """The live dashboard (Vietnamese, phone-friendly); open it with ``?token=<dashboard link token>``."""
+    if "token" not in request.query and "Authorization" not in request.headers and _browser(request):
+        return web.Response(status=401, body=ASK_FOR_TOKEN, content_type="text/html", charset="utf-8")
+    reader(request)
     return web.Response(body=DASHBOARD.read_bytes(), content_type="text/html", charset="utf-8")

@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from services.common.web import IdempotencyStore
 from services.metrics.generations import ReadModel
 from services.metrics.ingest import SampleIngestor
 from services.metrics.live import LiveFeed
@@ -12,3 +13,4 @@ FEED = web.AppKey("live_feed", LiveFeed)
 AMQP = web.AppKey("amqp", object)
 IMPORTER = web.AppKey("importer", object)
 SAMPLE_QUEUE = web.AppKey("sample_queue", object)
+IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)

@@ -76,6 +76,10 @@ class SampleQueue:
         self._channel = await connection.channel()
         await self._channel.set_qos(prefetch_count=self.prefetch)
         queue = await declare_consumer_queue(self._channel, self.queue, bindings=[])
+        # Collectors publish to an exchange of the queue's name: their broker user may write there
+        # and nowhere else (the default exchange would let them reach every queue).
+        entry = await self._channel.declare_exchange(self.queue, aio_pika.ExchangeType.FANOUT, durable=True)
+        await queue.bind(entry)
         await queue.consume(self._inbox.put)
         self._supervisor = supervisor
         supervisor.start(TASK, self._run)

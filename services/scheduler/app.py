@@ -11,14 +11,16 @@ from aiohttp import web
 from services.bus.connection import connect_robust
 from services.bus.relay import OutboxRelay
 from services.bus.topology import CONSUMERS
+from services.common.auth import Keyring
+from services.common.revocations import REVOCATIONS, Revocations, watch_revocations
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
 from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
-from services.common.web import METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
+from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
 from services.eventstore.leadership import CheckpointWait, SingleActive
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription, Poison
-from services.scheduler import http, http_fanout, http_reference, http_series, openapi
+from services.scheduler import http, http_fanout, http_reference, http_series, http_tokens, openapi
 from services.scheduler.horizon import HorizonKeeper
 from services.scheduler.keys import (
     AMQP,
@@ -44,6 +46,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
     supervisor = Supervisor()
     metrics.registry.register(TaskCollector("scheduler", supervisor))
     app[SECRET] = settings.token_secret
+    app[KEYS] = Keyring.from_settings(settings)
+    app[REVOCATIONS] = Revocations(schema)
     app[METRICS] = metrics
     app[SUPERVISOR] = supervisor
     app[SCHEMA] = schema
@@ -98,13 +102,14 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await pool.close()
 
     async def broker(app: web.Application):
-        connection = await connect_robust(settings.amqp_url, timeout=settings.startup_timeout)
+        url = settings.amqp_url_for("scheduler")  # its own broker user: the one that may publish
+        connection = await connect_robust(url, timeout=settings.startup_timeout)
         app[AMQP] = connection
         # One relay publishes at a time among replicas; the product's declares the consumer queues first.
         consumers = CONSUMERS if schema == SCHEMA_NAME else None
 
         def outbox_relay() -> OutboxRelay:
-            return OutboxRelay(app[STORE], settings.amqp_url, name="scheduler-relay", consumers=consumers)
+            return OutboxRelay(app[STORE], url, name="scheduler-relay", consumers=consumers)
 
         if relay:
             relayer = SingleActive(app[POOL], f"{schema}.scheduler-relay", outbox_relay)
@@ -113,8 +118,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await supervisor.stop("scheduler-relay")
         await connection.close()
 
-    app.cleanup_ctx.extend([database, broker])
-    for module in (http, http_reference, http_series, http_fanout):
+    app.cleanup_ctx.extend([database, watch_revocations(schema, lambda app: app[POOL]), broker])
+    for module in (http, http_reference, http_series, http_fanout, http_tokens):
         app.router.add_routes(module.routes)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.handler)

@@ -281,17 +281,25 @@ async def cancel(request: web.Request) -> web.Response:
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
 
-def _operator_of(request: web.Request, row) -> str:
-    who = principal(request)
-    if not who.may_operate(row["resource_id"]):
+def _may_operate_somewhere(p: Principal) -> bool:
+    return p.role in ("operator", "planner") and p.feed is None
+
+
+async def _operated(request: web.Request, what: str) -> tuple[Any, str]:
+    """The airing an operator acts on, and who: authenticated before the airing is looked up
+    (no 404 tells a stranger which ids exist), then its resource must be in the caller's scope."""
+    who = require(request, _may_operate_somewhere, what)
+    row = await existing(request)
+    async with request.app[POOL].acquire() as conn:
+        resource = await catalogue.resource(conn, request.app[SCHEMA], row["resource_id"])
+    if not who.may_operate(row["resource_id"], resource["province"] if resource else None):
         raise Problem(403, "Forbidden", f"{who.role} {who.sub!r} may not operate {row['resource_id']}")
-    return who.sub
+    return row, who.sub
 
 
 @routes.post("/v1/airings/{airing_id}/confirmation")
 async def confirm(request: web.Request) -> web.Response:
-    row = await existing(request)
-    operator = _operator_of(request, row)
+    row, operator = await _operated(request, "confirm airings")
 
     async def handle() -> web.Response:
         body = await body_as(request, ConfirmationRequest)
@@ -317,22 +325,27 @@ async def confirm(request: web.Request) -> web.Response:
 
 @routes.post("/v1/airings/{airing_id}/live")
 async def go_live(request: web.Request) -> web.Response:
-    row = await existing(request)
-    operator = _operator_of(request, row)
-    body = await body_as(request, LivestreamLiveRequest)
-    command = GoLive(row["airing_id"], operator, datetime.now(UTC), body.url)
-    await run(request, row["resource_id"], command, operator)
-    return json(await current(request, row["airing_id"]))
+    row, operator = await _operated(request, "start livestreams")
+
+    async def handle() -> web.Response:
+        body = await body_as(request, LivestreamLiveRequest)
+        command = GoLive(row["airing_id"], operator, datetime.now(UTC), body.url)
+        await run(request, row["resource_id"], command, operator)
+        return json(await current(request, row["airing_id"]))
+
+    return await request.app[IDEMPOTENCY].run(request, operator, handle)
 
 
 @routes.post("/v1/airings/{airing_id}/end")
 async def end_livestream(request: web.Request) -> web.Response:
-    row = await existing(request)
-    operator = _operator_of(request, row)
-    await run(
-        request, row["resource_id"], EndLivestream(row["airing_id"], operator, datetime.now(UTC)), operator
-    )
-    return json(await current(request, row["airing_id"]))
+    row, operator = await _operated(request, "end livestreams")
+
+    async def handle() -> web.Response:
+        command = EndLivestream(row["airing_id"], operator, datetime.now(UTC))
+        await run(request, row["resource_id"], command, operator)
+        return json(await current(request, row["airing_id"]))
+
+    return await request.app[IDEMPOTENCY].run(request, operator, handle)
 
 
 @routes.get("/v1/resources/{resource_id}/run-sheet")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from contracts.http import access
 from contracts.http import scheduler as bodies
 from services.common.openapi import ApiDocument, Endpoint
 
@@ -66,6 +67,10 @@ ENDPOINTS: list[Endpoint] = [
     ("post", "/v1/fan-outs", "One bulletin to many communes, each in its languages, in its window "
      "(all or nothing; skip_conflicts lists what was left out)", "planner",
      bodies.FanOutRequest, bodies.FanOutResult, 201, []),
+    ("post", "/v1/tokens/{jti}/revocation", "Revoke a token by its jti: every service refuses it within "
+     "seconds", "planner without a province", access.RevocationRequest, access.RevocationView, 201, []),
+    ("get", "/v1/links", "A read-only link token for one calendar feed or /dashboard (never one that writes)",
+     "any", None, access.FeedLink, 200, ["feed"]),
 ]  # fmt: skip
 
 

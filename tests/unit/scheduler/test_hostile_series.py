@@ -14,7 +14,8 @@ from services.scheduler.domain.errors import InvalidCommand
 from services.scheduler.domain.schedule import decide, fold
 
 GIO_THU_9 = "radio:vov-dak-lak:gio-thu-9"
-BUDGET = 0.1  # seconds per refusal (the target); a runaway rule took minutes
+BUDGET = 0.1  # CPU seconds per refusal (the target); a runaway rule took minutes
+# CPU time, not wall time: a shared CI machine under load stretches the wall clock, not the work done.
 HORIZON = to_utc(datetime(2027, 2, 1))
 RUNAWAYS = [
     "FREQ=DAILY;INTERVAL=0",
@@ -32,10 +33,10 @@ def definition(rule, first_start=datetime(2026, 12, 1, 21, 0)):
 
 
 def refused_in_time(state, command):
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(InvalidCommand) as refusal:
         decide(state, command)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert elapsed < BUDGET, f"refused after {elapsed:.3f} s"
     return refusal.value
 
@@ -80,9 +81,9 @@ def test_a_stored_series_with_a_runaway_rule_is_refused_by_the_horizon_not_hung_
     if "BYMONTHDAY=30" in rule:
         # A rule that never occurs is harmless once stored: the walk ends at the horizon's year
         # and the horizon moves on, so it is not walked again at the next fill.
-        started = time.perf_counter()
+        started = time.process_time()
         events = decide(state, extend)
-        assert time.perf_counter() - started < BUDGET
+        assert time.process_time() - started < BUDGET
         assert [type(e).__name__ for e in events] == ["SeriesExtended"]
     else:
         refused_in_time(state, extend)
