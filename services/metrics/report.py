@@ -24,8 +24,8 @@ from contracts.http.metrics import MonthlyReport, ReportLine
 from services.common.localtime import VIETNAM
 from services.common.provinces import province_name
 from services.common.sql import VIETNAMESE
+from services.metrics.status_sql import MISSED_SQL, PLANNED_SQL, aired_sql
 
-AIRED = ("aired", "partial", "ended")
 COUNTERS = ("views", "interactions", "shares", "comments", "reach", "peak_viewers")
 
 
@@ -56,12 +56,13 @@ async def monthly_report(
     clause = " and ".join(where)
     source = f"{schema}.airings a left join {schema}.resources r on r.resource_id = a.resource_id"
     title = await _title(conn, schema, month, province, campaign_id)
+    aired = aired_sql(schema)
 
     communes = await conn.fetch(
         f"""select coalesce(r.name, a.resource_id) as name, r.code, a.resource_id,
-                   count(*) filter (where a.status not in ('cancelled', 'bumped')) as planned,
-                   count(*) filter (where a.status in ('aired', 'partial')) as aired,
-                   count(*) filter (where a.status = 'missed') as missed,
+                   count(*) filter (where {PLANNED_SQL}) as planned,
+                   count(*) filter (where {aired}) as aired,
+                   count(*) filter (where {MISSED_SQL}) as missed,
                    string_agg(distinct a.language, ', ' order by a.language) as languages
             from {source} where a.kind = 'loudspeaker' and {clause}
             group by 1, 2, 3 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 3""",
@@ -69,17 +70,17 @@ async def monthly_report(
     )
     languages = await conn.fetch(
         f"""select coalesce(a.language, '—') as language,
-                   count(*) filter (where a.status in ('aired', 'partial')) as aired,
-                   count(distinct a.resource_id) filter (where a.status in ('aired', 'partial')) as communes
+                   count(*) filter (where {aired}) as aired,
+                   count(distinct a.resource_id) filter (where {aired}) as communes
             from {source} where a.kind = 'loudspeaker' and {clause}
             group by 1 order by coalesce(a.language, '—') {VIETNAMESE}""",
         *args,
     )
     programmes = await conn.fetch(
         f"""select coalesce(r.name, a.resource_id) as name, a.resource_id,
-                   count(*) filter (where a.status not in ('cancelled', 'bumped')) as planned,
-                   count(*) filter (where a.status in ('aired', 'partial')) as aired,
-                   count(*) filter (where a.status = 'missed') as missed
+                   count(*) filter (where {PLANNED_SQL}) as planned,
+                   count(*) filter (where {aired}) as aired,
+                   count(*) filter (where {MISSED_SQL}) as missed
             from {source} where a.kind = 'radio' and {clause}
             group by 1, 2 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 2""",
         *args,
@@ -88,18 +89,19 @@ async def monthly_report(
                    where f.airing_id = a.airing_id)"""
     content = await conn.fetch(
         f"""select a.airing_id, a.kind, a.title, coalesce(r.name, a.resource_id) as page, a.starts_at,
-                   a.status, coalesce({figures}, '{{}}') as counters
+                   a.status, {aired} as aired, coalesce({figures}, '{{}}') as counters
             from {source} where a.kind in ('livestream', 'post') and {clause}
-              and a.status not in ('cancelled', 'bumped')
+              and {PLANNED_SQL}
             order by a.starts_at, a.airing_id""",
         *args,
     )
     livestreams = [row for row in content if row["kind"] == "livestream"]
-    # A page's line holds everything it published: posts (tin, bài, video) and livestreams.
+    # A page's line holds everything it published: posts (tin, bài, video) and livestreams, each
+    # counted once it aired (a post from its confirmation or its first sample).
     pages: dict[str, dict[str, int]] = {}
     for row in content:
         page = pages.setdefault(row["page"], {"posts": 0, "livestreams": 0} | {c: 0 for c in COUNTERS})
-        page["posts" if row["kind"] == "post" else "livestreams"] += 1
+        page["posts" if row["kind"] == "post" else "livestreams"] += int(row["aired"])
         for name in COUNTERS:
             page[name] += row["counters"].get(name, 0)
 
@@ -111,7 +113,7 @@ async def monthly_report(
         "communes_reached": sum(1 for r in communes if r["aired"]),
         "radio_airings": sum(r["aired"] for r in programmes),
         "radio_planned": sum(r["planned"] for r in programmes),
-        "livestreams": len(livestreams),
+        "livestreams": sum(p["livestreams"] for p in pages.values()),
         "posts": sum(p["posts"] for p in pages.values()),
     } | {name: sum(p[name] for p in pages.values()) for name in COUNTERS}
     return MonthlyReport(

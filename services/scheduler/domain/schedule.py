@@ -11,7 +11,6 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from uuid import UUID
 
 from contracts.base import Event
@@ -29,6 +28,7 @@ from contracts.events.schedule import (
     Priority,
 )
 from contracts.events.series import SeriesEnded, SeriesExtended, SeriesPlanned, SeriesRevised
+from contracts.events.status import AiringStatus
 from services.common.localtime import to_local
 from services.scheduler.domain.commands import (
     CancelAiring,
@@ -48,17 +48,7 @@ from services.scheduler.domain.errors import (
 )
 from services.scheduler.domain.series import Segment, SeriesState
 
-
-class Status(StrEnum):
-    scheduled = "scheduled"
-    rescheduled = "rescheduled"
-    live = "live"
-    ended = "ended"
-    aired = "aired"
-    missed = "missed"
-    partial = "partial"
-    cancelled = "cancelled"
-    bumped = "bumped"
+Status = AiringStatus  # the one definition, in contracts
 
 
 # States in which an airing holds its window on the resource.
