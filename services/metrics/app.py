@@ -19,7 +19,7 @@ from services.common.web import METRICS, SECRET, HttpMetrics, middlewares, readi
 from services.eventstore.codec import encode
 from services.eventstore.port import Expect, StreamAppend
 from services.eventstore.postgres import PostgresEventStore
-from services.metrics import http, openapi
+from services.metrics import http, http_reports, openapi
 from services.metrics.generations import ReadModel
 from services.metrics.ingest import SampleIngestor
 from services.metrics.keys import AMQP, FEED, IMPORTER, INGESTOR, READ_MODEL, SAMPLE_QUEUE
@@ -103,6 +103,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
     app.cleanup_ctx.extend([database, broker])
     app.on_startup.append(freeze_startup_objects)  # after the contexts above have started
     app.router.add_routes(http.routes)
+    app.router.add_routes(http_reports.routes)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.handler)
     app.router.add_get("/openapi.json", openapi.API.document)
