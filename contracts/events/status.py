@@ -9,6 +9,10 @@ these sets, so "aired" means one thing wherever a manager reads it:
 - **planned**: scheduled and neither cancelled nor bumped (whatever became of it since);
 - **gone**: cancelled or bumped — not planned any more.
 
+A missed airing that a make-up airing names (``makeup_of``) counts once, as
+**made up**: neither missed nor planned a second time — its make-up is the one
+planned and, once it airs, aired (:func:`counts_as_missed`).
+
 A post (tin, bài, video) holds no window and is often never confirmed: it counts
 as aired — published — once confirmed *or* once its first sample arrives
 (:func:`counts_as_aired`).
@@ -56,3 +60,13 @@ def counts_as_aired(status: str, kind: str | None = None, *, sampled: bool = Fal
 def sql_set(values: frozenset[str]) -> str:
     """A set as an SQL list, ``('aired', 'ended', 'partial')``, in a fixed order."""
     return "(" + ", ".join(f"'{v}'" for v in sorted(values)) + ")"
+
+
+def counts_as_missed(status: str, *, made_up: bool = False) -> bool:
+    """Whether an airing counts as missed; ``made_up``: a make-up airing (not gone) names it."""
+    return status in MISSED and not made_up
+
+
+def counts_as_planned(status: str, *, made_up: bool = False) -> bool:
+    """Whether an airing counts as planned: a made-up miss is planned once, in its make-up."""
+    return status in PLANNED and not (status in MISSED and made_up)

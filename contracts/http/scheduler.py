@@ -37,6 +37,9 @@ class AiringRequest(Contract):
     priority: Priority = Priority.normal
     script: str | None = Field(default=None, max_length=20_000)
     audio_ref: str | None = Field(default=None, max_length=500)
+    makeup_of: UUID | None = Field(
+        default=None, description="the missed airing on the same resource that this one makes up for"
+    )
 
     @model_validator(mode="after")
     def _one_end(self) -> AiringRequest:

@@ -26,7 +26,7 @@ from services.common.localtime import VIETNAM
 from services.common.provinces import province_name
 from services.common.sql import VIETNAMESE, where
 from services.metrics.domain.period import Period
-from services.metrics.status_sql import MISSED_SQL, PARTIAL_SQL, PLANNED_SQL, aired_sql
+from services.metrics.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
 
 COUNTERS = ("views", "interactions", "shares", "comments", "reach", "peak_viewers")
 
@@ -62,9 +62,10 @@ async def monthly_report(
 
     communes = await conn.fetch(
         f"""select coalesce(r.name, a.resource_id) as name, r.code, a.resource_id,
-                   count(*) filter (where {PLANNED_SQL}) as planned,
+                   count(*) filter (where {planned_sql(schema)}) as planned,
                    count(*) filter (where {aired}) as aired,
-                   count(*) filter (where {MISSED_SQL}) as missed,
+                   count(*) filter (where {missed_sql(schema)}) as missed,
+                   count(*) filter (where {made_up_sql(schema)}) as made_up,
                    string_agg(distinct a.language, ', ' order by a.language) as languages
             from {source} where a.kind = 'loudspeaker' and {clause}
             group by 1, 2, 3 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 3""",
@@ -80,9 +81,9 @@ async def monthly_report(
     )
     programmes = await conn.fetch(
         f"""select coalesce(r.name, a.resource_id) as name, a.resource_id,
-                   count(*) filter (where {PLANNED_SQL}) as planned,
+                   count(*) filter (where {planned_sql(schema)}) as planned,
                    count(*) filter (where {aired}) as aired,
-                   count(*) filter (where {MISSED_SQL}) as missed
+                   count(*) filter (where {missed_sql(schema)}) as missed
             from {source} where a.kind = 'radio' and {clause}
             group by 1, 2 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 2""",
         *args,
@@ -93,7 +94,7 @@ async def monthly_report(
         f"""select a.airing_id, a.kind, a.title, coalesce(r.name, a.resource_id) as page, a.starts_at,
                    a.status, {aired} as aired, coalesce({figures}, '{{}}') as counters
             from {source} where a.kind in ('livestream', 'post') and {clause}
-              and {PLANNED_SQL}
+              and {planned_sql(schema)}
             order by a.starts_at, a.airing_id""",
         *args,
     )
@@ -112,6 +113,7 @@ async def monthly_report(
         "loudspeaker_airings": aired_loudspeaker,
         "loudspeaker_planned": sum(r["planned"] for r in communes),
         "loudspeaker_missed": sum(r["missed"] for r in communes),
+        "loudspeaker_made_up": sum(r["made_up"] for r in communes),
         "communes_reached": sum(1 for r in communes if r["aired"]),
         "radio_airings": sum(r["aired"] for r in programmes),
         "radio_planned": sum(r["planned"] for r in programmes),
@@ -211,9 +213,11 @@ async def period_report(
     )
     source = f"{schema}.airings a left join {schema}.resources r on r.resource_id = a.resource_id"
     aired = aired_sql(schema)
-    counts = f"""count(*) filter (where {PLANNED_SQL}) as planned, count(*) filter (where {aired}) as aired,
+    counts = f"""count(*) filter (where {planned_sql(schema)}) as planned,
+                 count(*) filter (where {aired}) as aired,
                  count(*) filter (where {PARTIAL_SQL}) as partial,
-                 count(*) filter (where {MISSED_SQL}) as missed"""
+                 count(*) filter (where {missed_sql(schema)}) as missed,
+                 count(*) filter (where {made_up_sql(schema)}) as made_up"""
     communes = await conn.fetch(
         f"""select coalesce(r.name, a.resource_id) as name, r.code, a.resource_id, {counts}
             from {source} {clause} and a.kind = 'loudspeaker'
@@ -224,7 +228,7 @@ async def period_report(
         f"""select coalesce(a.language, '—') as language,
                    to_char(a.starts_at at time zone 'Asia/Ho_Chi_Minh', 'YYYY-MM') as month,
                    count(*) filter (where {aired}) as aired
-            from {source} {clause} and a.kind = 'loudspeaker' and {PLANNED_SQL}
+            from {source} {clause} and a.kind = 'loudspeaker' and {planned_sql(schema)}
             group by 1, 2 order by coalesce(a.language, '—') {VIETNAMESE}, 2""",
         *args,
     )
@@ -240,7 +244,7 @@ async def period_report(
         f"""select a.airing_id, a.kind, a.title, coalesce(r.name, a.resource_id) as page,
                    coalesce(r.platform, '—') as platform, a.starts_at, a.status, {aired} as aired,
                    coalesce({figures}, '{{}}') as counters
-            from {source} {clause} and a.kind in ('livestream', 'post') and {PLANNED_SQL}
+            from {source} {clause} and a.kind in ('livestream', 'post') and {planned_sql(schema)}
             order by a.starts_at, a.airing_id""",
         *args,
     )
@@ -259,7 +263,7 @@ async def period_report(
             line[name] += row["counters"].get(name, 0)
 
     def airing_counts(r) -> dict[str, int]:
-        return {"planned": r["planned"], "aired": r["aired"], "partial": r["partial"], "missed": r["missed"]}
+        return {k: r[k] for k in ("planned", "aired", "partial", "missed", "made_up")}
 
     livestreams = [row for row in content if row["kind"] == "livestream"]
     totals = {
@@ -267,6 +271,7 @@ async def period_report(
         "loudspeaker_partial": sum(r["partial"] for r in communes),
         "loudspeaker_planned": sum(r["planned"] for r in communes),
         "loudspeaker_missed": sum(r["missed"] for r in communes),
+        "loudspeaker_made_up": sum(r["made_up"] for r in communes),
         "communes_reached": sum(1 for r in communes if r["aired"]),
         "radio_airings": sum(r["aired"] for r in programmes),
         "radio_planned": sum(r["planned"] for r in programmes),

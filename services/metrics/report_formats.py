@@ -47,6 +47,8 @@ LABELS = {
     "partial": "Phát một phần",
     "items": "Số tin, bài, video",
     "total": "Tổng",
+    "loudspeaker_made_up": "Lượt phát loa bị lỡ đã phát bù",
+    "made_up": "Đã phát bù",
 }
 SECTIONS = (
     ("loudspeaker_by_commune", "Loa truyền thanh theo xã", "Xã"),

@@ -17,7 +17,7 @@ from contracts.events import REGISTRY
 from contracts.events.metrics import SampleRecorded
 from services.common.sql import VIETNAMESE, where
 from services.metrics.ingest import stream_of
-from services.metrics.status_sql import MISSED_SQL, PARTIAL_SQL, PLANNED_SQL, aired_sql
+from services.metrics.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
 
 # group name -> SQL expression (over airings a, resources r, campaigns c)
 GROUPS: dict[str, str] = {
@@ -79,9 +79,10 @@ async def statistics(
     where, args = filters.where()
     counts = await conn.fetch(
         f"""select {select_keys}
-                count(*) filter (where {PLANNED_SQL}) as planned,
+                count(*) filter (where {planned_sql(schema)}) as planned,
                 count(*) filter (where {aired_sql(schema)}) as aired,
-                count(*) filter (where {MISSED_SQL}) as missed,
+                count(*) filter (where {missed_sql(schema)}) as missed,
+                count(*) filter (where {made_up_sql(schema)}) as made_up,
                 count(*) filter (where {PARTIAL_SQL}) as partial,
                 count(*) filter (where a.status = 'bumped') as bumped,
                 count(*) filter (where a.status = 'cancelled') as cancelled,
@@ -109,6 +110,7 @@ async def statistics(
                 "airings_planned": row["planned"],
                 "airings_aired": row["aired"],
                 "airings_missed": row["missed"],
+                "airings_made_up": row["made_up"],
                 "airings_partial": row["partial"],
                 "airings_bumped": row["bumped"],
                 "airings_cancelled": row["cancelled"],

@@ -17,7 +17,15 @@ from services.common.startup import wait_for_postgres
 from services.common.web import METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription
-from services.scheduler import http, http_fanout, http_reference, http_series, openapi
+from services.scheduler import (
+    http,
+    http_confirmations,
+    http_fanout,
+    http_history,
+    http_reference,
+    http_series,
+    openapi,
+)
 from services.scheduler.horizon import HorizonKeeper
 from services.scheduler.keys import (
     AMQP,
@@ -97,7 +105,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await connection.close()
 
     app.cleanup_ctx.extend([database, broker])
-    for module in (http, http_reference, http_series, http_fanout):
+    for module in (http, http_reference, http_series, http_fanout, http_confirmations, http_history):
         app.router.add_routes(module.routes)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.handler)

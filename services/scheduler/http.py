@@ -197,6 +197,7 @@ async def create_airing(request: web.Request) -> web.Response:
             priority=body.priority,
             script=body.script,
             audio_ref=body.audio_ref,
+            makeup_of=body.makeup_of,
         )
         await run(request, body.resource_id, command, who.sub)
         return json(await current(request, airing_id), 201, {"Location": f"/v1/airings/{airing_id}"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from contracts.http import confirmations as as_run
 from contracts.http import scheduler as bodies
 from services.common.openapi import ApiDocument, Endpoint
 
@@ -15,7 +16,8 @@ DOCUMENT = ROOT / "docs" / "openapi" / "scheduler.json"
 
 # (method, path, summary, roles, request body, response body, status, query parameters)
 ENDPOINTS: list[Endpoint] = [
-    ("post", "/v1/airings", "Plan an airing (409 names the airings in the way; emergencies bump normal ones)",
+    ("post", "/v1/airings", "Plan an airing (409 names the airings in the way; emergencies bump normal ones; "
+     "makeup_of names the missed airing it makes up for)",
      "planner", bodies.AiringRequest, bodies.AiringView, 201, []),
     ("get", "/v1/airings", "Find airings (paginated, sorted by start; sort=-starts_at for newest first)",
      "any", None, bodies.AiringPage, 200,
@@ -27,6 +29,11 @@ ENDPOINTS: list[Endpoint] = [
      bodies.CancelRequest, bodies.AiringView, 200, []),
     ("post", "/v1/airings/{airing_id}/confirmation", "Record what aired (operator of the resource)",
      "operator", bodies.ConfirmationRequest, bodies.AiringView, 200, []),
+    ("post", "/v1/airings/{airing_id}/correction", "Change a confirmation explicitly, saying why (a second "
+     "confirmation with another record is refused with 409 naming the first); the history keeps both",
+     "operator of the resource or planner", as_run.CorrectionRequest, bodies.AiringView, 200, []),
+    ("get", "/v1/airings/{airing_id}/history", "Every event of an airing from the event store: type, time, "
+     "actor, correlation id and what changed", "any", None, as_run.AiringHistory, 200, []),
     ("post", "/v1/airings/{airing_id}/live", "A livestream went live", "operator",
      bodies.LivestreamLiveRequest, bodies.AiringView, 200, []),
     ("post", "/v1/airings/{airing_id}/end", "A livestream ended", "operator",

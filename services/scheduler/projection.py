@@ -20,6 +20,7 @@ from contracts.events.schedule import (
     AiringConfirmed,
     AiringRescheduled,
     AiringScheduled,
+    ConfirmationCorrected,
     LivestreamEnded,
     LivestreamWentLive,
 )
@@ -148,6 +149,11 @@ class AiringsProjection:
                 await self._set(
                     conn, e.airing_id, position, status=e.outcome.value, actual_start=e.actual_start,
                     actual_end=e.actual_end, reason=e.reason, operator=e.operator,
+                )  # fmt: skip
+            case ConfirmationCorrected():  # the latest as-run record is the airing's
+                await self._set(
+                    conn, e.airing_id, position, status=e.outcome.value, actual_start=e.actual_start,
+                    actual_end=e.actual_end, reason=e.reason, operator=e.corrected_by,
                 )  # fmt: skip
 
     async def _set(self, conn: asyncpg.Connection, airing_id, position: int, **values) -> None:

@@ -26,6 +26,7 @@ class ScheduleAiring:
     priority: Priority = Priority.normal
     script: str | None = None
     audio_ref: str | None = None
+    makeup_of: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,20 @@ class ConfirmAiring:
     outcome: Outcome
     operator: str
     confirmed_at: datetime
+    actual_start: datetime | None = None
+    actual_end: datetime | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CorrectConfirmation:
+    """Change an airing's as-run record, saying why (a second confirmation is refused instead)."""
+
+    airing_id: UUID
+    outcome: Outcome
+    why: str
+    corrected_by: str
+    corrected_at: datetime
     actual_start: datetime | None = None
     actual_end: datetime | None = None
     reason: str | None = None
@@ -124,6 +139,7 @@ Command = (
     | RescheduleAiring
     | CancelAiring
     | ConfirmAiring
+    | CorrectConfirmation
     | GoLive
     | EndLivestream
     | PlanSeries

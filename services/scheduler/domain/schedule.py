@@ -22,18 +22,20 @@ from contracts.events.schedule import (
     AiringKind,
     AiringRescheduled,
     AiringScheduled,
+    ConfirmationCorrected,
     LivestreamEnded,
     LivestreamWentLive,
     Outcome,
     Priority,
 )
 from contracts.events.series import SeriesEnded, SeriesExtended, SeriesPlanned, SeriesRevised
-from contracts.events.status import AiringStatus
+from contracts.events.status import GONE, AiringStatus
 from services.common.localtime import to_local
 from services.scheduler.domain.commands import (
     CancelAiring,
     Command,
     ConfirmAiring,
+    CorrectConfirmation,
     EndLivestream,
     GoLive,
     RescheduleAiring,
@@ -206,6 +208,19 @@ class Building:
                 self._update(event.airing_id, status=Status.ended)
             case AiringConfirmed():
                 self._update(event.airing_id, status=Status(event.outcome.value), confirmation=event)
+            case ConfirmationCorrected():
+                before = self.airings[event.airing_id].confirmation
+                latest = before.model_copy(
+                    update={
+                        "outcome": event.outcome,
+                        "actual_start": event.actual_start,
+                        "actual_end": event.actual_end,
+                        "reason": event.reason,
+                        "operator": event.corrected_by,
+                        "confirmed_at": event.corrected_at,
+                    }
+                )
+                self._update(event.airing_id, status=Status(event.outcome.value), confirmation=latest)
             case SeriesPlanned():
                 self.resource_id = event.resource_id
                 first = Segment(event.definition.first_start, event.definition, 0)
@@ -245,6 +260,8 @@ def decide(state: ResourceSchedule, command: Command) -> list[Event]:
             return _cancel(state, command)
         case ConfirmAiring():
             return _confirm(state, command)
+        case CorrectConfirmation():
+            return _correct(state, command)
         case GoLive():
             return _go_live(state, command)
         case EndLivestream():
@@ -310,12 +327,15 @@ def _schedule(state: ResourceSchedule, c: ScheduleAiring) -> list[Event]:
         priority=c.priority,
         script=c.script,
         audio_ref=c.audio_ref,
+        makeup_of=c.makeup_of,
     )
     known = state.airings.get(c.airing_id)
     if known is not None:
         if known.scheduled == event:
             return []
         raise InvalidTransition(f"airing {c.airing_id} already exists with other details")
+    if c.makeup_of is not None:
+        _check_makeup(state, c)
     if c.kind in SHARES_ITS_WINDOW:
         return [event]
     bumps = _make_room(state, c.resource_id, c.starts_at, c.ends_at, c.priority, by=(c.airing_id, c.title))
@@ -398,8 +418,71 @@ def _confirm(state: ResourceSchedule, c: ConfirmAiring) -> list[Event]:
         confirmed_at=c.confirmed_at,
     )
     previous = airing.confirmation
-    if previous is not None and previous.model_copy(update={"confirmed_at": c.confirmed_at}) == event:
-        return []  # the same as-run record again (a retry from a phone with a bad connection)
+    if previous is not None:
+        if _same_record(previous, event):
+            return []  # the same as-run record again (a retry from a phone with a bad connection)
+        raise InvalidTransition(
+            f"airing {c.airing_id} is already confirmed {previous.outcome} by {previous.operator} on "
+            f"{to_local(previous.confirmed_at):%d/%m/%Y %H:%M}; a confirmation is changed only by a "
+            f"correction saying why (POST /v1/airings/{c.airing_id}/correction)"
+        )
+    return [event]
+
+
+def _same_record(previous: AiringConfirmed, event: AiringConfirmed) -> bool:
+    """The same as-run record, whoever sent it again and whenever."""
+    fields = ("outcome", "actual_start", "actual_end", "reason")
+    return all(getattr(previous, f) == getattr(event, f) for f in fields)
+
+
+def _check_makeup(state: ResourceSchedule, c: ScheduleAiring) -> None:
+    """A make-up names a missed airing on the same resource, made up by no other airing yet."""
+    missed = state.airings.get(c.makeup_of)
+    if missed is None:
+        raise InvalidCommand("makeup_of", f"no airing {c.makeup_of} on {c.resource_id} to make up for")
+    if missed.status is not Status.missed:
+        raise InvalidCommand("makeup_of", f"airing {c.makeup_of} is {missed.status}, not missed")
+    for other in state.airings.values():
+        if other.scheduled.makeup_of == c.makeup_of and other.status not in GONE:
+            raise InvalidCommand(
+                "makeup_of", f"airing {c.makeup_of} is already made up by {other.title!r} ({other.airing_id})"
+            )
+
+
+def _correct(state: ResourceSchedule, c: CorrectConfirmation) -> list[Event]:
+    airing = _get(state, c.airing_id)
+    previous = airing.confirmation
+    if previous is None:
+        raise InvalidTransition(f"airing {c.airing_id} is not confirmed yet: confirm it instead")
+    if not c.why.strip():
+        raise InvalidCommand("why", "say why the confirmation is corrected")
+    if c.outcome is Outcome.missed and not c.reason:
+        raise InvalidCommand("reason", "say why the airing was missed")
+    if c.actual_start and c.actual_end and c.actual_end < c.actual_start:
+        raise InvalidCommand("actual_end", "must not be before actual_start")
+    if c.outcome is not Outcome.missed and any(
+        a.scheduled.makeup_of == c.airing_id and a.status not in GONE for a in state.airings.values()
+    ):
+        raise InvalidTransition(f"airing {c.airing_id} was made up by another airing: it stays missed")
+    event = ConfirmationCorrected(
+        airing_id=c.airing_id,
+        resource_id=state.resource_id,
+        outcome=c.outcome,
+        actual_start=c.actual_start,
+        actual_end=c.actual_end,
+        reason=c.reason,
+        previous_outcome=previous.outcome,
+        why=c.why,
+        corrected_by=c.corrected_by,
+        corrected_at=c.corrected_at,
+    )
+    if (previous.outcome, previous.actual_start, previous.actual_end, previous.reason) == (
+        c.outcome,
+        c.actual_start,
+        c.actual_end,
+        c.reason,
+    ):
+        return []  # already the record (a retried correction)
     return [event]
 
 
