@@ -32,6 +32,14 @@ ENDPOINTS: list[Endpoint] = [
     ("post", "/v1/airings/{airing_id}/correction", "Change a confirmation explicitly, saying why (a second "
      "confirmation with another record is refused with 409 naming the first); the history keeps both",
      "operator of the resource or planner", as_run.CorrectionRequest, bodies.AiringView, 200, []),
+    ("post", "/v1/confirmations", "Up to 10,000 as-run records at once, each with its own result (confirmed, "
+     "already confirmed, refused with field and reason); the operator's scope applies to each item",
+     "operator or planner", as_run.BulkConfirmationRequest, as_run.BulkConfirmationResult, 200, []),
+    ("post", "/v1/confirmations/as-run-log", "Upload an as-run log as XLSX or CSV in the body (date, time, "
+     "commune, language, outcome, reason: the paper layout); each row answered with its number",
+     "operator or planner", None, as_run.BulkConfirmationResult, 200, []),
+    ("get", "/v1/confirmations/template.xlsx", "A blank as-run log to fill in", "any", None,
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 200, []),
     ("get", "/v1/airings/{airing_id}/history", "Every event of an airing from the event store: type, time, "
      "actor, correlation id and what changed", "any", None, as_run.AiringHistory, 200, []),
     ("post", "/v1/airings/{airing_id}/live", "A livestream went live", "operator",
