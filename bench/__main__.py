@@ -17,7 +17,7 @@ from pathlib import Path
 
 import uvloop
 
-from bench import eventstore, metrics, reports, scheduler
+from bench import asrun, eventstore, metrics, reports, scheduler
 from bench.harness import table
 
 HERE = Path(__file__).resolve().parent
@@ -28,6 +28,7 @@ SUITES = [
     ("scheduler", scheduler.run),
     ("metrics", metrics.run),
     ("reports", reports.run),
+    ("asrun", asrun.run),
 ]
 
 

@@ -22,7 +22,7 @@ from services.common.web import Problem, body_as, json, principal, request_metad
 from services.scheduler import as_run_log, catalogue
 from services.scheduler.domain.as_run import ALREADY, CONFIRMED, REFUSED
 from services.scheduler.domain.commands import ConfirmAiring, CorrectConfirmation
-from services.scheduler.http import _operator_of, caught_up, current, existing, refusals, run
+from services.scheduler.http import _operator_of, current, existing, refusals, run
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
 from services.scheduler.service import AsRunRecorder
 
@@ -74,7 +74,7 @@ async def _record(request: web.Request, who: Principal, pending: list[Pending]) 
             by_resource[p.resource_id].append(p)
     if by_resource:
         with refusals():
-            outcomes, position = await AsRunRecorder(request.app[SCHEDULER]).confirm_many(
+            outcomes, _ = await AsRunRecorder(request.app[SCHEDULER]).confirm_many(
                 {r: [p.command for p in items] for r, items in by_resource.items()},
                 request_metadata(request, who.sub),
             )
@@ -83,7 +83,8 @@ async def _record(request: web.Request, who: Principal, pending: list[Pending]) 
                 p.result = p.result.model_copy(
                     update={"status": outcome.status, "field": outcome.field, "reason": outcome.reason}
                 )
-        await caught_up(request, position)
+        # No read-your-writes wait: the answer comes from the decided events, not from the read model,
+        # which applies thousands of confirmations a moment later.
     results = [p.result for p in pending]
     count = Counter(r.status for r in results)
     return BulkConfirmationResult(
