@@ -76,6 +76,18 @@ class ConfirmationRequest(Contract):
 
 class LivestreamLiveRequest(Contract):
     url: str | None = Field(default=None, max_length=1000)
+    at: datetime | None = Field(
+        default=None,
+        description="when it really went live (on its day, not in the future); now when absent",
+        examples=["2023-08-25T20:02"],
+    )
+
+
+class LivestreamEndRequest(Contract):
+    at: datetime | None = Field(
+        default=None,
+        description="when it really ended (after it went live, not in the future); now when absent",
+    )
 
 
 class AiringView(Contract):

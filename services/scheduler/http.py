@@ -19,6 +19,7 @@ from contracts.http.scheduler import (
     AiringView,
     CancelRequest,
     ConfirmationRequest,
+    LivestreamEndRequest,
     LivestreamLiveRequest,
     RescheduleRequest,
     RunSheet,
@@ -316,7 +317,9 @@ async def go_live(request: web.Request) -> web.Response:
     row = await existing(request)
     operator = _operator_of(request, row)
     body = await body_as(request, LivestreamLiveRequest)
-    command = GoLive(row["airing_id"], operator, datetime.now(UTC), body.url)
+    now = datetime.now(UTC)
+    at = instant(body.at, "at") if body.at else now
+    command = GoLive(row["airing_id"], operator, at, body.url, received_at=now)
     await run(request, row["resource_id"], command, operator)
     return json(await current(request, row["airing_id"]))
 
@@ -325,8 +328,11 @@ async def go_live(request: web.Request) -> web.Response:
 async def end_livestream(request: web.Request) -> web.Response:
     row = await existing(request)
     operator = _operator_of(request, row)
+    body = await body_as(request, LivestreamEndRequest) if request.can_read_body else LivestreamEndRequest()
+    now = datetime.now(UTC)
+    at = instant(body.at, "at") if body.at else now
     await run(
-        request, row["resource_id"], EndLivestream(row["airing_id"], operator, datetime.now(UTC)), operator
+        request, row["resource_id"], EndLivestream(row["airing_id"], operator, at, received_at=now), operator
     )
     return json(await current(request, row["airing_id"]))
 

@@ -42,10 +42,11 @@ ENDPOINTS: list[Endpoint] = [
      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 200, []),
     ("get", "/v1/airings/{airing_id}/history", "Every event of an airing from the event store: type, time, "
      "actor, correlation id and what changed", "any", None, as_run.AiringHistory, 200, []),
-    ("post", "/v1/airings/{airing_id}/live", "A livestream went live", "operator",
+    ("post", "/v1/airings/{airing_id}/live", "A livestream went live (at: when it really did, on its day, "
+     "not in the future)", "operator",
      bodies.LivestreamLiveRequest, bodies.AiringView, 200, []),
-    ("post", "/v1/airings/{airing_id}/end", "A livestream ended", "operator",
-     None, bodies.AiringView, 200, []),
+    ("post", "/v1/airings/{airing_id}/end", "A livestream ended (at: when it really did, for one recorded "
+     "after the fact)", "operator", bodies.LivestreamEndRequest, bodies.AiringView, 200, []),
     ("get", "/v1/resources/{resource_id}/calendar.ics",
      "iCalendar feed of a resource (token may be given as ?token= for phone calendars)",
      "any", None, None, 200, ["token", "from"]),

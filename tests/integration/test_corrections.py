@@ -161,3 +161,44 @@ async def test_a_confirmation_is_corrected_explicitly_and_the_history_keeps_both
     # A made-up miss stays missed.
     back = await client.post(f"{url}/correction", headers=OPERATOR, json={"outcome": "aired", "why": "nhầm"})
     assert back.status == 409
+
+
+async def test_a_past_livestream_is_recorded_as_it_happened(client):
+    page = "page:facebook:bhxh-cr"
+    await register(
+        client, page, {"type": "page", "name": "Fanpage BHXH", "province": "dak-lak", "platform": "facebook"}
+    )
+    operator = bearer("operator", sub="Quản trị fanpage", resources=[page])
+    body = {
+        "kind": "livestream",
+        "resource_id": page,
+        "starts_at": "2023-08-25T20:00",
+        "duration_minutes": 60,
+        "title": "Livestream: BHYT học sinh, sinh viên",
+    }
+    airing = (await (await client.post("/v1/airings", json=body, headers=PLANNER)).json())["airing_id"]
+    url = f"/v1/airings/{airing}"
+
+    async def refused(verb, at, field="at"):
+        response = await client.post(f"{url}/{verb}", json={"at": at}, headers=operator)
+        assert response.status == 422, await response.text()
+        assert (await response.json())["errors"][0]["field"] == field
+
+    await refused("live", "2023-08-26T20:00")  # another day
+    await refused("live", "2099-08-25T20:00")  # the future
+    live = await client.post(f"{url}/live", json={"at": "2023-08-25T20:02"}, headers=operator)
+    assert live.status == 200, await live.text()
+    assert (await live.json())["actual_start"] == "2023-08-25T20:02:00+07:00"
+    await refused("end", "2023-08-25T19:00")  # before it went live
+    ended = await client.post(f"{url}/end", json={"at": "2023-08-25T21:05"}, headers=operator)
+    assert ended.status == 200, await ended.text()
+    view = await ended.json()
+    assert (view["status"], view["actual_end"]) == ("ended", "2023-08-25T21:05:00+07:00")
+    # Today's clock on a livestream of 2023 is not how it happened.
+    other = (
+        await (
+            await client.post("/v1/airings", json=body | {"starts_at": "2023-08-26T20:00"}, headers=PLANNER)
+        ).json()
+    )["airing_id"]
+    response = await client.post(f"/v1/airings/{other}/live", json={}, headers=operator)
+    assert response.status == 422

@@ -126,9 +126,10 @@ async def plan_a_month(client, metrics) -> tuple[str, dict[str, str]]:
         await airing("livestream", FANPAGE, 10, "20:00"),
         await airing("livestream", FANPAGE, 11, "20:00"),
     )
-    await act(ended, "live")
-    await act(ended, "end")
-    await act(live, "live")
+    # Recorded after the fact, with the real times (the server's clock is years later).
+    await act(ended, "live", {"at": "2023-08-10T20:02"})
+    await act(ended, "end", {"at": "2023-08-10T21:05"})
+    await act(live, "live", {"at": "2023-08-11T20:00"})
     await airing("livestream", FANPAGE, 12, "20:00")
     await act(await airing("livestream", FANPAGE, 13, "20:00"), "cancel", {}, PLANNER)
     posts = {

@@ -70,10 +70,14 @@ class CorrectConfirmation:
 
 @dataclass(frozen=True)
 class GoLive:
+    """``at``: when it really went live (a past livestream is recorded as it happened);
+    ``received_at``: when the request came, so that ``at`` is not in the future."""
+
     airing_id: UUID
     operator: str
     at: datetime
     url: str | None = None
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class EndLivestream:
     airing_id: UUID
     operator: str
     at: datetime
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ class Airing:
     ends_at: datetime
     status: Status = Status.scheduled
     confirmation: AiringConfirmed | None = None
+    went_live_at: datetime | None = None
 
     @property
     def airing_id(self) -> UUID:
@@ -203,7 +204,7 @@ class Building:
             case AiringBumped():
                 self._update(event.airing_id, status=Status.bumped)
             case LivestreamWentLive():
-                self._update(event.airing_id, status=Status.live)
+                self._update(event.airing_id, status=Status.live, went_live_at=event.at)
             case LivestreamEnded():
                 self._update(event.airing_id, status=Status.ended)
             case AiringConfirmed():
@@ -486,6 +487,26 @@ def _correct(state: ResourceSchedule, c: CorrectConfirmation) -> list[Event]:
     return [event]
 
 
+OVERRUN = timedelta(hours=6)
+"""How long after its planned end a livestream may still be recorded as ending (it overran)."""
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+def _check_real_time(airing: Airing, at: datetime, received_at: datetime | None) -> None:
+    """A livestream's real times fall on its day (from the local midnight before it starts to the one
+    after it ends, or up to :data:`OVERRUN` after its end), and not in the future."""
+    if at.tzinfo is None:
+        raise InvalidCommand("at", "times must carry their zone")
+    if received_at is not None and at > received_at + CLOCK_SKEW:
+        raise InvalidCommand("at", "is in the future: record what happened, once it happened")
+    first_day = to_local(airing.starts_at).replace(hour=0, minute=0, second=0, microsecond=0)
+    last_day = to_local(airing.ends_at).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    if not first_day <= at < max(last_day, airing.ends_at + OVERRUN):
+        raise InvalidCommand(
+            "at", f"must fall on the livestream's day, {to_local(airing.starts_at):%d/%m/%Y}"
+        )
+
+
 def _go_live(state: ResourceSchedule, c: GoLive) -> list[Event]:
     airing = _get(state, c.airing_id)
     if airing.scheduled.kind is not AiringKind.livestream:
@@ -494,6 +515,7 @@ def _go_live(state: ResourceSchedule, c: GoLive) -> list[Event]:
         return []
     if airing.status not in (Status.scheduled, Status.rescheduled):
         raise InvalidTransition(f"livestream {c.airing_id} is {airing.status}: it cannot go live")
+    _check_real_time(airing, c.at, c.received_at)
     return [
         LivestreamWentLive(
             airing_id=c.airing_id, resource_id=state.resource_id, url=c.url, at=c.at, operator=c.operator
@@ -507,6 +529,11 @@ def _end(state: ResourceSchedule, c: EndLivestream) -> list[Event]:
         return []
     if airing.status is not Status.live:
         raise InvalidTransition(f"livestream {c.airing_id} is {airing.status}, not live")
+    _check_real_time(airing, c.at, c.received_at)
+    if airing.went_live_at is not None and c.at < airing.went_live_at:
+        raise InvalidCommand(
+            "at", f"it went live at {to_local(airing.went_live_at):%d/%m/%Y %H:%M}: it ends after"
+        )
     return [
         LivestreamEnded(airing_id=c.airing_id, resource_id=state.resource_id, at=c.at, operator=c.operator)
     ]

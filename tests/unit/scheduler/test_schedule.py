@@ -357,3 +357,26 @@ def test_a_makeup_names_a_missed_airing_on_the_resource_once():
     # A made-up miss stays missed: a correction to aired is refused.
     with pytest.raises(InvalidTransition):
         decide(state, correct(missed, Outcome.aired, reason=None))
+
+
+def test_a_livestream_after_the_fact_keeps_its_real_times_on_its_day_and_never_in_the_future():
+    page = "page:facebook-bhxh-dak-lak"
+    live = schedule("Livestream", start=(20, 0), minutes=60, kind=AiringKind.livestream, resource_id=page)
+    state, _ = given(live)
+    years_later = at(9, day=20) + timedelta(days=3 * 365)
+
+    def refused(command) -> str:
+        with pytest.raises(InvalidCommand) as err:
+            decide(state, command)
+        return err.value.field
+
+    # the next day, in the future, today's clock on a past livestream
+    assert refused(GoLive(live.airing_id, "op", at(20, 2, day=8), received_at=years_later)) == "at"
+    assert refused(GoLive(live.airing_id, "op", at(20, 2), received_at=at(19, 0))) == "at"  # in the future
+    assert refused(GoLive(live.airing_id, "op", years_later, received_at=years_later)) == "at"
+    [went] = decide(state, GoLive(live.airing_id, "op", at(20, 2), received_at=years_later))
+    state = fold([went], state)
+    assert refused(EndLivestream(live.airing_id, "op", at(19, 0), received_at=years_later)) == "at"
+    # An overrun past midnight still ends on its night.
+    [ended] = decide(state, EndLivestream(live.airing_id, "op", at(0, 30, day=8), received_at=years_later))
+    assert ended.at == at(0, 30, day=8)
