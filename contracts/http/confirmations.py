@@ -33,9 +33,12 @@ class HistoryEntry(Contract):
     changes: dict[str, Any] = Field(description="the event's fields, ids left out")
 
 
-class AiringHistory(Contract):
-    airing_id: UUID
-    resource_id: str
+class History(Contract):
+    """Every event of an airing, a series or a campaign, oldest first."""
+
+    subject: str = Field(examples=["airing", "series", "campaign"])
+    id: UUID
+    resource_id: str | None = Field(default=None, description="the resource whose schedule holds it")
     items: list[HistoryEntry]
 
 

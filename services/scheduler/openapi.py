@@ -41,7 +41,11 @@ ENDPOINTS: list[Endpoint] = [
     ("get", "/v1/confirmations/template.xlsx", "A blank as-run log to fill in", "any", None,
      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 200, []),
     ("get", "/v1/airings/{airing_id}/history", "Every event of an airing from the event store: type, time, "
-     "actor, correlation id and what changed", "any", None, as_run.AiringHistory, 200, []),
+     "actor, correlation id and what changed", "any", None, as_run.History, 200, []),
+    ("get", "/v1/series/{series_id}/history", "Every event of a series and the scheduling of its airings",
+     "any", None, as_run.History, 200, []),
+    ("get", "/v1/campaigns/{campaign_id}/history", "Every change of a campaign's definition", "any", None,
+     as_run.History, 200, []),
     ("post", "/v1/airings/{airing_id}/live", "A livestream went live (at: when it really did, on its day, "
      "not in the future)", "operator",
      bodies.LivestreamLiveRequest, bodies.AiringView, 200, []),

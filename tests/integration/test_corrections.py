@@ -202,3 +202,43 @@ async def test_a_past_livestream_is_recorded_as_it_happened(client):
     )["airing_id"]
     response = await client.post(f"/v1/airings/{other}/live", json={}, headers=operator)
     assert response.status == 422
+
+
+async def test_the_history_of_a_series_and_of_a_campaign(client):
+    await register(client, EA_KAO, commune("Xã Ea Kao", ["Kinh"], code="24955"))
+    body = {
+        "resource_id": EA_KAO,
+        "kind": "loudspeaker",
+        "rule": "FREQ=WEEKLY;BYDAY=MO;COUNT=4",
+        "first_start": "2023-08-07T17:00",
+        "duration_minutes": 15,
+        "title": "Luật BHXH năm 2024",
+        "language": "Kinh",
+    }
+    created = await client.post("/v1/series", json=body, headers=PLANNER)
+    assert created.status == 201, await created.text()
+    series_id = (await created.json())["series_id"]
+    history = await (await client.get(f"/v1/series/{series_id}/history", headers=VIEWER)).json()
+    types = [e["type"] for e in history["items"]]
+    assert types[0] == "schedule.SeriesPlanned" and types.count("schedule.AiringScheduled") == 4
+    assert history["items"][0]["actor"] == "Trung tâm Truyền thông BHXH Đắk Lắk"
+    assert all(e["changes"]["airing"] for e in history["items"] if e["type"] == "schedule.AiringScheduled")
+
+    campaign = {
+        "name": "BHYT học sinh, sinh viên",
+        "province": "dak-lak",
+        "starts_on": "2023-08-01",
+        "ends_on": "2023-08-31",
+        "communes": [EA_KAO],
+        "targets": {"airings_per_commune": 4},
+    }
+    made = await (await client.post("/v1/campaigns", json=campaign, headers=PLANNER)).json()
+    changed = await client.put(
+        f"/v1/campaigns/{made['campaign_id']}", headers=PLANNER, json=campaign | {"ends_on": "2023-09-15"}
+    )
+    assert changed.status == 200, await changed.text()
+    history = await (await client.get(f"/v1/campaigns/{made['campaign_id']}/history", headers=VIEWER)).json()
+    ends = [e["changes"]["definition"]["ends_on"] for e in history["items"]]
+    assert ends == ["2023-08-31", "2023-09-15"]
+    missing = await client.get("/v1/campaigns/00000000-0000-4000-8000-000000000000/history", headers=VIEWER)
+    assert missing.status == 404
