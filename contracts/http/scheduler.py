@@ -181,13 +181,17 @@ class CampaignList(Contract):
 
 
 class Tally(Contract):
-    """Airings by what became of them. ``planned`` counts every airing not cancelled or bumped."""
+    """Airings by what became of them, counted by ``contracts.events.status``: ``planned`` is every
+    airing neither cancelled nor bumped, ``aired`` includes the partly aired (also in ``partial``), a
+    missed airing that a make-up names counts once, in ``made_up`` (not in ``missed`` nor twice in
+    ``planned``)."""
 
     planned: int = 0
     scheduled: int = 0
     aired: int = 0
     partial: int = 0
     missed: int = 0
+    made_up: int = 0
     cancelled: int = 0
     bumped: int = 0
     livestreams: int = 0

@@ -7,6 +7,7 @@ import uuid
 from aiohttp import web
 
 from contracts.events.reference import CampaignDefinition, ResourceDescription, ResourceType
+from contracts.events.status import PLANNED, sql_set
 from contracts.http.scheduler import (
     CampaignList,
     CampaignRequest,
@@ -184,8 +185,10 @@ async def campaign_progress(request: web.Request) -> web.Response:
     schema = request.app[SCHEMA]
     async with request.app[POOL].acquire() as conn:
         counts = await conn.fetch(
-            f"""select resource_id, language, kind, status, count(*) as n
-                from {schema}.airings where campaign_id = $1 group by 1, 2, 3, 4""",
+            f"""select a.resource_id, a.language, a.kind, a.status, count(*) as n,
+                       exists (select 1 from {schema}.airings m where m.makeup_of = a.airing_id
+                               and m.status in {sql_set(PLANNED)}) as made_up
+                from {schema}.airings a where a.campaign_id = $1 group by 1, 2, 3, 4, 6""",
             row["campaign_id"],
         )
         names = {
@@ -198,5 +201,7 @@ async def campaign_progress(request: web.Request) -> web.Response:
                 ids=list({c["resource_id"] for c in counts} | set(definition.communes)),
             )
         }
-    found = [Count(c["resource_id"], c["language"], c["kind"], c["status"], c["n"]) for c in counts]
+    found = [
+        Count(c["resource_id"], c["language"], c["kind"], c["status"], c["n"], c["made_up"]) for c in counts
+    ]
     return json(progress(row["campaign_id"], definition, found, names))

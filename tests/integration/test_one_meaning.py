@@ -112,12 +112,17 @@ async def plan_a_month(client, metrics) -> tuple[str, dict[str, str]]:
             a = await airing("loudspeaker", resource, day, hour, language=language)
             if outcome and not (resource == HOA_THANG and outcome == "partial"):
                 await act(a, "confirmation", confirm[outcome])
+            if (resource, language, outcome) == (EA_TU, "Kinh", "missed"):
+                missed_kinh = a
     moved = await airing("loudspeaker", EA_TU, 5, language="Kinh")
     await act(moved, "reschedule", {"starts_at": "2023-08-05T18:00"}, PLANNER)
     await act(await airing("loudspeaker", EA_TU, 6, language="Kinh"), "cancel", {}, PLANNER)
     await airing("loudspeaker", EA_TU, 7, language="Kinh")
     emergency = await airing("loudspeaker", EA_TU, 7, language="Kinh", priority="emergency", title="Bão số 3")
     await act(emergency, "confirmation", confirm["aired"])
+    # The missed Kinh bulletin of the 3rd is made up on the 8th: counted once, as made up.
+    makeup = await airing("loudspeaker", EA_TU, 8, language="Kinh", makeup_of=missed_kinh)
+    await act(makeup, "confirmation", confirm["aired"])
     for day, outcome in ((1, "aired"), (2, "partial"), (3, "missed"), (4, None)):
         a = await airing("radio", RADIO, day, "21:00")
         if outcome:
@@ -161,12 +166,15 @@ async def test_report_stats_progress_and_dashboard_agree(client, metrics):
 
     listed = await ok(await client.get("/v1/airings", params=MONTH | {"limit": 100}, headers=VIEWER))
     statuses = Counter(a["status"] for a in listed["items"])
-    assert listed["total"] == 29 and len(statuses) == 9  # every status there is
+    assert listed["total"] == 30 and len(statuses) == 9  # every status there is
 
     async def caught_up():  # the metrics service hears of everything through RabbitMQ
         rows = await stats(group_by="status")
         return {
-            r["keys"]["status"]: r["airings_planned"] + r["airings_cancelled"] + r["airings_bumped"]
+            r["keys"]["status"]: r["airings_planned"]
+            + r["airings_cancelled"]
+            + r["airings_bumped"]
+            + r["airings_made_up"]
             for r in rows
         } == statuses
 
@@ -186,11 +194,13 @@ async def test_report_stats_progress_and_dashboard_agree(client, metrics):
     )
     by_kind = {r["keys"]["kind"]: r for r in await stats(group_by="kind")}
 
-    # Loudspeakers: 12 + 4 planned (moved, bumped's emergency, the bumped one left out, cancelled left out)
+    # Loudspeakers: 12 + moved + emergency + make-up planned (bumped, cancelled and the made-up miss
+    # left out); aired: 3 + 2 partly + the emergency + the make-up; one miss made up, two missed.
     speakers, t = by_kind["loudspeaker"], report["totals"]
-    expected = {"planned": 14, "aired": 3 + 2 + 1, "missed": 3, "partial": 2}
+    expected = {"planned": 14, "aired": 3 + 2 + 1 + 1, "missed": 2, "partial": 2, "made_up": 1}
     assert {k: speakers[f"airings_{k}"] for k in expected} == expected
-    assert (t["loudspeaker_planned"], t["loudspeaker_airings"], t["loudspeaker_missed"]) == (14, 6, 3)
+    assert (t["loudspeaker_planned"], t["loudspeaker_airings"], t["loudspeaker_missed"]) == (14, 7, 2)
+    assert t["loudspeaker_made_up"] == 1
     assert {k: progress["by_kind"]["loudspeaker"][k] for k in expected} == expected
     assert (speakers["airings_bumped"], speakers["airings_cancelled"]) == (1, 1)
     assert progress["by_kind"]["loudspeaker"]["bumped"] == 1
@@ -205,7 +215,7 @@ async def test_report_stats_progress_and_dashboard_agree(client, metrics):
         by_language
         == stats_language
         == {k: v["aired"] for k, v in progress["by_language"].items() if k != "—"}
-        == {"Kinh": 4, "Êđê": 2}
+        == {"Kinh": 5, "Êđê": 2}
     )
 
     # Radio: aired + partial aired, one missed, four planned.
@@ -236,4 +246,4 @@ async def test_report_stats_progress_and_dashboard_agree(client, metrics):
 
     # The dashboard's tiles are /v1/stats for the loudspeakers: the same as the report's.
     [tile] = await stats(kind="loudspeaker")
-    assert (tile["airings_aired"], tile["airings_planned"], tile["communes_reached"]) == (6, 14, 2)
+    assert (tile["airings_aired"], tile["airings_planned"], tile["communes_reached"]) == (7, 14, 2)

@@ -9,7 +9,16 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from contracts.events.reference import CampaignDefinition
-from contracts.events.status import AIRED, MISSED, PARTIAL, PENDING, PLANNED, AiringStatus
+from contracts.events.status import (
+    AIRED,
+    MISSED,
+    PARTIAL,
+    PENDING,
+    PLANNED,
+    AiringStatus,
+    counts_as_missed,
+    counts_as_planned,
+)
 from contracts.http.scheduler import CampaignProgress, CommuneProgress, Tally
 
 
@@ -22,28 +31,33 @@ class Count:
     kind: str
     status: str
     n: int
+    made_up: bool = False  # missed, and a make-up airing names it
 
 
 def tally(counts: Iterable[Count]) -> Tally:
     """The counts by the status sets of ``contracts.events.status`` (partial is aired, and shown)."""
-    by: dict[str, int] = defaultdict(int)
+    by: dict[str, int] = defaultdict(int)  # by status
+    planned = missed = made_up = livestreams = 0
     for c in counts:
         by[c.status] += c.n
-        if c.kind == "livestream" and c.status in PLANNED:
-            by["livestreams"] += c.n
+        livestreams += c.n if c.kind == "livestream" and c.status in PLANNED else 0
+        planned += c.n if counts_as_planned(c.status, made_up=c.made_up) else 0
+        missed += c.n if counts_as_missed(c.status, made_up=c.made_up) else 0
+        made_up += c.n if c.made_up and c.status in MISSED else 0
 
     def among(statuses: frozenset[AiringStatus]) -> int:
         return sum(by[s] for s in statuses)
 
     return Tally(
-        planned=among(PLANNED),
+        planned=planned,
         scheduled=among(PENDING),
         aired=among(AIRED),
         partial=among(PARTIAL),
-        missed=among(MISSED),
+        missed=missed,
+        made_up=made_up,
         cancelled=by[AiringStatus.cancelled],
         bumped=by[AiringStatus.bumped],
-        livestreams=by["livestreams"],
+        livestreams=livestreams,
     )
 
 

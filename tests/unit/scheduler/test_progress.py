@@ -53,3 +53,14 @@ def test_targets_times_languages_and_communes_reached_by_a_partial_airing():
     assert [c.resource_id for c in p.by_commune] == [EA_TU, HOA_THANG, BUON_DON, "loudspeaker:elsewhere"]
     assert p.by_commune[0].name == "Xã Ea Tu" and p.by_commune[0].target == 26
     assert p.by_commune[2].planned == 0 and p.by_commune[3].target is None
+
+
+def test_a_made_up_miss_counts_once_as_made_up():
+    t = tally(
+        [
+            Count(EA_TU, "Kinh", "loudspeaker", "missed", 2, made_up=True),
+            Count(EA_TU, "Kinh", "loudspeaker", "missed", 1),
+            Count(EA_TU, "Kinh", "loudspeaker", "aired", 2),  # the two make-ups
+        ]
+    )
+    assert (t.planned, t.aired, t.missed, t.made_up) == (3, 2, 1, 2)
