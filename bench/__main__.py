@@ -17,13 +17,19 @@ from pathlib import Path
 
 import uvloop
 
-from bench import eventstore, metrics, scheduler
+from bench import asrun, eventstore, metrics, reports, scheduler
 from bench.harness import table
 
 HERE = Path(__file__).resolve().parent
 
 # Each entry: (name, coroutine function (dsn, quick) -> list[Result]). Services add theirs here.
-SUITES = [("eventstore", eventstore.run), ("scheduler", scheduler.run), ("metrics", metrics.run)]
+SUITES = [
+    ("eventstore", eventstore.run),
+    ("scheduler", scheduler.run),
+    ("metrics", metrics.run),
+    ("reports", reports.run),
+    ("asrun", asrun.run),
+]
 
 
 def machine() -> dict:

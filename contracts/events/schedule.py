@@ -59,6 +59,9 @@ class AiringScheduled(Event):
     priority: Priority = Priority.normal
     script: str | None = Field(default=None, max_length=20_000)
     audio_ref: str | None = Field(default=None, max_length=500)
+    makeup_of: UUID | None = Field(
+        default=None, description="the missed airing (on the same resource) this one makes up for"
+    )
 
 
 class AiringRescheduled(Event):
@@ -140,12 +143,32 @@ class AiringConfirmed(Event):
     confirmed_at: datetime
 
 
+class ConfirmationCorrected(Event):
+    """An airing's as-run record was changed, explicitly: who, when and why. The latest record counts;
+    the history keeps every one."""
+
+    wire_name: ClassVar[str] = "schedule.ConfirmationCorrected"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    resource_id: str = Field(min_length=1, max_length=120)
+    outcome: Outcome
+    actual_start: AwareDatetime | None = None
+    actual_end: AwareDatetime | None = None
+    reason: str | None = Field(default=None, max_length=500, description="why missed or partial")
+    previous_outcome: Outcome
+    why: str = Field(min_length=1, max_length=500, description="why the record was corrected")
+    corrected_by: str = Field(min_length=1, max_length=120)
+    corrected_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     AiringScheduled,
     AiringRescheduled,
     AiringCancelled,
     AiringBumped,
     AiringConfirmed,
+    ConfirmationCorrected,
     LivestreamWentLive,
     LivestreamEnded,
 )

@@ -162,6 +162,9 @@ class StatsRow(Contract):
     airings_planned: int
     airings_aired: int
     airings_missed: int
+    airings_made_up: int = Field(
+        default=0, description="missed airings made up by another (not counted as missed)"
+    )
     airings_partial: int
     airings_bumped: int
     airings_cancelled: int

@@ -26,6 +26,7 @@ from contracts.events.reference import (
 )
 from contracts.events.schedule import AiringKind, Outcome, Priority
 from contracts.events.series import SeriesDefinition, SkippedOccurrence
+from contracts.events.status import AiringStatus
 from contracts.http.types import (
     AudioRef,
     Code,
@@ -72,6 +73,9 @@ class AiringRequest(Contract):
     priority: Priority = Priority.normal
     script: Script | None = None
     audio_ref: AudioRef | None = None
+    makeup_of: UUID | None = Field(
+        default=None, description="the missed airing on the same resource that this one makes up for"
+    )
 
     @field_validator("ends_at")
     @classmethod
@@ -126,21 +130,21 @@ class ConfirmationRequest(Contract):
 
 class LivestreamLiveRequest(Contract):
     url: Url | None = None
+    at: LocalDateTime | None = Field(
+        default=None,
+        description="when it really went live (on its day, not in the future); now when absent",
+        examples=["2023-08-25T20:02"],
+    )
+
+
+class LivestreamEndRequest(Contract):
+    at: LocalDateTime | None = Field(
+        default=None,
+        description="when it really ended (after it went live, not in the future); now when absent",
+    )
 
 
 # -- query parameters (one model per endpoint; the OpenAPI document lists them from here) -----
-
-
-class AiringStatus(StrEnum):
-    scheduled = "scheduled"
-    rescheduled = "rescheduled"
-    live = "live"
-    ended = "ended"
-    aired = "aired"
-    partial = "partial"
-    missed = "missed"
-    cancelled = "cancelled"
-    bumped = "bumped"
 
 
 class AiringsQuery(Query):
@@ -326,13 +330,17 @@ class CampaignList(Contract):
 
 
 class Tally(Contract):
-    """Airings by what became of them. ``planned`` counts every airing not cancelled or bumped."""
+    """Airings by what became of them, counted by ``contracts.events.status``: ``planned`` is every
+    airing neither cancelled nor bumped, ``aired`` includes the partly aired (also in ``partial``), a
+    missed airing that a make-up names counts once, in ``made_up`` (not in ``missed`` nor twice in
+    ``planned``)."""
 
     planned: int = 0
     scheduled: int = 0
     aired: int = 0
     partial: int = 0
     missed: int = 0
+    made_up: int = 0
     cancelled: int = 0
     bumped: int = 0
     livestreams: int = 0

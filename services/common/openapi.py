@@ -204,7 +204,7 @@ def _operation(method, path, summary, roles, request, response, status, query) -
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "maxLength": 200},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
                 "description": "A retry with the same key returns the first response",
             }
         )

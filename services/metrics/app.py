@@ -20,7 +20,7 @@ from services.common.startup import wait_for_postgres
 from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
 from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
 from services.eventstore.postgres import PostgresEventStore
-from services.metrics import http, openapi
+from services.metrics import http, http_reports, openapi
 from services.metrics.generations import ReadModel
 from services.metrics.importer import importer
 from services.metrics.ingest import SampleIngestor
@@ -100,6 +100,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
     app.cleanup_ctx.extend([database, revocations, broker])
     app.on_startup.append(freeze_startup_objects)  # after the contexts above have started
     app.router.add_routes(http.routes)
+    app.router.add_routes(http_reports.routes)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.handler)
     app.router.add_get("/openapi.json", openapi.API.document)

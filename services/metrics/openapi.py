@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.http import metrics as bodies
+from contracts.http.reports import PeriodReport
 from contracts.http.scheduler import Problem
 from services.common.openapi import ApiDocument, Endpoint
 
@@ -34,6 +35,11 @@ ENDPOINTS: list[Endpoint] = [
      "Vietnamese labels; the same log gives the same bytes)", "any", None,
      {"application/json": bodies.MonthlyReport, "text/csv": None, XLSX: None}, 200,
      ["month", "province", "campaign_id", "format", "as_of"]),
+    ("get", "/v1/reports", "The report of any period: period=YYYY-MM, YYYY-Qn or YYYY, or from/to (days, "
+     "inclusive, within 2000-01-01 … 2100-12-31), for a province, campaign, commune, language or platform; "
+     "loudspeakers by language and month, each platform on its own line (JSON, CSV or XLSX)", "any", None,
+     PeriodReport, 200, ["period", "from", "to", "province", "campaign_id", "commune", "language", "platform",
+                         "format", "as_of"]),
     ("post", "/v1/admin/rebuild", "Rebuild every statistic from the log into fresh tables, then swap them in",
      "planner without a province", None, bodies.Rebuilt, 200, []),
     ("get", "/dashboard", "The live dashboard page (open with ?token=)", "any", None, "text/html", 200,

@@ -33,6 +33,7 @@ from contracts.events.schedule import (
     AiringConfirmed,
     AiringRescheduled,
     AiringScheduled,
+    ConfirmationCorrected,
     LivestreamEnded,
     LivestreamWentLive,
 )
@@ -69,8 +70,11 @@ create table if not exists {s}.airings (
     status      text not null default 'scheduled',
     actual_start timestamptz,
     actual_end  timestamptz,
-    reason      text
+    reason      text,
+    makeup_of   uuid
 );
+alter table {s}.airings add column if not exists makeup_of uuid;
+create index if not exists airings_makeup on {s}.airings (makeup_of) where makeup_of is not null;
 create index if not exists airings_campaign on {s}.airings (campaign_id);
 create index if not exists airings_start on {s}.airings (starts_at);
 create table if not exists {s}.figures (
@@ -245,17 +249,17 @@ class StatisticsProjection:
         rows = {e.airing_id: e for e in run}.values()
         await conn.execute(
             f"""insert into {self.schema}.airings (airing_id, resource_id, kind, title, language, campaign_id,
-                    starts_at, ends_at)
+                    starts_at, ends_at, makeup_of)
                 select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[],
-                    $7::timestamptz[], $8::timestamptz[])
+                    $7::timestamptz[], $8::timestamptz[], $9::uuid[])
                 on conflict (airing_id) do update set resource_id = excluded.resource_id,
                     kind = excluded.kind, title = excluded.title, language = excluded.language,
-                    campaign_id = excluded.campaign_id,
+                    campaign_id = excluded.campaign_id, makeup_of = excluded.makeup_of,
                     starts_at = coalesce({self.schema}.airings.starts_at, excluded.starts_at),
                     ends_at = coalesce({self.schema}.airings.ends_at, excluded.ends_at)""",
             [e.airing_id for e in rows], [e.resource_id for e in rows], [e.kind.value for e in rows],
             [e.title for e in rows], [e.language for e in rows], [e.campaign_id for e in rows],
-            [e.starts_at for e in rows], [e.ends_at for e in rows],
+            [e.starts_at for e in rows], [e.ends_at for e in rows], [e.makeup_of for e in rows],
         )  # fmt: skip
 
     async def apply(self, conn: asyncpg.Connection, e: Any) -> None:
@@ -281,18 +285,23 @@ class StatisticsProjection:
             case AiringScheduled():
                 await conn.execute(
                     f"""insert into {s}.airings (airing_id, resource_id, kind, title, language, campaign_id,
-                            starts_at, ends_at)
-                        values ($1, $2, $3, $4, $5, $6, $7, $8)
+                            starts_at, ends_at, makeup_of)
+                        values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                         on conflict (airing_id) do update set resource_id = $2, kind = $3, title = $4,
-                            language = $5, campaign_id = $6,
+                            language = $5, campaign_id = $6, makeup_of = $9,
                             starts_at = coalesce({s}.airings.starts_at, $7),
                             ends_at = coalesce({s}.airings.ends_at, $8)""",
                     e.airing_id, e.resource_id, e.kind.value, e.title, e.language, e.campaign_id,
-                    e.starts_at, e.ends_at,
+                    e.starts_at, e.ends_at, e.makeup_of,
                 )  # fmt: skip
             case AiringRescheduled():
                 await self._status(conn, e.airing_id, "rescheduled", starts_at=e.starts_at, ends_at=e.ends_at)
             case AiringConfirmed():
+                await self._status(
+                    conn, e.airing_id, e.outcome.value, actual_start=e.actual_start, actual_end=e.actual_end,
+                    reason=e.reason,
+                )  # fmt: skip
+            case ConfirmationCorrected():  # the latest as-run record counts
                 await self._status(
                     conn, e.airing_id, e.outcome.value, actual_start=e.actual_start, actual_end=e.actual_end,
                     reason=e.reason,

@@ -21,11 +21,13 @@ from uuid import UUID
 import asyncpg
 
 from contracts.http.metrics import MonthlyReport, ReportLine
+from contracts.http.reports import PeriodReport
 from services.common.localtime import VIETNAM
 from services.common.provinces import province_name
-from services.common.sql import VIETNAMESE
+from services.common.sql import VIETNAMESE, where
+from services.metrics.domain.period import Period
+from services.metrics.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
 
-AIRED = ("aired", "partial", "ended")
 COUNTERS = ("views", "interactions", "shares", "comments", "reach", "peak_viewers")
 
 
@@ -56,12 +58,14 @@ async def monthly_report(
     clause = " and ".join(where)
     source = f"{schema}.airings a left join {schema}.resources r on r.resource_id = a.resource_id"
     title = await _title(conn, schema, month, province, campaign_id)
+    aired = aired_sql(schema)
 
     communes = await conn.fetch(
         f"""select coalesce(r.name, a.resource_id) as name, r.code, a.resource_id,
-                   count(*) filter (where a.status not in ('cancelled', 'bumped')) as planned,
-                   count(*) filter (where a.status in ('aired', 'partial')) as aired,
-                   count(*) filter (where a.status = 'missed') as missed,
+                   count(*) filter (where {planned_sql(schema)}) as planned,
+                   count(*) filter (where {aired}) as aired,
+                   count(*) filter (where {missed_sql(schema)}) as missed,
+                   count(*) filter (where {made_up_sql(schema)}) as made_up,
                    string_agg(distinct a.language, ', ' order by a.language) as languages
             from {source} where a.kind = 'loudspeaker' and {clause}
             group by 1, 2, 3 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 3""",
@@ -69,17 +73,17 @@ async def monthly_report(
     )
     languages = await conn.fetch(
         f"""select coalesce(a.language, '—') as language,
-                   count(*) filter (where a.status in ('aired', 'partial')) as aired,
-                   count(distinct a.resource_id) filter (where a.status in ('aired', 'partial')) as communes
+                   count(*) filter (where {aired}) as aired,
+                   count(distinct a.resource_id) filter (where {aired}) as communes
             from {source} where a.kind = 'loudspeaker' and {clause}
             group by 1 order by coalesce(a.language, '—') {VIETNAMESE}""",
         *args,
     )
     programmes = await conn.fetch(
         f"""select coalesce(r.name, a.resource_id) as name, a.resource_id,
-                   count(*) filter (where a.status not in ('cancelled', 'bumped')) as planned,
-                   count(*) filter (where a.status in ('aired', 'partial')) as aired,
-                   count(*) filter (where a.status = 'missed') as missed
+                   count(*) filter (where {planned_sql(schema)}) as planned,
+                   count(*) filter (where {aired}) as aired,
+                   count(*) filter (where {missed_sql(schema)}) as missed
             from {source} where a.kind = 'radio' and {clause}
             group by 1, 2 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 2""",
         *args,
@@ -88,18 +92,19 @@ async def monthly_report(
                    where f.airing_id = a.airing_id)"""
     content = await conn.fetch(
         f"""select a.airing_id, a.kind, a.title, coalesce(r.name, a.resource_id) as page, a.starts_at,
-                   a.status, coalesce({figures}, '{{}}') as counters
+                   a.status, {aired} as aired, coalesce({figures}, '{{}}') as counters
             from {source} where a.kind in ('livestream', 'post') and {clause}
-              and a.status not in ('cancelled', 'bumped')
+              and {planned_sql(schema)}
             order by a.starts_at, a.airing_id""",
         *args,
     )
     livestreams = [row for row in content if row["kind"] == "livestream"]
-    # A page's line holds everything it published: posts (tin, bài, video) and livestreams.
+    # A page's line holds everything it published: posts (tin, bài, video) and livestreams, each
+    # counted once it aired (a post from its confirmation or its first sample).
     pages: dict[str, dict[str, int]] = {}
     for row in content:
         page = pages.setdefault(row["page"], {"posts": 0, "livestreams": 0} | {c: 0 for c in COUNTERS})
-        page["posts" if row["kind"] == "post" else "livestreams"] += 1
+        page["posts" if row["kind"] == "post" else "livestreams"] += int(row["aired"])
         for name in COUNTERS:
             page[name] += row["counters"].get(name, 0)
 
@@ -108,10 +113,11 @@ async def monthly_report(
         "loudspeaker_airings": aired_loudspeaker,
         "loudspeaker_planned": sum(r["planned"] for r in communes),
         "loudspeaker_missed": sum(r["missed"] for r in communes),
+        "loudspeaker_made_up": sum(r["made_up"] for r in communes),
         "communes_reached": sum(1 for r in communes if r["aired"]),
         "radio_airings": sum(r["aired"] for r in programmes),
         "radio_planned": sum(r["planned"] for r in programmes),
-        "livestreams": len(livestreams),
+        "livestreams": sum(p["livestreams"] for p in pages.values()),
         "posts": sum(p["posts"] for p in pages.values()),
     } | {name: sum(p[name] for p in pages.values()) for name in COUNTERS}
     return MonthlyReport(
@@ -173,3 +179,151 @@ async def _title(
         name = await conn.fetchval(f"select name from {schema}.campaigns where campaign_id = $1", campaign_id)
         return f"Báo cáo chiến dịch {name or campaign_id} — {when}"
     return f"Báo cáo công tác truyền thông {when}" + (f" — {province_name(province)}" if province else "")
+
+
+PLATFORM_COUNTERS = ("reach", "views", "interactions", "shares", "comments")
+
+
+async def period_report(
+    conn: asyncpg.Connection,
+    schema: str,
+    period: Period,
+    *,
+    province: str | None = None,
+    campaign_id: UUID | None = None,
+    commune: str | None = None,
+    language: str | None = None,
+    platform: str | None = None,
+    position: int,
+) -> PeriodReport:
+    """The report of any period: loudspeakers by commune and by language and month, radio, each
+    platform on its own line, livestreams; the same log gives the same report."""
+    start = datetime.combine(period.start, time(), VIETNAM)
+    end = datetime.combine(period.end, time(), VIETNAM)
+    clause, args = where(
+        (
+            ("a.starts_at", start, ">="),
+            ("a.starts_at", end, "<"),
+            ("r.province", province, "="),
+            ("a.campaign_id", campaign_id, "="),
+            ("a.resource_id", commune, "="),
+            ("a.language", language, "="),
+            ("r.platform", platform, "="),
+        )
+    )
+    source = f"{schema}.airings a left join {schema}.resources r on r.resource_id = a.resource_id"
+    aired = aired_sql(schema)
+    counts = f"""count(*) filter (where {planned_sql(schema)}) as planned,
+                 count(*) filter (where {aired}) as aired,
+                 count(*) filter (where {PARTIAL_SQL}) as partial,
+                 count(*) filter (where {missed_sql(schema)}) as missed,
+                 count(*) filter (where {made_up_sql(schema)}) as made_up"""
+    communes = await conn.fetch(
+        f"""select coalesce(r.name, a.resource_id) as name, r.code, a.resource_id, {counts}
+            from {source} {clause} and a.kind = 'loudspeaker'
+            group by 1, 2, 3 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 3""",
+        *args,
+    )
+    cells = await conn.fetch(
+        f"""select coalesce(a.language, '—') as language,
+                   to_char(a.starts_at at time zone 'Asia/Ho_Chi_Minh', 'YYYY-MM') as month,
+                   count(*) filter (where {aired}) as aired
+            from {source} {clause} and a.kind = 'loudspeaker' and {planned_sql(schema)}
+            group by 1, 2 order by coalesce(a.language, '—') {VIETNAMESE}, 2""",
+        *args,
+    )
+    programmes = await conn.fetch(
+        f"""select coalesce(r.name, a.resource_id) as name, a.resource_id, {counts}
+            from {source} {clause} and a.kind = 'radio'
+            group by 1, 2 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 2""",
+        *args,
+    )
+    figures = f"""(select jsonb_object_agg(f.counter, f.value) from {schema}.figures f
+                   where f.airing_id = a.airing_id)"""
+    content = await conn.fetch(
+        f"""select a.airing_id, a.kind, a.title, coalesce(r.name, a.resource_id) as page,
+                   coalesce(r.platform, '—') as platform, a.starts_at, a.status, {aired} as aired,
+                   coalesce({figures}, '{{}}') as counters
+            from {source} {clause} and a.kind in ('livestream', 'post') and {planned_sql(schema)}
+            order by a.starts_at, a.airing_id""",
+        *args,
+    )
+    months = period.months()
+    table: dict[str, dict[str, int]] = {}
+    for row in cells:
+        table.setdefault(row["language"], dict.fromkeys(months, 0))[row["month"]] = row["aired"]
+    platforms: dict[str, dict[str, int]] = {}
+    for row in content:
+        line = platforms.setdefault(
+            row["platform"], {"items": 0, "posts": 0, "livestreams": 0} | dict.fromkeys(PLATFORM_COUNTERS, 0)
+        )
+        line["items"] += int(row["aired"])
+        line["posts" if row["kind"] == "post" else "livestreams"] += int(row["aired"])
+        for name in PLATFORM_COUNTERS:
+            line[name] += row["counters"].get(name, 0)
+
+    def airing_counts(r) -> dict[str, int]:
+        return {k: r[k] for k in ("planned", "aired", "partial", "missed", "made_up")}
+
+    livestreams = [row for row in content if row["kind"] == "livestream"]
+    totals = {
+        "loudspeaker_airings": sum(r["aired"] for r in communes),
+        "loudspeaker_partial": sum(r["partial"] for r in communes),
+        "loudspeaker_planned": sum(r["planned"] for r in communes),
+        "loudspeaker_missed": sum(r["missed"] for r in communes),
+        "loudspeaker_made_up": sum(r["made_up"] for r in communes),
+        "communes_reached": sum(1 for r in communes if r["aired"]),
+        "radio_airings": sum(r["aired"] for r in programmes),
+        "radio_planned": sum(r["planned"] for r in programmes),
+        "radio_missed": sum(r["missed"] for r in programmes),
+        "livestreams": sum(p["livestreams"] for p in platforms.values()),
+        "posts": sum(p["posts"] for p in platforms.values()),
+    }
+    return PeriodReport(
+        title=await _period_title(conn, schema, period, province, campaign_id),
+        period=period.label,
+        starts_on=period.start,
+        ends_on=period.last,
+        province=province,
+        campaign_id=campaign_id,
+        commune=commune,
+        language=language,
+        platform=platform,
+        as_of_position=position,
+        totals=totals,
+        by_language_and_month=[
+            ReportLine(label=name, values=dict(values) | {"total": sum(values.values())})
+            for name, values in table.items()
+        ],
+        loudspeaker_by_commune=[
+            ReportLine(label=r["name"], values={"code": r["code"]} | airing_counts(r)) for r in communes
+        ],
+        radio=[ReportLine(label=r["name"], values=airing_counts(r)) for r in programmes],
+        platforms=[ReportLine(label=PLATFORMS.get(k, k), values=v) for k, v in sorted(platforms.items())],
+        livestreams=[
+            ReportLine(
+                label=r["title"],
+                values={
+                    "page": r["page"],
+                    "date": f"{r['starts_at'].astimezone(VIETNAM):%d/%m/%Y %H:%M}",
+                    "status": r["status"],
+                }
+                | {c: r["counters"].get(c, 0) for c in COUNTERS},
+            )
+            for r in livestreams
+        ],
+    )
+
+
+PLATFORMS = {"facebook": "Facebook", "zalo": "Zalo", "youtube": "YouTube", "tiktok": "TikTok"}
+
+
+async def _period_title(
+    conn: asyncpg.Connection, schema: str, period: Period, province: str | None, campaign_id: UUID | None
+) -> str:
+    if campaign_id is not None:
+        name = await conn.fetchval(f"select name from {schema}.campaigns where campaign_id = $1", campaign_id)
+        return f"Báo cáo chiến dịch {name or campaign_id} — {period.name}"
+    return f"Báo cáo công tác truyền thông {period.name}" + (
+        f" — {province_name(province)}" if province else ""
+    )

@@ -1,4 +1,4 @@
-"""A monthly report as CSV or XLSX, with Vietnamese labels and number formats (1.700).
+"""A report (monthly or of any period) as CSV or XLSX, with Vietnamese labels and number formats (1.700).
 
 Both are byte-stable: the same report gives the same bytes (XLSX is a zip; its
 entries get a fixed time and the workbook a fixed creation date, the report's).
@@ -10,12 +10,13 @@ import csv
 import io
 import re
 import zipfile
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from contracts.http.metrics import MonthlyReport
+from contracts.http.reports import PeriodReport
 
 LABELS = {
     "loudspeaker_airings": "Lượt phát loa đã phát",
@@ -41,6 +42,13 @@ LABELS = {
     "page": "Trang",
     "date": "Thời gian",
     "status": "Trạng thái",
+    "loudspeaker_partial": "Lượt phát loa phát một phần",
+    "radio_missed": "Lượt phát thanh bị lỡ",
+    "partial": "Phát một phần",
+    "items": "Số tin, bài, video",
+    "total": "Tổng",
+    "loudspeaker_made_up": "Lượt phát loa bị lỡ đã phát bù",
+    "made_up": "Đã phát bù",
 }
 SECTIONS = (
     ("loudspeaker_by_commune", "Loa truyền thanh theo xã", "Xã"),
@@ -51,6 +59,13 @@ SECTIONS = (
 )
 STATUS = {"aired": "đã phát", "ended": "đã kết thúc", "partial": "phát một phần", "missed": "bị lỡ",
           "scheduled": "đã lên lịch", "rescheduled": "đổi lịch", "live": "đang phát"}  # fmt: skip
+PERIOD_SECTIONS = (
+    ("by_language_and_month", "Loa theo ngôn ngữ và tháng", "Ngôn ngữ"),
+    ("loudspeaker_by_commune", "Loa truyền thanh theo xã", "Xã"),
+    ("radio", "Phát thanh", "Chương trình"),
+    ("platforms", "Theo nền tảng", "Nền tảng"),
+    ("livestreams", "Livestream", "Chương trình"),
+)
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -59,25 +74,40 @@ def vn_number(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
+def _label(name: str) -> str:
+    """A column's Vietnamese heading; a month column ``2022-01`` reads "Tháng 1/2022"."""
+    if len(name) == 7 and name[4] == "-" and name[:4].isdigit() and name[5:].isdigit():
+        return f"Tháng {int(name[5:])}/{name[:4]}"
+    return LABELS.get(name, name)
+
+
+def _shape(report: MonthlyReport | PeriodReport) -> tuple[tuple[tuple[str, str, str], ...], date]:
+    """The report's sections and the date its workbook is stamped with."""
+    if isinstance(report, PeriodReport):
+        return PERIOD_SECTIONS, report.starts_on
+    return SECTIONS, report.month
+
+
 def _cell(name: str, value):
     if name == "status" and isinstance(value, str):
         return STATUS.get(value, value)
     return value
 
 
-def to_csv(report: MonthlyReport) -> bytes:
+def to_csv(report: MonthlyReport | PeriodReport) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([report.title])
     writer.writerow(["Tổng hợp", "Số liệu"])
     for name, value in report.totals.items():
         writer.writerow([LABELS.get(name, name), vn_number(value)])
-    for attribute, heading, first in SECTIONS:
+    sections, _ = _shape(report)
+    for attribute, heading, first in sections:
         lines = getattr(report, attribute)
         writer.writerow([])
         writer.writerow([heading])
         names = list(lines[0].values) if lines else []
-        writer.writerow([first, *(LABELS.get(n, n) for n in names)])
+        writer.writerow([first, *(_label(n) for n in names)])
         for line in lines:
             writer.writerow(
                 [line.label]
@@ -90,7 +120,7 @@ def to_csv(report: MonthlyReport) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def to_xlsx(report: MonthlyReport) -> bytes:
+def to_xlsx(report: MonthlyReport | PeriodReport) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Tổng hợp"
@@ -106,11 +136,12 @@ def to_xlsx(report: MonthlyReport) -> bytes:
         sheet.cell(sheet.max_row, 2).number_format = "#,##0"
     sheet.column_dimensions["A"].width = 36
     sheet.column_dimensions["B"].width = 14
-    for attribute, heading, first in SECTIONS:
+    sections, made_on = _shape(report)
+    for attribute, heading, first in sections:
         lines = getattr(report, attribute)
         ws = book.create_sheet(heading[:31])
         names = list(lines[0].values) if lines else []
-        ws.append([first, *(LABELS.get(n, n) for n in names)])
+        ws.append([first, *(_label(n) for n in names)])
         for cell in ws[1]:
             cell.font = bold
             cell.alignment = Alignment(wrap_text=True)
@@ -120,7 +151,7 @@ def to_xlsx(report: MonthlyReport) -> bytes:
                 if isinstance(value, int):
                     ws.cell(ws.max_row, column).number_format = "#,##0"  # shows 1.700 in Vietnamese Excel
         ws.column_dimensions["A"].width = 40
-    made = datetime.combine(report.month, time())
+    made = datetime.combine(made_on, time())
     book.properties.created = made
     book.properties.modified = made
     book.properties.creator = "Loa"

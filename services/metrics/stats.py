@@ -17,6 +17,7 @@ from contracts.events import REGISTRY
 from contracts.events.metrics import SampleRecorded
 from services.common.sql import VIETNAMESE, where
 from services.metrics.ingest import stream_of
+from services.metrics.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
 
 # group name -> SQL expression (over airings a, resources r, campaigns c)
 GROUPS: dict[str, str] = {
@@ -32,8 +33,6 @@ GROUPS: dict[str, str] = {
     "day": "to_char(a.starts_at at time zone 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD')",
     "month": "to_char(a.starts_at at time zone 'Asia/Ho_Chi_Minh', 'YYYY-MM')",
 }
-
-AIRED = "('aired', 'ended')"
 
 
 @dataclass(frozen=True)
@@ -80,14 +79,15 @@ async def statistics(
     where, args = filters.where()
     counts = await conn.fetch(
         f"""select {select_keys}
-                count(*) filter (where a.status not in ('cancelled', 'bumped')) as planned,
-                count(*) filter (where a.status in {AIRED}) as aired,
-                count(*) filter (where a.status = 'missed') as missed,
-                count(*) filter (where a.status = 'partial') as partial,
+                count(*) filter (where {planned_sql(schema)}) as planned,
+                count(*) filter (where {aired_sql(schema)}) as aired,
+                count(*) filter (where {missed_sql(schema)}) as missed,
+                count(*) filter (where {made_up_sql(schema)}) as made_up,
+                count(*) filter (where {PARTIAL_SQL}) as partial,
                 count(*) filter (where a.status = 'bumped') as bumped,
                 count(*) filter (where a.status = 'cancelled') as cancelled,
                 count(distinct a.resource_id) filter (
-                    where a.kind = 'loudspeaker' and a.status in ('aired', 'partial')) as communes_reached
+                    where a.kind = 'loudspeaker' and {aired_sql(schema)}) as communes_reached
             from {_source(schema)} {where} {group} {order}""",
         *args,
     )
@@ -110,6 +110,7 @@ async def statistics(
                 "airings_planned": row["planned"],
                 "airings_aired": row["aired"],
                 "airings_missed": row["missed"],
+                "airings_made_up": row["made_up"],
                 "airings_partial": row["partial"],
                 "airings_bumped": row["bumped"],
                 "airings_cancelled": row["cancelled"],

@@ -20,7 +20,16 @@ from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, IdempotencyS
 from services.eventstore.leadership import CheckpointWait, SingleActive
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription, Poison
-from services.scheduler import http, http_fanout, http_reference, http_series, http_tokens, openapi
+from services.scheduler import (
+    http,
+    http_confirmations,
+    http_fanout,
+    http_history,
+    http_reference,
+    http_series,
+    http_tokens,
+    openapi,
+)
 from services.scheduler.horizon import HorizonKeeper
 from services.scheduler.keys import (
     AMQP,
@@ -42,7 +51,8 @@ SCHEMA_NAME = "scheduler"
 
 def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = True) -> web.Application:
     metrics = HttpMetrics("scheduler")
-    app = web.Application(middlewares=middlewares("scheduler", metrics))
+    # 16 MiB: a bulk confirmation of 10,000 as-run records, or an as-run log, is more than the 1 MiB default.
+    app = web.Application(middlewares=middlewares("scheduler", metrics), client_max_size=16 * 1024**2)
     supervisor = Supervisor()
     metrics.registry.register(TaskCollector("scheduler", supervisor))
     app[SECRET] = settings.token_secret
@@ -119,7 +129,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await connection.close()
 
     app.cleanup_ctx.extend([database, watch_revocations(schema, lambda app: app[POOL]), broker])
-    for module in (http, http_reference, http_series, http_fanout, http_tokens):
+    routed = (http, http_reference, http_series, http_fanout, http_tokens, http_confirmations, http_history)
+    for module in routed:
         app.router.add_routes(module.routes)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.handler)

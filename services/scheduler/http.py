@@ -21,6 +21,7 @@ from contracts.http.scheduler import (
     CampaignCalendarQuery,
     CancelRequest,
     ConfirmationRequest,
+    LivestreamEndRequest,
     LivestreamLiveRequest,
     RescheduleRequest,
     ResourceCalendarQuery,
@@ -202,6 +203,7 @@ async def create_airing(request: web.Request) -> web.Response:
             priority=body.priority,
             script=body.script,
             audio_ref=body.audio_ref,
+            makeup_of=body.makeup_of,
         )
         await run(request, body.resource_id, command, who.sub)
         return json(await current(request, airing_id), 201, {"Location": f"/v1/airings/{airing_id}"})
@@ -329,7 +331,9 @@ async def go_live(request: web.Request) -> web.Response:
 
     async def handle() -> web.Response:
         body = await body_as(request, LivestreamLiveRequest)
-        command = GoLive(row["airing_id"], operator, datetime.now(UTC), body.url)
+        now = datetime.now(UTC)
+        at = instant(body.at, "at") if body.at else now
+        command = GoLive(row["airing_id"], operator, at, body.url, received_at=now)
         await run(request, row["resource_id"], command, operator)
         return json(await current(request, row["airing_id"]))
 
@@ -341,7 +345,11 @@ async def end_livestream(request: web.Request) -> web.Response:
     row, operator = await _operated(request, "end livestreams")
 
     async def handle() -> web.Response:
-        command = EndLivestream(row["airing_id"], operator, datetime.now(UTC))
+        given = request.can_read_body
+        body = await body_as(request, LivestreamEndRequest) if given else LivestreamEndRequest()
+        now = datetime.now(UTC)
+        at = instant(body.at, "at") if body.at else now
+        command = EndLivestream(row["airing_id"], operator, at, received_at=now)
         await run(request, row["resource_id"], command, operator)
         return json(await current(request, row["airing_id"]))
 

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.events.reference import CampaignDefinition, ResourceDescription
+from contracts.events.status import PLANNED, sql_set
 from contracts.http.scheduler import (
     CampaignChange,
     CampaignList,
-    CampaignProgress,
     CampaignRequest,
     CampaignsQuery,
     CampaignView,
-    CommuneProgress,
     ResourceList,
     ResourceRequest,
     ResourcesQuery,
     ResourceView,
-    Tally,
 )
 from contracts.http.types import ResourceId
 from services.common.query import query_as
@@ -36,6 +33,7 @@ from services.common.web import (
     require,
 )
 from services.scheduler import catalogue
+from services.scheduler.domain.progress import Count, progress
 from services.scheduler.domain.reference import describe, plan_campaign
 from services.scheduler.http import caught_up, in_province, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
@@ -206,22 +204,6 @@ async def get_campaign(request: web.Request) -> web.Response:
     return json(campaign_view(await _campaign_row(request)))
 
 
-def _add(tally: dict[str, int], status: str, kind: str, n: int) -> None:
-    tally[status] = tally.get(status, 0) + n
-    if status not in ("cancelled", "bumped"):
-        tally["planned"] = tally.get("planned", 0) + n
-    if kind == "livestream" and status not in ("cancelled", "bumped"):
-        tally["livestreams"] = tally.get("livestreams", 0) + n
-
-
-def _tally(counts: dict[str, int]) -> Tally:
-    known = set(Tally.model_fields)
-    merged = {k: v for k, v in counts.items() if k in known}
-    merged["aired"] = counts.get("aired", 0) + counts.get("ended", 0)  # an ended livestream aired
-    merged["scheduled"] = sum(counts.get(s, 0) for s in ("scheduled", "rescheduled", "live"))
-    return Tally(**merged)
-
-
 @routes.get("/v1/campaigns/{campaign_id}/progress")
 async def campaign_progress(request: web.Request) -> web.Response:
     """Planned / aired / missed against the targets, in total, per language, per kind and per commune."""
@@ -231,8 +213,10 @@ async def campaign_progress(request: web.Request) -> web.Response:
     schema = request.app[SCHEMA]
     async with request.app[POOL].acquire() as conn:
         counts = await conn.fetch(
-            f"""select resource_id, coalesce(language, '') as language, kind, status, count(*) as n
-                from {schema}.airings where campaign_id = $1 group by 1, 2, 3, 4""",
+            f"""select a.resource_id, a.language, a.kind, a.status, count(*) as n,
+                       exists (select 1 from {schema}.airings m where m.makeup_of = a.airing_id
+                               and m.status in {sql_set(PLANNED)}) as made_up
+                from {schema}.airings a where a.campaign_id = $1 group by 1, 2, 3, 4, 6""",
             row["campaign_id"],
         )
         names = {
@@ -245,46 +229,7 @@ async def campaign_progress(request: web.Request) -> web.Response:
                 ids=list({c["resource_id"] for c in counts} | set(definition.communes)),
             )
         }
-    totals: dict[str, int] = {}
-    by_language: dict[str, dict[str, int]] = defaultdict(dict)
-    by_kind: dict[str, dict[str, int]] = defaultdict(dict)
-    by_commune: dict[str, dict[str, int]] = defaultdict(dict)
-    for c in counts:
-        for tally in (
-            totals,
-            by_language[c["language"] or "—"],
-            by_kind[c["kind"]],
-            by_commune[c["resource_id"]],
-        ):
-            _add(tally, c["status"], c["kind"], c["n"])
-    targets = definition.targets
-    per_commune = None
-    if targets.airings_per_commune is not None:
-        per_commune = targets.airings_per_commune * max(1, len(targets.languages))
-    target = per_commune * len(definition.communes) if per_commune is not None else targets.airings
-    communes = list(dict.fromkeys([*definition.communes, *sorted(by_commune)]))
-    progress = CampaignProgress(
-        campaign_id=row["campaign_id"],
-        name=definition.name,
-        starts_on=definition.starts_on,
-        ends_on=definition.ends_on,
-        target_airings=target,
-        target_livestreams=targets.livestreams,
-        totals=_tally(totals),
-        communes_targeted=len(definition.communes),
-        communes_reached=sum(
-            1 for c in definition.communes if by_commune[c].get("aired", 0) + by_commune[c].get("partial", 0)
-        ),
-        by_language={k: _tally(v) for k, v in sorted(by_language.items())},
-        by_kind={k: _tally(v) for k, v in sorted(by_kind.items())},
-        by_commune=[
-            CommuneProgress(
-                resource_id=c,
-                name=names.get(c),
-                target=per_commune if c in definition.communes else None,
-                **_tally(by_commune[c]).model_dump(),
-            )
-            for c in communes
-        ],
-    )
-    return json(progress)
+    found = [
+        Count(c["resource_id"], c["language"], c["kind"], c["status"], c["n"], c["made_up"]) for c in counts
+    ]
+    return json(progress(row["campaign_id"], definition, found, names))

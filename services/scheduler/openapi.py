@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.http import access
+from contracts.http import confirmations as as_run
 from contracts.http import scheduler as bodies
 from services.common.openapi import ApiDocument, Endpoint
 
@@ -16,7 +17,8 @@ DOCUMENT = ROOT / "docs" / "openapi" / "scheduler.json"
 
 # (method, path, summary, roles, request body, response, status(es), query parameters)
 ENDPOINTS: list[Endpoint] = [
-    ("post", "/v1/airings", "Plan an airing (409 names the airings in the way; emergencies bump normal ones)",
+    ("post", "/v1/airings", "Plan an airing (409 names the airings in the way; emergencies bump normal ones; "
+     "makeup_of names the missed airing it makes up for)",
      "planner", bodies.AiringRequest, bodies.AiringView, 201, []),
     ("get", "/v1/airings", "Find airings (paginated, sorted by start; sort=-starts_at for newest first)",
      "any", None, bodies.AiringPage, 200, bodies.AiringsQuery),
@@ -27,10 +29,28 @@ ENDPOINTS: list[Endpoint] = [
      bodies.CancelRequest, bodies.AiringView, 200, []),
     ("post", "/v1/airings/{airing_id}/confirmation", "Record what aired (operator of the resource)",
      "operator", bodies.ConfirmationRequest, bodies.AiringView, 200, []),
-    ("post", "/v1/airings/{airing_id}/live", "A livestream went live", "operator",
+    ("post", "/v1/airings/{airing_id}/correction", "Change a confirmation explicitly, saying why (a second "
+     "confirmation with another record is refused with 409 naming the first); the history keeps both",
+     "operator", as_run.CorrectionRequest, bodies.AiringView, 200, []),
+    ("post", "/v1/confirmations", "Up to 10,000 as-run records at once, each with its own result (confirmed, "
+     "already confirmed, refused with field and reason); the operator's scope applies to each item",
+     "operator", as_run.BulkConfirmationRequest, as_run.BulkConfirmationResult, 200, []),
+    ("post", "/v1/confirmations/as-run-log", "Upload an as-run log as XLSX or CSV in the body (date, time, "
+     "commune, language, outcome, reason: the paper layout); each row answered with its number",
+     "operator", None, as_run.BulkConfirmationResult, 200, []),
+    ("get", "/v1/confirmations/template.xlsx", "A blank as-run log to fill in", "any", None,
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 200, []),
+    ("get", "/v1/airings/{airing_id}/history", "Every event of an airing from the event store: type, time, "
+     "actor, correlation id and what changed", "any", None, as_run.History, 200, []),
+    ("get", "/v1/series/{series_id}/history", "Every event of a series and the scheduling of its airings",
+     "any", None, as_run.History, 200, []),
+    ("get", "/v1/campaigns/{campaign_id}/history", "Every change of a campaign's definition", "any", None,
+     as_run.History, 200, []),
+    ("post", "/v1/airings/{airing_id}/live", "A livestream went live (at: when it really did, on its day, "
+     "not in the future)", "operator",
      bodies.LivestreamLiveRequest, bodies.AiringView, 200, []),
-    ("post", "/v1/airings/{airing_id}/end", "A livestream ended", "operator",
-     None, bodies.AiringView, 200, []),
+    ("post", "/v1/airings/{airing_id}/end", "A livestream ended (at: when it really did, for one recorded "
+     "after the fact)", "operator", bodies.LivestreamEndRequest, bodies.AiringView, 200, []),
     ("get", "/v1/resources/{resource_id}/calendar.ics",
      "iCalendar feed of a resource (token may be given as ?token= for phone calendars)",
      "any", None, "text/calendar", 200, bodies.ResourceCalendarQuery),

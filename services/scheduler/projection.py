@@ -20,6 +20,7 @@ from contracts.events.schedule import (
     AiringConfirmed,
     AiringRescheduled,
     AiringScheduled,
+    ConfirmationCorrected,
     LivestreamEnded,
     LivestreamWentLive,
 )
@@ -53,8 +54,11 @@ create table if not exists {s}.airings (
     actual_end  timestamptz,
     reason      text,
     operator    text,
-    position    bigint not null
+    position    bigint not null,
+    makeup_of   uuid
 );
+alter table {s}.airings add column if not exists makeup_of uuid;
+create index if not exists airings_makeup on {s}.airings (makeup_of) where makeup_of is not null;
 create index if not exists airings_resource_start on {s}.airings (resource_id, starts_at);
 create index if not exists airings_campaign on {s}.airings (campaign_id, starts_at);
 create index if not exists airings_start on {s}.airings (starts_at);
@@ -108,17 +112,17 @@ class AiringsProjection:
             (e["airing_id"], e["resource_id"], e["kind"], e["starts_at"], e["ends_at"], e["title"],
              e.get("topic"), e.get("language"), e.get("campaign_id"), e.get("series_id"),
              e.get("priority", "normal"), e.get("script"), e.get("audio_ref"), e.get("recurrence_id"),
-             position)
+             position, e.get("makeup_of"))
             for e, position in run
         ), strict=True))  # fmt: skip
         await conn.execute(
             f"""insert into {self.schema}.airings (airing_id, resource_id, kind, starts_at, ends_at, title,
                     topic, language, campaign_id, series_id, priority, script, audio_ref, recurrence_id,
-                    position, status)
+                    position, makeup_of, status)
                 select *, 'scheduled' from unnest($1::text[]::uuid[], $2::text[], $3::text[],
                     $4::text[]::timestamptz[], $5::text[]::timestamptz[], $6::text[], $7::text[], $8::text[],
                     $9::text[]::uuid[], $10::text[]::uuid[], $11::text[], $12::text[], $13::text[],
-                    $14::text[]::timestamp[], $15::bigint[])
+                    $14::text[]::timestamp[], $15::bigint[], $16::text[]::uuid[])
                 on conflict (airing_id) do nothing""",
             *columns,
         )
@@ -148,6 +152,11 @@ class AiringsProjection:
                 await self._set(
                     conn, e.airing_id, position, status=e.outcome.value, actual_start=e.actual_start,
                     actual_end=e.actual_end, reason=e.reason, operator=e.operator,
+                )  # fmt: skip
+            case ConfirmationCorrected():  # the latest as-run record is the airing's
+                await self._set(
+                    conn, e.airing_id, position, status=e.outcome.value, actual_start=e.actual_start,
+                    actual_end=e.actual_end, reason=e.reason, operator=e.corrected_by,
                 )  # fmt: skip
 
     async def _set(self, conn: asyncpg.Connection, airing_id, position: int, **values) -> None:

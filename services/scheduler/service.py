@@ -20,8 +20,9 @@ from services.eventstore.codec import decode, encode, encode_many, random_ids
 from services.eventstore.port import StreamAppend, WrongExpectedVersion
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.replay import gc_paused
+from services.scheduler.domain.as_run import ItemOutcome, confirm_all
 from services.scheduler.domain.bulk import Skipped, plan_all
-from services.scheduler.domain.commands import Command, ScheduleAiring
+from services.scheduler.domain.commands import Command, ConfirmAiring, ScheduleAiring
 from services.scheduler.domain.schedule import ResourceSchedule, decide, fold
 
 ATTEMPTS = 8
@@ -204,3 +205,46 @@ class Scheduler:
             name = f"{metadata.actor}|{metadata.idempotency_key}|{stream_id}|{index}|{event.wire_name}"
             return uuid.uuid5(EVENT_IDS, name)
         return uuid.uuid4()
+
+
+class AsRunRecorder:
+    """Records many confirmations on many schedules in one transaction, each with its own outcome."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+
+    async def confirm_many(
+        self, by_resource: dict[str, list[ConfirmAiring]], metadata: EventMetadata
+    ) -> tuple[dict[str, list[ItemOutcome]], int]:
+        """Each resource's outcomes, in the order given, and the last position written (0: none)."""
+        store, streams = self.scheduler.store, {stream_of(r): r for r in by_resource}
+        for _ in range(ATTEMPTS):
+            known = {sid: self.scheduler._cached_state(sid) for sid in streams}
+            newer = await store.read_streams(list(streams), {sid: v for sid, (v, _) in known.items()})
+            appends, outcomes, after = [], {}, {}
+            for stream_id, resource_id in streams.items():
+                version, state = known[stream_id]
+                if newer[stream_id]:
+                    state = fold([decode(REGISTRY, r).data for r in newer[stream_id]], state)
+                    version += len(newer[stream_id])
+                done = confirm_all(state, by_resource[resource_id])
+                outcomes[resource_id] = done.outcomes
+                if done.events:
+                    appends.append(
+                        StreamAppend(
+                            stream_id,
+                            encode_many(done.events, metadata, random_ids(len(done.events))),
+                            version,
+                        )
+                    )
+                    after[stream_id] = (version + len(done.events), done.state)
+            if not appends:
+                return outcomes, 0
+            try:
+                results = await store.append_batch(appends)
+            except WrongExpectedVersion:
+                continue  # another writer came first: decide again on what it wrote
+            for stream_id, (version, state) in after.items():
+                self.scheduler._remember(stream_id, version, state)
+            return outcomes, max(r.last_position for r in results)
+        raise TooBusy("the schedules kept changing under these confirmations, try again")

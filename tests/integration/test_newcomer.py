@@ -179,7 +179,7 @@ async def test_the_campaign_reached_every_commune(http):
     async with session.get(url, headers=bearer(TOKENS.planner)) as r:
         progress = await r.json()
     assert (progress["communes_targeted"], progress["communes_reached"]) == (129, 129)
-    assert progress["by_kind"]["loudspeaker"]["aired"] + progress["by_kind"]["loudspeaker"]["partial"] == 664
+    assert progress["by_kind"]["loudspeaker"]["aired"] == 664  # partly aired ones included, as in the report
 
 
 @pytest.mark.skipif(

@@ -32,6 +32,7 @@ class ScheduleAiring:
     priority: Priority = Priority.normal
     script: str | None = None
     audio_ref: str | None = None
+    makeup_of: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,29 @@ class ConfirmAiring:
 
 
 @dataclass(frozen=True)
+class CorrectConfirmation:
+    """Change an airing's as-run record, saying why (a second confirmation is refused instead)."""
+
+    airing_id: UUID
+    outcome: Outcome
+    why: str
+    corrected_by: str
+    corrected_at: datetime
+    actual_start: datetime | None = None
+    actual_end: datetime | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class GoLive:
+    """``at``: when it really went live (a past livestream is recorded as it happened);
+    ``received_at``: when the request came, so that ``at`` is not in the future."""
+
     airing_id: UUID
     operator: str
     at: datetime
     url: str | None = None
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,7 @@ class EndLivestream:
     airing_id: UUID
     operator: str
     at: datetime
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,7 @@ Command = (
     | RescheduleAiring
     | CancelAiring
     | ConfirmAiring
+    | CorrectConfirmation
     | GoLive
     | EndLivestream
     | PlanSeries

@@ -11,7 +11,6 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from uuid import UUID
 
 from contracts.base import Event
@@ -23,17 +22,20 @@ from contracts.events.schedule import (
     AiringKind,
     AiringRescheduled,
     AiringScheduled,
+    ConfirmationCorrected,
     LivestreamEnded,
     LivestreamWentLive,
     Outcome,
     Priority,
 )
 from contracts.events.series import SeriesEnded, SeriesExtended, SeriesPlanned, SeriesRevised
+from contracts.events.status import GONE, AiringStatus
 from services.common.localtime import to_local
 from services.scheduler.domain.commands import (
     CancelAiring,
     Command,
     ConfirmAiring,
+    CorrectConfirmation,
     EndLivestream,
     GoLive,
     RescheduleAiring,
@@ -48,17 +50,7 @@ from services.scheduler.domain.errors import (
 )
 from services.scheduler.domain.series import Segment, SeriesState
 
-
-class Status(StrEnum):
-    scheduled = "scheduled"
-    rescheduled = "rescheduled"
-    live = "live"
-    ended = "ended"
-    aired = "aired"
-    missed = "missed"
-    partial = "partial"
-    cancelled = "cancelled"
-    bumped = "bumped"
+Status = AiringStatus  # the one definition, in contracts
 
 
 # States in which an airing holds its window on the resource.
@@ -73,6 +65,7 @@ class Airing:
     ends_at: datetime
     status: Status = Status.scheduled
     confirmation: AiringConfirmed | None = None
+    went_live_at: datetime | None = None
 
     @property
     def airing_id(self) -> UUID:
@@ -211,11 +204,24 @@ class Building:
             case AiringBumped():
                 self._update(event.airing_id, status=Status.bumped)
             case LivestreamWentLive():
-                self._update(event.airing_id, status=Status.live)
+                self._update(event.airing_id, status=Status.live, went_live_at=event.at)
             case LivestreamEnded():
                 self._update(event.airing_id, status=Status.ended)
             case AiringConfirmed():
                 self._update(event.airing_id, status=Status(event.outcome.value), confirmation=event)
+            case ConfirmationCorrected():
+                before = self.airings[event.airing_id].confirmation
+                latest = before.model_copy(
+                    update={
+                        "outcome": event.outcome,
+                        "actual_start": event.actual_start,
+                        "actual_end": event.actual_end,
+                        "reason": event.reason,
+                        "operator": event.corrected_by,
+                        "confirmed_at": event.corrected_at,
+                    }
+                )
+                self._update(event.airing_id, status=Status(event.outcome.value), confirmation=latest)
             case SeriesPlanned():
                 self.resource_id = event.resource_id
                 first = Segment(event.definition.first_start, event.definition, 0)
@@ -255,6 +261,8 @@ def decide(state: ResourceSchedule, command: Command) -> list[Event]:
             return _cancel(state, command)
         case ConfirmAiring():
             return _confirm(state, command)
+        case CorrectConfirmation():
+            return _correct(state, command)
         case GoLive():
             return _go_live(state, command)
         case EndLivestream():
@@ -320,12 +328,15 @@ def _schedule(state: ResourceSchedule, c: ScheduleAiring) -> list[Event]:
         priority=c.priority,
         script=c.script,
         audio_ref=c.audio_ref,
+        makeup_of=c.makeup_of,
     )
     known = state.airings.get(c.airing_id)
     if known is not None:
         if known.scheduled == event:
             return []
         raise InvalidTransition(f"airing {c.airing_id} already exists with other details")
+    if c.makeup_of is not None:
+        _check_makeup(state, c)
     if c.kind in SHARES_ITS_WINDOW:
         return [event]
     bumps = _make_room(state, c.resource_id, c.starts_at, c.ends_at, c.priority, by=(c.airing_id, c.title))
@@ -408,9 +419,92 @@ def _confirm(state: ResourceSchedule, c: ConfirmAiring) -> list[Event]:
         confirmed_at=c.confirmed_at,
     )
     previous = airing.confirmation
-    if previous is not None and previous.model_copy(update={"confirmed_at": c.confirmed_at}) == event:
-        return []  # the same as-run record again (a retry from a phone with a bad connection)
+    if previous is not None:
+        if _same_record(previous, event):
+            return []  # the same as-run record again (a retry from a phone with a bad connection)
+        raise InvalidTransition(
+            f"airing {c.airing_id} is already confirmed {previous.outcome} by {previous.operator} on "
+            f"{to_local(previous.confirmed_at):%d/%m/%Y %H:%M}; a confirmation is changed only by a "
+            f"correction saying why (POST /v1/airings/{c.airing_id}/correction)"
+        )
     return [event]
+
+
+def _same_record(previous: AiringConfirmed, event: AiringConfirmed) -> bool:
+    """The same as-run record, whoever sent it again and whenever."""
+    fields = ("outcome", "actual_start", "actual_end", "reason")
+    return all(getattr(previous, f) == getattr(event, f) for f in fields)
+
+
+def _check_makeup(state: ResourceSchedule, c: ScheduleAiring) -> None:
+    """A make-up names a missed airing on the same resource, made up by no other airing yet."""
+    missed = state.airings.get(c.makeup_of)
+    if missed is None:
+        raise InvalidCommand("makeup_of", f"no airing {c.makeup_of} on {c.resource_id} to make up for")
+    if missed.status is not Status.missed:
+        raise InvalidCommand("makeup_of", f"airing {c.makeup_of} is {missed.status}, not missed")
+    for other in state.airings.values():
+        if other.scheduled.makeup_of == c.makeup_of and other.status not in GONE:
+            raise InvalidCommand(
+                "makeup_of", f"airing {c.makeup_of} is already made up by {other.title!r} ({other.airing_id})"
+            )
+
+
+def _correct(state: ResourceSchedule, c: CorrectConfirmation) -> list[Event]:
+    airing = _get(state, c.airing_id)
+    previous = airing.confirmation
+    if previous is None:
+        raise InvalidTransition(f"airing {c.airing_id} is not confirmed yet: confirm it instead")
+    if not c.why.strip():
+        raise InvalidCommand("why", "say why the confirmation is corrected")
+    if c.outcome is Outcome.missed and not c.reason:
+        raise InvalidCommand("reason", "say why the airing was missed")
+    if c.actual_start and c.actual_end and c.actual_end < c.actual_start:
+        raise InvalidCommand("actual_end", "must not be before actual_start")
+    if c.outcome is not Outcome.missed and any(
+        a.scheduled.makeup_of == c.airing_id and a.status not in GONE for a in state.airings.values()
+    ):
+        raise InvalidTransition(f"airing {c.airing_id} was made up by another airing: it stays missed")
+    event = ConfirmationCorrected(
+        airing_id=c.airing_id,
+        resource_id=state.resource_id,
+        outcome=c.outcome,
+        actual_start=c.actual_start,
+        actual_end=c.actual_end,
+        reason=c.reason,
+        previous_outcome=previous.outcome,
+        why=c.why,
+        corrected_by=c.corrected_by,
+        corrected_at=c.corrected_at,
+    )
+    if (previous.outcome, previous.actual_start, previous.actual_end, previous.reason) == (
+        c.outcome,
+        c.actual_start,
+        c.actual_end,
+        c.reason,
+    ):
+        return []  # already the record (a retried correction)
+    return [event]
+
+
+OVERRUN = timedelta(hours=6)
+"""How long after its planned end a livestream may still be recorded as ending (it overran)."""
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+def _check_real_time(airing: Airing, at: datetime, received_at: datetime | None) -> None:
+    """A livestream's real times fall on its day (from the local midnight before it starts to the one
+    after it ends, or up to :data:`OVERRUN` after its end), and not in the future."""
+    if at.tzinfo is None:
+        raise InvalidCommand("at", "times must carry their zone")
+    if received_at is not None and at > received_at + CLOCK_SKEW:
+        raise InvalidCommand("at", "is in the future: record what happened, once it happened")
+    first_day = to_local(airing.starts_at).replace(hour=0, minute=0, second=0, microsecond=0)
+    last_day = to_local(airing.ends_at).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    if not first_day <= at < max(last_day, airing.ends_at + OVERRUN):
+        raise InvalidCommand(
+            "at", f"must fall on the livestream's day, {to_local(airing.starts_at):%d/%m/%Y}"
+        )
 
 
 def _go_live(state: ResourceSchedule, c: GoLive) -> list[Event]:
@@ -421,6 +515,7 @@ def _go_live(state: ResourceSchedule, c: GoLive) -> list[Event]:
         return []
     if airing.status not in (Status.scheduled, Status.rescheduled):
         raise InvalidTransition(f"livestream {c.airing_id} is {airing.status}: it cannot go live")
+    _check_real_time(airing, c.at, c.received_at)
     return [
         LivestreamWentLive(
             airing_id=c.airing_id, resource_id=state.resource_id, url=c.url, at=c.at, operator=c.operator
@@ -434,6 +529,11 @@ def _end(state: ResourceSchedule, c: EndLivestream) -> list[Event]:
         return []
     if airing.status is not Status.live:
         raise InvalidTransition(f"livestream {c.airing_id} is {airing.status}, not live")
+    _check_real_time(airing, c.at, c.received_at)
+    if airing.went_live_at is not None and c.at < airing.went_live_at:
+        raise InvalidCommand(
+            "at", f"it went live at {to_local(airing.went_live_at):%d/%m/%Y %H:%M}: it ends after"
+        )
     return [
         LivestreamEnded(airing_id=c.airing_id, resource_id=state.resource_id, at=c.at, operator=c.operator)
     ]

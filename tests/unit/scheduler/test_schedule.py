@@ -13,6 +13,7 @@ from contracts.events.schedule import (
     AiringKind,
     AiringRescheduled,
     AiringScheduled,
+    ConfirmationCorrected,
     LivestreamEnded,
     LivestreamWentLive,
     Outcome,
@@ -22,6 +23,7 @@ from services.common.localtime import to_utc
 from services.scheduler.domain.commands import (
     CancelAiring,
     ConfirmAiring,
+    CorrectConfirmation,
     EndLivestream,
     GoLive,
     RescheduleAiring,
@@ -219,8 +221,9 @@ def test_unknown_airings_are_not_found():
 
 def test_a_livestream_goes_live_then_ends():
     page = "page:facebook-bhxh-dak-lak"
-    live = schedule("Livestream: BHXH tự nguyện", start=(20, 0), minutes=60, kind=AiringKind.livestream,
-                    resource_id=page)  # fmt: skip
+    live = schedule(
+        "Livestream: BHXH tự nguyện", start=(20, 0), minutes=60, kind=AiringKind.livestream, resource_id=page
+    )
     state, _ = given(live)
     go = GoLive(live.airing_id, "operator:fanpage", at(20, 1), url="https://facebook.com/bhxhdaklak/live")
     [went] = decide(state, go)
@@ -250,8 +253,9 @@ def test_history_folds_to_the_same_state_as_it_was_decided():
 
 def test_posts_share_the_page_with_each_other_and_with_a_livestream():
     page = "page:facebook-bhxh-dak-lak"
-    live = schedule("Livestream: BHXH tự nguyện", start=(20, 0), minutes=90, kind=AiringKind.livestream,
-                    resource_id=page)  # fmt: skip
+    live = schedule(
+        "Livestream: BHXH tự nguyện", start=(20, 0), minutes=90, kind=AiringKind.livestream, resource_id=page
+    )
     state, _ = given(live)
     post = {"minutes": 1, "kind": AiringKind.post, "resource_id": page}
     first = schedule("Infographic: Luật BHXH 2024", start=(20, 30), **post)
@@ -260,8 +264,9 @@ def test_posts_share_the_page_with_each_other_and_with_a_livestream():
     second = schedule("Video: VssID", start=(20, 30), **post)
     assert decide(state, second)  # the same minute, no conflict
     # Nor does a post stand in a livestream's way.
-    later = schedule("Livestream: hỏi đáp", start=(20, 15), minutes=30, kind=AiringKind.livestream,
-                     resource_id=page)  # fmt: skip
+    later = schedule(
+        "Livestream: hỏi đáp", start=(20, 15), minutes=30, kind=AiringKind.livestream, resource_id=page
+    )
     state = fold(decide(state, second), state)
     with pytest.raises(Conflict) as err:
         decide(state, later)
@@ -273,3 +278,105 @@ def test_only_pages_carry_posts():
         check_kind(LOA_EA_TU, ResourceType.commune, AiringKind.post)
     assert "livestream or post" not in str(err.value) and "loudspeaker" in str(err.value)
     check_kind("page:zalo-bhxh-dak-lak", ResourceType.page, AiringKind.post)
+
+
+def correct(a, outcome=Outcome.missed, **kw) -> CorrectConfirmation:
+    fields = dict(
+        airing_id=a.airing_id,
+        outcome=outcome,
+        why="sổ nhật ký ghi nhầm",
+        corrected_by="Y Bơ Êban",
+        corrected_at=at(9, day=8),
+        reason="mất điện cả buổi chiều",
+    )
+    return CorrectConfirmation(**(fields | kw))
+
+
+def test_a_second_confirmation_with_another_outcome_is_refused_naming_the_first():
+    a = schedule()
+    state, _ = given(a, confirm(a))
+    with pytest.raises(InvalidTransition) as err:
+        decide(state, confirm(a, Outcome.missed, reason="mất điện", actual_start=None, actual_end=None))
+    assert "already confirmed aired" in str(err.value) and "/correction" in str(err.value)
+
+
+def test_a_correction_records_who_when_why_and_the_latest_record_counts():
+    a = schedule()
+    state, _ = given(a, confirm(a))
+    [event] = decide(state, correct(a))
+    assert isinstance(event, ConfirmationCorrected)
+    assert (event.previous_outcome, event.outcome, event.why) == (
+        Outcome.aired,
+        Outcome.missed,
+        "sổ nhật ký ghi nhầm",
+    )
+    state = fold([event], state)
+    assert state.airings[a.airing_id].status is Status.missed
+    assert decide(state, correct(a)) == []  # a retried correction adds nothing
+    # The corrected record is now the one a confirmation is compared with.
+    assert (
+        decide(
+            state,
+            confirm(a, Outcome.missed, reason="mất điện cả buổi chiều", actual_start=None, actual_end=None),
+        )
+        == []
+    )
+
+
+def test_a_correction_needs_a_confirmation_a_why_and_a_reason_for_a_miss():
+    a = schedule()
+    state, _ = given(a)
+    with pytest.raises(InvalidTransition):
+        decide(state, correct(a))
+    state, _ = given(a, confirm(a))
+    with pytest.raises(InvalidCommand) as err:
+        decide(state, correct(a, why=" "))
+    assert err.value.field == "why"
+    with pytest.raises(InvalidCommand) as err:
+        decide(state, correct(a, reason=None))
+    assert err.value.field == "reason"
+
+
+def test_a_makeup_names_a_missed_airing_on_the_resource_once():
+    missed, other = schedule(day=7), schedule(day=8)
+    state, _ = given(
+        missed, other, confirm(missed, Outcome.missed, reason="mất điện", actual_start=None, actual_end=None)
+    )
+    makeup = schedule(day=9, makeup_of=missed.airing_id)
+    [event] = decide(state, makeup)
+    assert event.makeup_of == missed.airing_id
+    state = fold([event], state)
+    with pytest.raises(InvalidCommand) as err:
+        decide(state, schedule(day=10, makeup_of=missed.airing_id))
+    assert err.value.field == "makeup_of" and "already made up" in str(err.value)
+    with pytest.raises(InvalidCommand) as err:
+        decide(state, schedule(day=10, makeup_of=other.airing_id))
+    assert "not missed" in str(err.value)
+    with pytest.raises(InvalidCommand):
+        decide(state, schedule(day=10, makeup_of=uuid4()))
+    # A made-up miss stays missed: a correction to aired is refused.
+    with pytest.raises(InvalidTransition):
+        decide(state, correct(missed, Outcome.aired, reason=None))
+
+
+def test_a_livestream_after_the_fact_keeps_its_real_times_on_its_day_and_never_in_the_future():
+    page = "page:facebook-bhxh-dak-lak"
+    live = schedule("Livestream", start=(20, 0), minutes=60, kind=AiringKind.livestream, resource_id=page)
+    state, _ = given(live)
+    years_later = at(9, day=20) + timedelta(days=3 * 365)
+
+    def refused(command) -> str:
+        with pytest.raises(InvalidCommand) as err:
+            decide(state, command)
+        return err.value.field
+
+    # the next day, in the future, today's clock on a past livestream
+    assert refused(GoLive(live.airing_id, "op", at(20, 2, day=8), received_at=years_later)) == "at"
+    assert refused(GoLive(live.airing_id, "op", at(20, 2), received_at=at(19, 0))) == "at"  # in the future
+    assert refused(GoLive(live.airing_id, "op", years_later, received_at=years_later)) == "at"
+    [went] = decide(state, GoLive(live.airing_id, "op", at(20, 2), received_at=years_later))
+    state = fold([went], state)
+    assert refused(EndLivestream(live.airing_id, "op", at(19, 0), received_at=years_later)) == "at"
+    # An overrun past midnight still ends on its night.
+    [ended] = decide(state, EndLivestream(live.airing_id, "op", at(0, 30, day=8), received_at=years_later))
+    assert ended.at == at(0, 30, day=8)

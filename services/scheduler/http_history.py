@@ -1,0 +1,101 @@
+"""History from the event store: every event of an airing, a series or a campaign, with who, when,
+under which request (correlation id) and what changed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from aiohttp import web
+
+from contracts.http.confirmations import History, HistoryEntry
+from services.common.localtime import to_local
+from services.common.web import Problem, json, principal
+from services.scheduler import catalogue
+from services.scheduler.http import existing
+from services.scheduler.keys import POOL, SCHEMA, STORE
+from services.scheduler.service import campaign_stream, stream_of
+
+routes = web.RouteTableDef()
+IDS = ("airing_id", "resource_id", "series_id", "campaign_id")
+
+
+def entries(events, about: Callable[[dict], dict | None]) -> list[HistoryEntry]:
+    """The events ``about`` keeps, oldest first; ``about`` answers extra fields to show (or None to
+    leave the event out)."""
+    out = []
+    for e in events:
+        extra = about(e.data)
+        if extra is None:
+            continue
+        meta = e.metadata or {}
+        changes = {k: v for k, v in e.data.items() if k not in IDS and v is not None} | extra
+        out.append(
+            HistoryEntry(
+                position=e.global_position,
+                type=e.type,
+                recorded_at=to_local(e.recorded_at),
+                actor=meta.get("actor"),
+                correlation_id=meta.get("correlation_id"),
+                changes=changes,
+            )
+        )
+    return out
+
+
+def _id(request: web.Request, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise Problem(404, "Not found", f"{name.replace('_id', '')} ids are UUIDs") from None
+
+
+@routes.get("/v1/airings/{airing_id}/history")
+async def airing_history(request: web.Request) -> web.Response:
+    """Who changed the airing, when, under which request, and what changed; the scheduling of an
+    airing that makes it up is shown as ``made_up_by``."""
+    principal(request)
+    row = await existing(request)
+    wanted = str(row["airing_id"])
+
+    def about(data: dict) -> dict | None:
+        if data.get("airing_id") == wanted:
+            return {}
+        return {"made_up_by": data["airing_id"]} if data.get("makeup_of") == wanted else None
+
+    events = await request.app[STORE].read_stream(stream_of(row["resource_id"]))
+    items = entries(events, about)
+    return json(History(subject="airing", id=row["airing_id"], resource_id=row["resource_id"], items=items))
+
+
+@routes.get("/v1/series/{series_id}/history")
+async def series_history(request: web.Request) -> web.Response:
+    """The series' own events (planned, revised, ended, extended) and the scheduling of its airings."""
+    principal(request)
+    series_id = _id(request, "series_id")
+    async with request.app[POOL].acquire() as conn:
+        row = await catalogue.series_row(conn, request.app[SCHEMA], series_id)
+    if row is None:
+        raise Problem(404, "Not found", f"no series {series_id}")
+    wanted = str(series_id)
+
+    def about(data: dict) -> dict | None:
+        if data.get("series_id") != wanted:
+            return None
+        return {"airing": data["airing_id"]} if "airing_id" in data else {}
+
+    events = await request.app[STORE].read_stream(stream_of(row["resource_id"]))
+    items = entries(events, about)
+    return json(History(subject="series", id=series_id, resource_id=row["resource_id"], items=items))
+
+
+@routes.get("/v1/campaigns/{campaign_id}/history")
+async def campaign_history(request: web.Request) -> web.Response:
+    """Every change of the campaign's definition (name, period, communes, targets)."""
+    principal(request)
+    campaign_id = _id(request, "campaign_id")
+    events = await request.app[STORE].read_stream(campaign_stream(campaign_id))
+    if not events:
+        raise Problem(404, "Not found", f"no campaign {campaign_id}")
+    items = entries(events, lambda data: {})
+    return json(History(subject="campaign", id=campaign_id, items=items))
