@@ -1,0 +1,124 @@
+"""The calendar: a week or a month of airings for a commune, programme, page or campaign, coloured by
+kind and status; an airing opens in place (htmx) with its details, move and cancel."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from services.common.localtime import VIETNAM
+from services.web.client import ApiProblem
+from services.web.pages.common import api, form_key, new_key, signed_in, writing
+
+routes = web.RouteTableDef()
+LIMIT = 1000
+
+
+def span(view: str, day: date) -> tuple[date, date]:
+    """The first and last day shown: Monday to Sunday of the week, or whole weeks covering the month."""
+    if view == "week":
+        first = day - timedelta(days=day.weekday())
+        return first, first + timedelta(days=6)
+    month_first = day.replace(day=1)
+    next_month = (month_first + timedelta(days=32)).replace(day=1)
+    first = month_first - timedelta(days=month_first.weekday())
+    last = next_month - timedelta(days=1)
+    return first, last + timedelta(days=6 - last.weekday())
+
+
+def step(view: str, day: date, forward: bool) -> date:
+    if view == "week":
+        return day + timedelta(days=7 if forward else -7)
+    month_first = day.replace(day=1)
+    if forward:
+        return (month_first + timedelta(days=32)).replace(day=1)
+    return (month_first - timedelta(days=1)).replace(day=1)
+
+
+@routes.get("/desk/calendar")
+async def calendar(request: web.Request) -> web.Response:
+    session = signed_in(request)
+    client = api(request)
+    q = request.query
+    view = "week" if q.get("view") == "week" else "month"
+    try:
+        day = date.fromisoformat(q["date"]) if q.get("date") else datetime.now(VIETNAM).date()
+    except ValueError:
+        day = datetime.now(VIETNAM).date()
+    first, last = span(view, day)
+    resource_id, campaign_id = q.get("resource_id") or None, q.get("campaign_id") or None
+    resources, campaigns = await asyncio.gather(
+        client.resources(session.token, province=session.province),
+        client.campaigns(session.token, province=session.province),
+    )
+    page = {"items": [], "total": 0}
+    if resource_id or campaign_id:
+        page = await client.airings(
+            session.token, resource_id=resource_id, campaign_id=campaign_id,
+            **{"from": first.isoformat(), "to": (last + timedelta(days=1)).isoformat()}, limit=LIMIT,
+        )  # fmt: skip
+    by_day: dict[date, list] = {}
+    for airing in page["items"]:
+        local = datetime.fromisoformat(airing["starts_at"]).astimezone(VIETNAM).date()
+        by_day.setdefault(local, []).append(airing)
+    names = {r["resource_id"]: r["name"] for r in resources}
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return aiohttp_jinja2.render_template(
+        "calendar.html",
+        request,
+        {
+            "view": view, "day": day, "days": days, "by_day": by_day, "names": names,
+            "resources": resources, "campaigns": campaigns, "resource_id": resource_id,
+            "campaign_id": campaign_id, "total": page["total"], "shown": len(page["items"]),
+            "previous": step(view, day, False), "next": step(view, day, True),
+        },
+    )  # fmt: skip
+
+
+async def _details(request: web.Request, airing_id: str, problem: ApiProblem | None = None, notice=None):
+    session = signed_in(request)
+    airing = await api(request).airing(session.token, airing_id)
+    return aiohttp_jinja2.render_template(
+        "_airing.html", request, {"a": airing, "problem": problem, "notice": notice, "key": new_key()}
+    )
+
+
+@routes.get("/desk/airings/{airing_id}")
+async def details(request: web.Request) -> web.Response:
+    return await _details(request, request.match_info["airing_id"])
+
+
+@routes.post("/desk/airings/{airing_id}/move")
+async def move(request: web.Request) -> web.Response:
+    session = await writing(request)
+    airing_id = request.match_info["airing_id"]
+    form = await request.post()
+    body = {
+        "starts_at": f"{form.get('date')}T{form.get('time')}",
+        "reason": str(form.get("reason", "")) or None,
+    }
+    try:
+        await api(request).reschedule(session.token, airing_id, body, form_key(form))
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        return await _details(request, airing_id, problem)
+    return await _details(request, airing_id, notice="moved")
+
+
+@routes.post("/desk/airings/{airing_id}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    session = await writing(request)
+    airing_id = request.match_info["airing_id"]
+    form = await request.post()
+    try:
+        await api(request).cancel(session.token, airing_id, {"reason": str(form.get("reason", "")) or None},
+                                  form_key(form))  # fmt: skip
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        return await _details(request, airing_id, problem)
+    return await _details(request, airing_id, notice="cancelled")
