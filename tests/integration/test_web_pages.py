@@ -1,0 +1,172 @@
+"""The web pages over a real scheduler and metrics service (real PostgreSQL and RabbitMQ): sessions,
+CSRF, roles, the operator's forwarded confirmations and the fan-out preview, at the HTTP level.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.common.localtime import VIETNAM
+from services.common.settings import Settings
+from services.web.app import create_app
+from tests.integration.scheduler_api import EA_TU, HOA_THANG, OPERATOR, PLANNER, SECRET, VIEWER, client, events_seen
+from tests.integration.test_metrics import metrics
+
+__all__ = ["client", "events_seen", "metrics"]  # fixtures
+
+
+def token_of(headers: dict) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+@pytest.fixture
+async def web(client, metrics):
+    settings = Settings(
+        token_secret=SECRET,
+        scheduler_url=str(client.make_url("")).rstrip("/"),
+        metrics_url=str(metrics.make_url("")).rstrip("/"),
+    )
+    async with TestClient(TestServer(create_app(settings))) as web:
+        yield web
+
+
+async def sign_in(web, headers: dict) -> str:
+    """Open a session with the sign-in link; the CSRF token of the page it leads to."""
+    response = await web.get(f"/signin?token={token_of(headers)}")
+    assert response.status == 200, await response.text()
+    target = re.search(r'url=([^"]+)"', await response.text()).group(1)
+    page = await web.get(target)
+    assert page.status == 200, await page.text()
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', await page.text()).group(1)
+
+
+def local(minutes_from_now: int) -> str:
+    return (datetime.now(VIETNAM) + timedelta(minutes=minutes_from_now)).strftime("%Y-%m-%dT%H:%M")
+
+
+async def test_a_sign_in_link_opens_a_strict_http_only_session_and_leaves_no_token_in_urls(web):
+    response = await web.get(f"/signin?token={token_of(PLANNER)}")
+    assert response.status == 200
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    page = await response.text()
+    assert 'url=/desk"' in page and token_of(PLANNER) not in page
+    desk = await web.get("/desk")
+    assert desk.status == 200 and token_of(PLANNER) not in await desk.text()
+    behind_tls = await web.get(f"/signin?token={token_of(PLANNER)}", headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in behind_tls.headers["Set-Cookie"]
+
+
+async def test_a_forged_or_unknown_token_opens_nothing(web):
+    forged = token_of(PLANNER)[:-4] + "AAAA"
+    response = await web.get(f"/signin?token={forged}")
+    assert response.status == 401
+    assert "Set-Cookie" not in response.headers
+    assert (await web.get("/desk", allow_redirects=False)).status == 303
+
+
+async def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(web, client):
+    csrf = await sign_in(web, PLANNER)
+    form = {"name": "Chiến dịch giả mạo", "starts_on": "2027-01-01", "ends_on": "2027-01-31",
+            "communes": EA_TU, "idempotency_key": str(uuid.uuid4())}  # fmt: skip
+    refused = await web.post("/desk/campaigns", data=form, allow_redirects=False)
+    assert refused.status == 403
+    wrong = await web.post("/desk/campaigns", data=form | {"csrf": "0" * 64}, allow_redirects=False)
+    assert wrong.status == 403
+    listed = await (await client.get("/v1/campaigns", headers=PLANNER)).json()
+    assert listed["items"] == []
+    created = await web.post("/desk/campaigns", data=form | {"csrf": csrf}, allow_redirects=False)
+    assert created.status == 303
+    again = await web.post("/desk/campaigns", data=form | {"csrf": csrf}, allow_redirects=False)
+    assert again.headers["Location"] == created.headers["Location"]  # the same key: one campaign
+    assert len((await (await client.get("/v1/campaigns", headers=PLANNER)).json())["items"]) == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/desk", "/desk/calendar", f"/desk/calendar?resource_id={EA_TU}&view=week", "/desk/plan",
+     "/desk/fan-out", "/desk/emergency", "/desk/resources", f"/desk/resources/{EA_TU}",
+     "/desk/resources/new?type=programme", "/desk/reports?month=2023-08", "/desk/dashboard"],
+)  # fmt: skip
+async def test_every_desk_page_answers_in_vietnamese_and_in_english(web, path):
+    await sign_in(web, PLANNER)
+    page = await web.get(path)
+    assert page.status == 200, await page.text()
+    text = await page.text()
+    assert '<html lang="vi">' in text and "Chiến dịch" in text
+    web.session.cookie_jar.update_cookies({"loa_lang": "en"})
+    english = await (await web.get(path)).text()
+    assert '<html lang="en">' in english and "Campaigns" in english
+
+
+async def test_a_viewer_sees_no_button_the_api_would_refuse(web):
+    await sign_in(web, VIEWER)
+    text = await (await web.get("/desk")).text()
+    assert "Tạo chiến dịch" not in text and 'href="/desk/plan"' not in text
+    assert "Báo cáo" in text
+
+
+async def test_a_confirmation_forwarded_twice_under_one_key_is_recorded_once(web, client):
+    planned = await client.post("/v1/airings", headers=PLANNER, json={
+        "kind": "loudspeaker", "resource_id": EA_TU, "starts_at": local(-20), "duration_minutes": 15,
+        "title": "Bản tin BHXH", "language": "Êđê"})  # fmt: skip
+    airing_id = (await planned.json())["airing_id"]
+    await sign_in(web, OPERATOR)
+    page = await (await web.get("/op/")).text()
+    assert f'id="a-{airing_id}"' in page and "Đã phát" in page
+    csrf = re.search(r'"csrf": "([0-9a-f]+)"', page).group(1)
+    body = {"airing_id": airing_id, "outcome": "aired", "key": "op-test-key-0001"}
+    headers = {"X-CSRF-Token": csrf}
+    first = await web.post("/op/confirm", json=body, headers=headers)
+    assert first.status == 200, await first.text()
+    second = await web.post("/op/confirm", json=body, headers=headers)
+    assert (await second.json())["replayed"] is True
+    assert (await web.post("/op/confirm", json=body)).status == 403  # no CSRF token
+    airing = await (await client.get(f"/v1/airings/{airing_id}", headers=PLANNER)).json()
+    assert airing["status"] == "aired" and airing["operator"] == "Y Bơ Êban"
+
+
+async def test_an_operator_cannot_confirm_outside_their_communes(web, client):
+    planned = await client.post("/v1/airings", headers=PLANNER, json={
+        "kind": "loudspeaker", "resource_id": HOA_THANG, "starts_at": local(-20), "duration_minutes": 15,
+        "title": "Bản tin BHXH"})  # fmt: skip
+    airing_id = (await planned.json())["airing_id"]
+    await sign_in(web, OPERATOR)
+    page = await (await web.get("/op/")).text()
+    csrf = re.search(r'"csrf": "([0-9a-f]+)"', page).group(1)
+    refused = await web.post("/op/confirm", json={"airing_id": airing_id, "outcome": "aired", "key": "op-k-00002"},
+                             headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert refused.status == 403  # the API's answer, passed on
+
+
+async def test_the_fan_out_preview_names_each_conflict_and_writes_nothing(web, client):
+    csrf = await sign_in(web, PLANNER)
+    blocker = await client.post("/v1/airings", headers=PLANNER, json={
+        "kind": "loudspeaker", "resource_id": EA_TU, "starts_at": "2027-01-08T17:00", "duration_minutes": 10,
+        "title": "Thông báo của xã"})  # fmt: skip
+    assert blocker.status == 201
+    form = {"csrf": csrf, "title": "Bản tin BHYT", "frequency": "weekly", "weekday": "FR", "interval": "1",
+            "from_date": "2027-01-01", "to_date": "2027-01-31", "window": "2", "duration_minutes": "15",
+            "gap_minutes": "5", "communes": [EA_TU, HOA_THANG]}  # fmt: skip
+    data = [(k, v) for k, vs in form.items() for v in (vs if isinstance(vs, list) else [vs])]
+    preview = await web.post("/desk/fan-out/preview", data=data)
+    text = await preview.text()
+    assert preview.status == 200, text
+    assert "thứ Sáu hằng tuần" in text and "FREQ=WEEKLY;BYDAY=FR" in text
+    # 5 Fridays: Ea Tu in Kinh and Êđê, Hòa Thắng in Kinh = 15, less the one in the way.
+    assert re.search(r'id="preview-planned">14<', text), text
+    assert "Thông báo của xã" in text and "Xã Ea Tu" in text
+    listed = await (await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"},
+                                     headers=PLANNER)).json()  # fmt: skip
+    assert listed["total"] == 1
+    committed = await web.post("/desk/fan-out/commit", data=[*data, ("mode", "skip"), ("idempotency_key", "k-fo-1")])
+    assert committed.status == 201, await committed.text()
+    listed = await (await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"},
+                                     headers=PLANNER)).json()  # fmt: skip
+    assert listed["total"] == 15
