@@ -14,7 +14,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.common.localtime import VIETNAM
 from services.common.settings import Settings
 from services.web.app import create_app
-from tests.integration.scheduler_api import EA_TU, HOA_THANG, OPERATOR, PLANNER, SECRET, VIEWER, client, events_seen
+from tests.integration.scheduler_api import (
+    EA_TU,
+    HOA_THANG,
+    OPERATOR,
+    PLANNER,
+    SECRET,
+    VIEWER,
+    client,
+    events_seen,
+)
 from tests.integration.test_metrics import metrics
 
 __all__ = ["client", "events_seen", "metrics"]  # fixtures
@@ -165,7 +174,9 @@ async def test_the_fan_out_preview_names_each_conflict_and_writes_nothing(web, c
     listed = await (await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"},
                                      headers=PLANNER)).json()  # fmt: skip
     assert listed["total"] == 1
-    committed = await web.post("/desk/fan-out/commit", data=[*data, ("mode", "skip"), ("idempotency_key", "k-fo-1")])
+    committed = await web.post(
+        "/desk/fan-out/commit", data=[*data, ("mode", "skip"), ("idempotency_key", "k-fo-1")]
+    )
     assert committed.status == 201, await committed.text()
     listed = await (await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"},
                                      headers=PLANNER)).json()  # fmt: skip
