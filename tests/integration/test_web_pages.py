@@ -149,8 +149,8 @@ async def test_an_operator_cannot_confirm_outside_their_communes(web, client):
     await sign_in(web, OPERATOR)
     page = await (await web.get("/op/")).text()
     csrf = re.search(r'"csrf": "([0-9a-f]+)"', page).group(1)
-    refused = await web.post("/op/confirm", json={"airing_id": airing_id, "outcome": "aired", "key": "op-k-00002"},
-                             headers={"X-CSRF-Token": csrf})  # fmt: skip
+    body = {"airing_id": airing_id, "outcome": "aired", "key": "op-k-00002"}
+    refused = await web.post("/op/confirm", json=body, headers={"X-CSRF-Token": csrf})
     assert refused.status == 403  # the API's answer, passed on
 
 
