@@ -61,7 +61,10 @@ class Formats:
     def day(self, value: date) -> str:
         """``thứ Sáu 25/08/2023`` (``Friday 25/08/2023``)."""
         text = format_date(value, "EEEE dd/MM/yyyy", locale=self.language)
-        return text[0].lower() + text[1:] if self.language == "vi" else text
+        if self.language != "vi":
+            return text
+        # Mid-sentence Vietnamese writes "thứ Sáu" but always "Chủ nhật".
+        return "Chủ nhật" + text[8:] if value.isoweekday() == 7 else "t" + text[1:]
 
     def short_day(self, value: date) -> str:
         """``T6 25/08`` in Vietnamese, ``Fri 25/08`` in English."""

@@ -80,7 +80,8 @@ async def rule_preview(request: web.Request) -> web.Response:
     try:
         rule = rule_from(form)
         context["rule"], context["sentence"] = rule, describe(rule, language)
-        first = datetime.fromisoformat(f"{form.get('date')}T{form.get('time') or '00:00'}")
+        day = form.get("date") or form.get("from_date")
+        first = datetime.fromisoformat(f"{day}T{form.get('time') or form.get('start') or '00:00'}")
         context["next"] = next_occurrences(rule, first, 5)
     except RuleError as exc:
         context["error"] = str(exc)

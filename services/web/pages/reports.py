@@ -12,6 +12,7 @@ from aiohttp import web
 
 from services.common.localtime import VIETNAM
 from services.common.provinces import BY_ID
+from services.metrics.report_formats import LABELS
 from services.web.client import ApiProblem
 from services.web.pages.common import api, signed_in
 
@@ -51,7 +52,8 @@ async def reports(request: web.Request) -> web.Response:
         "reports.html",
         request,
         {"report": report.body if report else None, "problem": problem, "campaigns": campaigns,
-         "provinces": sorted(BY_ID.items(), key=lambda kv: kv[1]), "query": query, **choice},
+         "provinces": sorted(BY_ID.items(), key=lambda kv: kv[1]), "query": query, "labels": LABELS,
+         **choice},
     )  # fmt: skip
 
 
