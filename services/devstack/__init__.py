@@ -40,6 +40,7 @@ class Stack:
     vhost: str = "/"
     scheduler_port: int = 8081
     metrics_port: int = 8082
+    web_port: int | None = None  # the web pages; None: a product without them (the e2e test's)
     run_name: str = "run"
 
     @classmethod
@@ -76,6 +77,7 @@ class Stack:
             stack,
             scheduler_port=int(env.get("LOA_SCHEDULER_PORT", 8081)),
             metrics_port=int(env.get("LOA_METRICS_PORT", 8082)),
+            web_port=int(env.get("LOA_WEB_PORT", 8083)),
         )
 
     @classmethod
@@ -101,6 +103,7 @@ class Stack:
         """Another instance of the product on the same servers (its own database and virtual host)."""
         return replace(
             self,
+            web_port=None,
             database=database,
             vhost=vhost,
             scheduler_port=scheduler_port,
@@ -122,7 +125,7 @@ class Stack:
         return [
             App("scheduler", "services.scheduler", self.scheduler_port, run),
             App("metrics", "services.metrics", self.metrics_port, run),
-        ]
+        ] + ([App("web", "services.web", self.web_port, run)] if self.web_port else [])
 
     def simulator(self) -> App:
         """The collector simulator of the demo: keeps live livestreams' counters moving."""
@@ -130,7 +133,7 @@ class Stack:
         return App("simulator", "services.demo", None, run, ("simulate", *self._demo_args()))
 
     def _demo_args(self) -> tuple[str, ...]:
-        scheduler, metrics = self.apps()
+        scheduler, metrics = self.apps()[:2]
         return ("--scheduler", scheduler.url, "--metrics", metrics.url)
 
     def app_env(self) -> dict[str, str]:
@@ -139,6 +142,9 @@ class Stack:
             "LOA_AMQP_URL": self.amqp_url,
             "LOA_SCHEDULER_PORT": str(self.scheduler_port),
             "LOA_METRICS_PORT": str(self.metrics_port),
+            "LOA_WEB_PORT": str(self.web_port or 8083),
+            "LOA_SCHEDULER_URL": f"http://127.0.0.1:{self.scheduler_port}",
+            "LOA_METRICS_URL": f"http://127.0.0.1:{self.metrics_port}",
         }
 
     def load_demo(self) -> None:
