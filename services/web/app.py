@@ -47,14 +47,21 @@ async def pages_middleware(request: web.Request, handler):
         response = aiohttp_jinja2.render_template("error.html", request, {"status": 503, "problem": None},
                                                   status=503)  # fmt: skip
         response.headers["Retry-After"] = "5"
+    except web.HTTPException:
+        raise
     except ApiProblem as problem:
         if problem.status == 401:
-            response = web.HTTPSeeOther("/signin?expired=1")
+            response = web.Response(status=303, headers={"Location": "/signin?expired=1"})
             sessions.close_session(response)
         else:
             response = aiohttp_jinja2.render_template(
                 "error.html", request, {"status": problem.status, "problem": problem}, status=problem.status
             )
+    except Exception:
+        # A bug of ours: logged with its traceback, shown without details.
+        log.exception("page failed", path=request.path)
+        response = aiohttp_jinja2.render_template("error.html", request, {"status": 500, "problem": None},
+                                                  status=500)  # fmt: skip
     # Server time, for the bench and the browser's devtools.
     response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -82,8 +82,13 @@ async def test_a_forged_or_unknown_token_opens_nothing(web):
 
 async def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(web, client):
     csrf = await sign_in(web, PLANNER)
-    form = {"name": "Chiến dịch giả mạo", "starts_on": "2027-01-01", "ends_on": "2027-01-31",
-            "communes": EA_TU, "idempotency_key": str(uuid.uuid4())}  # fmt: skip
+    form = {
+        "name": "Chiến dịch giả mạo",
+        "starts_on": "2027-01-01",
+        "ends_on": "2027-01-31",
+        "communes": EA_TU,
+        "idempotency_key": str(uuid.uuid4()),
+    }
     refused = await web.post("/desk/campaigns", data=form, allow_redirects=False)
     assert refused.status == 403
     wrong = await web.post("/desk/campaigns", data=form | {"csrf": "0" * 64}, allow_redirects=False)
@@ -99,10 +104,20 @@ async def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(web, 
 
 @pytest.mark.parametrize(
     "path",
-    ["/desk", "/desk/calendar", f"/desk/calendar?resource_id={EA_TU}&view=week", "/desk/plan",
-     "/desk/fan-out", "/desk/emergency", "/desk/resources", f"/desk/resources/{EA_TU}",
-     "/desk/resources/new?type=programme", "/desk/reports?month=2023-08", "/desk/dashboard"],
-)  # fmt: skip
+    [
+        "/desk",
+        "/desk/calendar",
+        f"/desk/calendar?resource_id={EA_TU}&view=week",
+        "/desk/plan",
+        "/desk/fan-out",
+        "/desk/emergency",
+        "/desk/resources",
+        f"/desk/resources/{EA_TU}",
+        "/desk/resources/new?type=programme",
+        "/desk/reports?month=2023-08",
+        "/desk/dashboard",
+    ],
+)
 async def test_every_desk_page_answers_in_vietnamese_and_in_english(web, path):
     await sign_in(web, PLANNER)
     page = await web.get(path)
@@ -122,9 +137,18 @@ async def test_a_viewer_sees_no_button_the_api_would_refuse(web):
 
 
 async def test_a_confirmation_forwarded_twice_under_one_key_is_recorded_once(web, client):
-    planned = await client.post("/v1/airings", headers=PLANNER, json={
-        "kind": "loudspeaker", "resource_id": EA_TU, "starts_at": local(-20), "duration_minutes": 15,
-        "title": "Bản tin BHXH", "language": "Êđê"})  # fmt: skip
+    planned = await client.post(
+        "/v1/airings",
+        headers=PLANNER,
+        json={
+            "kind": "loudspeaker",
+            "resource_id": EA_TU,
+            "starts_at": local(-20),
+            "duration_minutes": 15,
+            "title": "Bản tin BHXH",
+            "language": "Êđê",
+        },
+    )
     airing_id = (await planned.json())["airing_id"]
     await sign_in(web, OPERATOR)
     page = await (await web.get("/op/")).text()
@@ -142,9 +166,17 @@ async def test_a_confirmation_forwarded_twice_under_one_key_is_recorded_once(web
 
 
 async def test_an_operator_cannot_confirm_outside_their_communes(web, client):
-    planned = await client.post("/v1/airings", headers=PLANNER, json={
-        "kind": "loudspeaker", "resource_id": HOA_THANG, "starts_at": local(-20), "duration_minutes": 15,
-        "title": "Bản tin BHXH"})  # fmt: skip
+    planned = await client.post(
+        "/v1/airings",
+        headers=PLANNER,
+        json={
+            "kind": "loudspeaker",
+            "resource_id": HOA_THANG,
+            "starts_at": local(-20),
+            "duration_minutes": 15,
+            "title": "Bản tin BHXH",
+        },
+    )
     airing_id = (await planned.json())["airing_id"]
     await sign_in(web, OPERATOR)
     page = await (await web.get("/op/")).text()
@@ -156,13 +188,31 @@ async def test_an_operator_cannot_confirm_outside_their_communes(web, client):
 
 async def test_the_fan_out_preview_names_each_conflict_and_writes_nothing(web, client):
     csrf = await sign_in(web, PLANNER)
-    blocker = await client.post("/v1/airings", headers=PLANNER, json={
-        "kind": "loudspeaker", "resource_id": EA_TU, "starts_at": "2027-01-08T17:00", "duration_minutes": 10,
-        "title": "Thông báo của xã"})  # fmt: skip
+    blocker = await client.post(
+        "/v1/airings",
+        headers=PLANNER,
+        json={
+            "kind": "loudspeaker",
+            "resource_id": EA_TU,
+            "starts_at": "2027-01-08T17:00",
+            "duration_minutes": 10,
+            "title": "Thông báo của xã",
+        },
+    )
     assert blocker.status == 201
-    form = {"csrf": csrf, "title": "Bản tin BHYT", "frequency": "weekly", "weekday": "FR", "interval": "1",
-            "from_date": "2027-01-01", "to_date": "2027-01-31", "window": "2", "duration_minutes": "15",
-            "gap_minutes": "5", "communes": [EA_TU, HOA_THANG]}  # fmt: skip
+    form = {
+        "csrf": csrf,
+        "title": "Bản tin BHYT",
+        "frequency": "weekly",
+        "weekday": "FR",
+        "interval": "1",
+        "from_date": "2027-01-01",
+        "to_date": "2027-01-31",
+        "window": "2",
+        "duration_minutes": "15",
+        "gap_minutes": "5",
+        "communes": [EA_TU, HOA_THANG],
+    }
     data = [(k, v) for k, vs in form.items() for v in (vs if isinstance(vs, list) else [vs])]
     preview = await web.post("/desk/fan-out/preview", data=data)
     text = await preview.text()
@@ -171,13 +221,91 @@ async def test_the_fan_out_preview_names_each_conflict_and_writes_nothing(web, c
     # 5 Fridays: Ea Tu in Kinh and Êđê, Hòa Thắng in Kinh = 15, less the one in the way.
     assert re.search(r'id="preview-planned">14<', text), text
     assert "Thông báo của xã" in text and "Xã Ea Tu" in text
-    listed = await (await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"},
-                                     headers=PLANNER)).json()  # fmt: skip
+    listed = await (
+        await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"}, headers=PLANNER)
+    ).json()
     assert listed["total"] == 1
     committed = await web.post(
         "/desk/fan-out/commit", data=[*data, ("mode", "skip"), ("idempotency_key", "k-fo-1")]
     )
     assert committed.status == 201, await committed.text()
-    listed = await (await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"},
-                                     headers=PLANNER)).json()  # fmt: skip
+    listed = await (
+        await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"}, headers=PLANNER)
+    ).json()
     assert listed["total"] == 15
+
+
+async def test_the_calendar_moves_cancels_and_makes_up_through_the_api(web, client):
+    csrf = await sign_in(web, PLANNER)
+    headers = {"X-CSRF-Token": csrf}
+
+    async def plan(starts_at):
+        response = await client.post(
+            "/v1/airings",
+            headers=PLANNER,
+            json={
+                "kind": "loudspeaker",
+                "resource_id": EA_TU,
+                "starts_at": starts_at,
+                "duration_minutes": 15,
+                "title": "Bản tin BHXH",
+                "language": "Êđê",
+                "script": "Nội dung",
+            },
+        )
+        return (await response.json())["airing_id"]
+
+    moved, blocker = await plan("2027-02-05T17:00"), await plan("2027-02-05T18:00")
+    refused = await web.post(
+        f"/desk/airings/{moved}/move",
+        headers=headers,
+        data={"date": "2027-02-05", "time": "18:05", "idempotency_key": "k-move-1"},
+    )
+    assert "Bản tin BHXH" in await refused.text() and "problem" in await refused.text()  # 409 named in place
+    done = await web.post(
+        f"/desk/airings/{moved}/move",
+        headers=headers,
+        data={"date": "2027-02-06", "time": "06:00", "idempotency_key": "k-move-2"},
+    )
+    assert "Đã dời lượt phát." in await done.text()
+    airing = await (await client.get(f"/v1/airings/{moved}", headers=PLANNER)).json()
+    assert airing["starts_at"].startswith("2027-02-06T06:00")
+    cancelled = await web.post(
+        f"/desk/airings/{blocker}/cancel",
+        headers=headers,
+        data={"reason": "trùng lịch", "idempotency_key": "k-cancel-1"},
+    )
+    assert "Đã hủy lượt phát." in await cancelled.text()
+
+    missed = await plan(local(-30))
+    await client.post(
+        f"/v1/airings/{missed}/confirmation",
+        headers=OPERATOR,
+        json={"outcome": "missed", "reason": "mất điện"},
+    )
+    details = await (await web.get(f"/desk/airings/{missed}")).text()
+    assert "Lên lịch phát bù" in details and "mất điện" in details
+    made_up = await web.post(
+        f"/desk/airings/{missed}/makeup",
+        headers=headers,
+        data={"date": "2027-02-07", "time": "06:00", "idempotency_key": "k-makeup-1"},
+    )
+    assert "Đã lên lịch phát bù." in await made_up.text()
+    found = await (
+        await client.get("/v1/airings", params={"from": "2027-02-07", "to": "2027-02-08"}, headers=PLANNER)
+    ).json()
+    assert [a["title"] for a in found["items"]] == ["Phát bù: Bản tin BHXH"]
+    assert found["items"][0]["language"] == "Êđê" and found["items"][0]["script"] == "Nội dung"
+
+
+async def test_a_service_that_does_not_answer_gives_a_503_page_with_retry_after(pg_dsn):
+    settings = Settings(
+        token_secret=SECRET, scheduler_url="http://127.0.0.1:9", metrics_url="http://127.0.0.1:9"
+    )
+    async with TestClient(TestServer(create_app(settings))) as web:
+        web.session.cookie_jar.update_cookies({"loa_session": token_of(PLANNER)})
+        page = await web.get("/desk")
+        assert page.status == 503 and page.headers["Retry-After"] == "5"
+        assert "Loa tạm thời không trả lời" in await page.text()
+        ready = await web.get("/readyz")
+        assert ready.status == 503 and (await ready.json())["scheduler"].startswith("down")

@@ -70,7 +70,7 @@ async def signin_form(request: web.Request) -> web.Response:
 @routes.post("/signout")
 async def signout(request: web.Request) -> web.Response:
     await writing(request)
-    response = web.HTTPSeeOther("/signin")
+    response = web.Response(status=303, headers={"Location": "/signin"})
     sessions.close_session(response)
     return response
 
@@ -81,7 +81,7 @@ async def language(request: web.Request) -> web.Response:
     chosen = form.get("lang")
     back = form.get("back")
     target = back if isinstance(back, str) and back.startswith("/") and not back.startswith("//") else "/"
-    response = web.HTTPSeeOther(target)
+    response = web.Response(status=303, headers={"Location": target})
     if chosen in LANGUAGES:
         response.set_cookie(
             sessions.LANGUAGE_COOKIE, chosen, max_age=365 * 86400, path="/", samesite="Strict"
