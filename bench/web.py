@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import re
 import statistics
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 
@@ -69,11 +70,11 @@ async def sign_in(session: aiohttp.ClientSession, base: str, token: str) -> None
 
 async def measure(base: str, token: str, path: str, rounds: int) -> tuple[list[float], list[float]]:
     server, client = [], []
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         await sign_in(session, base, token)
         for i in range(rounds + 2):
             started = time.perf_counter()
-            async with session.get(base + path) as r:
+            async with session.get(base + path, allow_redirects=False) as r:
                 await r.read()
                 assert r.status == 200, f"{path}: {r.status}"
                 timing = re.search(r"dur=([\d.]+)", r.headers.get("Server-Timing", ""))
@@ -84,11 +85,48 @@ async def measure(base: str, token: str, path: str, rounds: int) -> tuple[list[f
 
 
 async def first_campaign(base: str, token: str) -> str | None:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         await sign_in(session, base, token)
         async with session.get(base + "/desk") as r:
-            found = re.search(r'href="/desk/campaigns/([0-9a-f-]{36})"', await r.text())
+            # August 2023's campaign of the demo: its month has the 664 loudspeaker airings.
+            found = re.search(r'href="/desk/campaigns/([0-9a-f-]{36})">BHYT', await r.text())
     return found.group(1) if found else None
+
+
+async def fan_out_to_calendar(base: str, token: str, campaign_id: str) -> dict:
+    """The fan-out form's commit (every target commune in each of its languages, Fridays of a month
+    nobody planned yet) and the campaign's calendar of that month, timed together."""
+    month = datetime(2040 + random.randrange(60), random.randrange(1, 13), 1)
+    last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        await sign_in(session, base, token)
+        async with session.get(f"{base}/desk/fan-out") as r:
+            csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', await r.text()).group(1)
+        form = {
+            "csrf": csrf,
+            "title": "Bản tin thử tốc độ",
+            "campaign_id": campaign_id,
+            "frequency": "weekly",
+            "weekday": "FR",
+            "interval": "1",
+            "from_date": f"{month:%Y-%m-%d}",
+            "to_date": f"{last:%Y-%m-%d}",
+            "window": "2",
+            "duration_minutes": "15",
+            "gap_minutes": "5",
+            "mode": "skip",
+            "idempotency_key": f"bench-{month:%Y-%m}-{random.random()}",
+        }
+        started = time.perf_counter()
+        async with session.post(f"{base}/desk/fan-out/commit", data=form) as r:
+            text = await r.text()
+            assert r.status == 201, text[:2000]
+            planned = re.search(r'id="done-planned">([\d.]+)<', text).group(1)
+        calendar = f"{base}/desk/calendar?campaign_id={campaign_id}&date={month:%Y-%m-%d}&view=month"
+        async with session.get(calendar) as r:
+            shown = (await r.text()).count('class="ev ')
+        seconds = time.perf_counter() - started
+    return {"planned": planned, "shown_in_calendar": shown, "seconds": seconds}
 
 
 async def run(base: str, rounds: int) -> list[dict]:
@@ -113,6 +151,8 @@ async def run(base: str, rounds: int) -> list[dict]:
                 "client_p95_ms": percentile(client, 0.95),
             }
         )
+    if campaign_id:
+        rows.append({"fan_out": await fan_out_to_calendar(base, tokens["planner"], campaign_id)})
     return rows
 
 
@@ -125,12 +165,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| page | server p50 ms | server p95 ms | server max ms | client p95 ms | p95 < {TARGET_MS} ms |")
     print("|---|---:|---:|---:|---:|---|")
     for r in rows:
+        if "fan_out" in r:
+            f = r["fan_out"]
+            print(
+                f"\nfan-out form to calendar: {f['planned']} airings planned, {f['shown_in_calendar']} shown "
+                f"in the campaign's month, {f['seconds']:.2f} s (target < 3 s)"
+            )
+            continue
         ok = "yes" if r["server_p95_ms"] < TARGET_MS else "**no**"
         print(
             f"| {r['page']} | {r['server_p50_ms']:.1f} | {r['server_p95_ms']:.1f} | {r['server_max_ms']:.1f} "
             f"| {r['client_p95_ms']:.1f} | {ok} |"
         )
-    return 0 if all(r["server_p95_ms"] < TARGET_MS for r in rows) else 1
+    return 0 if all(r["server_p95_ms"] < TARGET_MS for r in rows if "page" in r) else 1
 
 
 if __name__ == "__main__":

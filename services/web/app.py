@@ -20,7 +20,7 @@ from aiohttp import web
 from services.common.settings import Settings
 from services.web import csrf, sessions
 from services.web.client import ApiDown, ApiProblem, LoaApi
-from services.web.i18n import Formats, load_catalogues, pick_language
+from services.web.i18n import STATUSES, Formats, load_catalogues, pick_language
 from services.web.keys import API, ASSET_VERSIONS, CATALOGUES, CSRF_KEY, LANGUAGE, SESSION, SETTINGS
 from services.web.pages import calendar, campaigns, desk, fanout, operator, plan, reports, resources, signin
 
@@ -85,6 +85,7 @@ def context(request: web.Request) -> dict:
         "lang": language,
         "_": translations.gettext,
         "ngettext": translations.ngettext,
+        "status_text": {code: translations.gettext(text) for code, text in STATUSES.items()},
         "fmt": Formats(language),
         "csrf": csrf.token_for(app[CSRF_KEY], session.token) if session else "",
         "asset": lambda name: f"/static/{name}?v={versions.get(name, '0')}",

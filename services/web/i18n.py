@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -21,6 +21,11 @@ from babel.numbers import format_decimal
 from services.common.localtime import to_local
 
 LOCALE_DIR = Path(__file__).parent / "locale"
+STATUSES = {
+    "scheduled": "Chờ phát", "aired": "Đã phát", "partial": "Phát một phần", "missed": "Không phát",
+    "cancelled": "Đã hủy", "bumped": "Bị tin khẩn thay thế", "live": "Đang trực tiếp", "ended": "Đã kết thúc",
+}  # fmt: skip
+"""An airing's status as the pages say it (msgids of the catalogues)."""
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
 
@@ -81,7 +86,8 @@ class Formats:
         if value is None:
             return ""
         instant = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return format_time(to_local(instant), "HH:mm", locale=self.language)
+        # 24-hour HH:mm in both languages; strftime is ~50x cheaper than Babel for a calendar's 1,000 times.
+        return to_local(instant).strftime("%H:%M")
 
     def local(self, value: datetime | str) -> datetime:
         instant = datetime.fromisoformat(value) if isinstance(value, str) else value

@@ -8,10 +8,12 @@ from datetime import date, datetime, timedelta
 
 import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from services.common.localtime import VIETNAM
 from services.web.client import ApiProblem
-from services.web.pages.common import api, form_key, new_key, signed_in, writing
+from services.web.i18n import STATUSES
+from services.web.pages.common import api, form_key, gettext, new_key, signed_in, writing
 
 routes = web.RouteTableDef()
 LIMIT = 1000
@@ -36,6 +38,28 @@ def step(view: str, day: date, forward: bool) -> date:
     if forward:
         return (month_first + timedelta(days=32)).replace(day=1)
     return (month_first - timedelta(days=1)).replace(day=1)
+
+
+def cell(
+    airings: list[dict], names: dict[str, str], statuses: dict[str, str], *, by_campaign: bool
+) -> Markup:
+    """One day's airings as buttons that open their details in place.
+
+    Built here rather than in the template: a campaign's month is ~1,000 buttons, and Jinja's
+    attribute lookups made that page three times slower than this.
+    """
+    buttons = []
+    for a in airings:
+        what = names.get(a["resource_id"], a["resource_id"]) if by_campaign else a["title"]
+        language = f" · {a['language']}" if a.get("language") else ""
+        starts = datetime.fromisoformat(a["starts_at"]).astimezone(VIETNAM)
+        buttons.append(
+            f'<button type="button" class="ev kind-{escape(a["kind"])} status-{escape(a["status"])}" '
+            f'hx-get="/desk/airings/{escape(a["airing_id"])}" hx-target="#details" '
+            f'title="{escape(statuses.get(a["status"], a["status"]))}">'
+            f"{starts:%H:%M} {escape(what)}{escape(language)}</button>"
+        )
+    return Markup("\n".join(buttons))
 
 
 @routes.get("/desk/calendar")
@@ -65,12 +89,15 @@ async def calendar(request: web.Request) -> web.Response:
         local = datetime.fromisoformat(airing["starts_at"]).astimezone(VIETNAM).date()
         by_day.setdefault(local, []).append(airing)
     names = {r["resource_id"]: r["name"] for r in resources}
+    say = gettext(request)
+    statuses = {code: say(text) for code, text in STATUSES.items()}
+    cells = {d: cell(items, names, statuses, by_campaign=bool(campaign_id)) for d, items in by_day.items()}
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     return aiohttp_jinja2.render_template(
         "calendar.html",
         request,
         {
-            "view": view, "day": day, "days": days, "by_day": by_day, "names": names,
+            "view": view, "day": day, "days": days, "cells": cells,
             "resources": resources, "campaigns": campaigns, "resource_id": resource_id,
             "campaign_id": campaign_id, "total": page["total"], "shown": len(page["items"]),
             "previous": step(view, day, False), "next": step(view, day, True),
