@@ -309,3 +309,43 @@ async def test_a_service_that_does_not_answer_gives_a_503_page_with_retry_after(
         assert "Loa tạm thời không trả lời" in await page.text()
         ready = await web.get("/readyz")
         assert ready.status == 503 and (await ready.json())["scheduler"].startswith("down")
+
+
+async def test_a_commune_and_a_programme_added_through_the_forms_are_the_apis(web, client):
+    csrf = await sign_in(web, PLANNER)
+    commune = {
+        "csrf": csrf,
+        "new": "1",
+        "type": "commune",
+        "resource_id": "xa-ea-kao",
+        "name": "Xã Ea Kao",
+        "province": "dak-lak",
+        "code": "24150",
+        "languages": "Kinh, Êđê",
+        "windows": "05:30-06:30, 17:00-18:30",
+    }
+    saved = await web.post("/desk/resources", data=commune, allow_redirects=False)
+    assert saved.status == 303, await saved.text()
+    found = await (await client.get("/v1/resources/loudspeaker:xa-ea-kao", headers=PLANNER)).json()
+    assert found["languages"] == ["Kinh", "Êđê"] and found["windows"][1] == {
+        "start": "17:00:00",
+        "end": "18:30:00",
+    }
+    programme = {
+        "csrf": csrf,
+        "new": "1",
+        "type": "programme",
+        "resource_id": "dak-lak:gio-thu-9",
+        "name": "Giờ thứ 9",
+        "province": "dak-lak",
+        "station": "Đài PT-TH Đắk Lắk",
+        "columns": "Câu chuyện chính sách",
+        "slots": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR 21:00 15",
+    }
+    assert (await web.post("/desk/resources", data=programme, allow_redirects=False)).status == 303
+    found = await (await client.get("/v1/resources/radio:dak-lak:gio-thu-9", headers=PLANNER)).json()
+    assert found["slots"] == [
+        {"rule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "start": "21:00:00", "duration_minutes": 15}
+    ]
+    bad = await web.post("/desk/resources", data=commune | {"languages": "", "resource_id": "xa-trong"})
+    assert bad.status == 422 and "languages" in await bad.text()  # the API's reason, on the form

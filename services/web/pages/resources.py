@@ -79,8 +79,9 @@ async def save(request: web.Request) -> web.Response:
     session = await writing(request)
     form = await request.post()
     resource_id = str(form.get("resource_id", "")).strip()
-    if form.get("new") and ":" not in resource_id:
-        resource_id = f"{PREFIX.get(str(form.get('type')), 'loudspeaker')}:{resource_id}"
+    prefix = PREFIX.get(str(form.get("type")), "loudspeaker") + ":"
+    if form.get("new") and not resource_id.startswith(prefix):
+        resource_id = prefix + resource_id
     description = description_from(form)
     try:
         await api(request).put_resource(session.token, resource_id, description)
