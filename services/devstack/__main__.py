@@ -18,7 +18,8 @@ def print_where_to_look(stack: Stack, *, with_apps: bool) -> None:
     if not with_apps:
         return
     for app in stack.apps():
-        print(f"# {app.name}: {app.url}  (API docs {app.url}/docs, OpenAPI {app.url}/openapi.json)")
+        if app.name != "web":  # the pages have no API of their own; their links come below
+            print(f"# {app.name}: {app.url}  (API docs {app.url}/docs, OpenAPI {app.url}/openapi.json)")
     metrics = next(a for a in stack.apps() if a.name == "metrics")
     secret = Settings().token_secret
     viewer = issue(secret, "Bảng điều khiển", "viewer")
