@@ -493,6 +493,11 @@ class FanOutRequest(Contract):
     gap_minutes: int = Field(default=0, ge=0, le=120, strict=True)
     stagger_minutes: int = Field(default=0, ge=0, le=240, strict=True)
     skip_conflicts: bool = False
+    dry_run: bool = Field(
+        default=False,
+        description="plan nothing: answer (200) how many airings it would plan, per commune and language, "
+        "and every conflict in the way",
+    )
 
     @model_validator(mode="after")
     def _days(self) -> FanOutRequest:
@@ -523,6 +528,9 @@ class FanOutResult(Contract):
     communes: int
     skipped: list[SkippedAiring]
     unplaceable: list[Unplaced]
+    by_commune: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="dry run: the airings it would plan, per commune and language"
+    )
     read_model_caught_up: bool = Field(
         default=True,
         description="false: the plan is stored, lists and run-sheets show all of it within seconds",

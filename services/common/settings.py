@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1")
     scheduler_port: int = Field(default=8081)
     metrics_port: int = Field(default=8082)
+    web_port: int = Field(default=8083, description="the web pages' HTTP port")
+    scheduler_url: str = Field(
+        default="http://127.0.0.1:8081", description="the scheduler API, for the web pages"
+    )
+    metrics_url: str = Field(
+        default="http://127.0.0.1:8082", description="the metrics API, for the web pages"
+    )
     schedule_horizon_days: int = Field(default=60, ge=1, description="how far ahead series are materialised")
     horizon_interval: float = Field(default=600, gt=0, description="seconds between fills of the horizon")
     startup_timeout: float = Field(

@@ -41,6 +41,7 @@ class Stack:
     vhost: str = "/"
     scheduler_port: int = 8081
     metrics_port: int = 8082
+    web_port: int | None = None  # the web pages; None: a product without them (the e2e test's)
     run_name: str = "run"
     replicas: int = 0  # processes of each service; 0: as many as the last ``up`` started
 
@@ -79,6 +80,7 @@ class Stack:
             stack,
             scheduler_port=int(env.get("LOA_SCHEDULER_PORT", 8081)),
             metrics_port=int(env.get("LOA_METRICS_PORT", 8082)),
+            web_port=int(env.get("LOA_WEB_PORT", 8083)),
         )
 
     @classmethod
@@ -104,6 +106,7 @@ class Stack:
         """Another instance of the product on the same servers (its own database and virtual host)."""
         return replace(
             self,
+            web_port=None,
             database=database,
             vhost=vhost,
             scheduler_port=scheduler_port,
@@ -141,6 +144,8 @@ class Stack:
             for service, port in (("scheduler", self.scheduler_port), ("metrics", self.metrics_port)):
                 env = {f"LOA_{service.upper()}_PORT": str(port + step)} if step else {}
                 out.append(App(service + suffix, f"services.{service}", port + step, run, env=env))
+        if self.web_port:
+            out.append(App("web", "services.web", self.web_port, run))
         return out
 
     def service_apps(self, service: str) -> list[App]:
@@ -179,6 +184,9 @@ class Stack:
             "LOA_METRICS_PORT": str(self.metrics_port),
             "LOA_DEV": "1",  # a development stack: the services accept the development token key
             **broker_users.service_env(self.amqp_url),  # each service on its own broker user
+            "LOA_WEB_PORT": str(self.web_port or 8083),
+            "LOA_SCHEDULER_URL": f"http://127.0.0.1:{self.scheduler_port}",
+            "LOA_METRICS_URL": f"http://127.0.0.1:{self.metrics_port}",
         }
 
     def load_demo(self) -> None:

@@ -18,7 +18,8 @@ def print_where_to_look(stack: Stack, *, with_apps: bool) -> None:
     if not with_apps:
         return
     for app in stack.apps():
-        print(f"# {app.name}: {app.url}  (API docs {app.url}/docs, OpenAPI {app.url}/openapi.json)")
+        if app.name != "web":  # the pages have no API of their own; their links come below
+            print(f"# {app.name}: {app.url}  (API docs {app.url}/docs, OpenAPI {app.url}/openapi.json)")
     metrics = next(a for a in stack.apps() if a.name == "metrics")
     secret = Keyring.from_settings(Settings())
     viewer = issue(secret, "Bảng điều khiển", "viewer")
@@ -35,6 +36,10 @@ def print_where_to_look(stack: Stack, *, with_apps: bool) -> None:
         "viewer": viewer,
         "collector": issue(secret, "Bộ thu số liệu", "collector"),
     }
+    web = next((a for a in stack.apps() if a.name == "web"), None)
+    if web:
+        print(f"# planners' desk: {web.url}/signin?token={tokens['planner']}")
+        print(f"# operator's phone page (Xã Ea Tu): {web.url}/signin?token={tokens['operator']}")
     print("# sample tokens (python -m services.common.auth --help issues more):")
     for role, token in tokens.items():
         print(f"export LOA_TOKEN_{role.upper()}={token}")

@@ -91,6 +91,38 @@ async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[Co
     return systems
 
 
+async def preview(request: web.Request, who, airings, unplaceable, plan_id) -> web.Response:
+    """A dry run: what the fan-out would plan, per commune and language, and every conflict in its way."""
+    with refusals():
+        outcome = await request.app[SCHEDULER].plan_many(
+            airings, request_metadata(request, who.sub), skip_conflicts=True, dry_run=True
+        )
+    skipped = {s.airing.airing_id for s in outcome.skipped}
+    by_commune: dict[str, dict[str, int]] = {}
+    for resource_id, planned in airings.items():
+        counts = by_commune.setdefault(resource_id, {})
+        for a in planned:
+            if a.airing_id not in skipped:
+                counts[a.language or ""] = counts.get(a.language or "", 0) + 1
+    result = FanOutResult(
+        plan_id=plan_id,
+        planned=sum(sum(c.values()) for c in by_commune.values()),
+        communes=len(airings),
+        skipped=[
+            SkippedAiring(
+                resource_id=s.airing.resource_id,
+                starts_at=to_local(s.airing.starts_at),
+                language=s.airing.language,
+                conflicts=[conflicting(a) for a in s.conflict.in_the_way],
+            )
+            for s in outcome.skipped
+        ],
+        unplaceable=[Unplaced(resource_id=u.resource_id, reason=u.reason) for u in unplaceable],
+        by_commune=by_commune,
+    )
+    return json(result, 200)
+
+
 @routes.post("/v1/fan-outs")
 async def create_fan_out(request: web.Request) -> web.Response:
     """Fan a bulletin out to communes: each in its languages, one after another in its window."""
@@ -120,6 +152,8 @@ async def create_fan_out(request: web.Request) -> web.Response:
         )
         with refusals():
             airings, unplaceable = fan_out(communes, plan)
+        if body.dry_run:
+            return await preview(request, who, airings, unplaceable, plan_id)
         if unplaceable and not body.skip_conflicts:
             raise Problem(
                 422,

@@ -85,7 +85,7 @@ ENDPOINTS: list[Endpoint] = [
     ("post", "/v1/series/{series_id}/end", "End a series: no occurrence from the given one on", "planner",
      bodies.SeriesEndRequest, bodies.SeriesView, 200, []),
     ("post", "/v1/fan-outs", "One bulletin to many communes, each in its languages, in its window "
-     "(all or nothing; skip_conflicts lists what was left out)", "planner",
+     "(all or nothing; skip_conflicts lists what was left out; dry_run previews it, 200)", "planner",
      bodies.FanOutRequest, bodies.FanOutResult, 201, []),
     ("post", "/v1/tokens/{jti}/revocation", "Revoke a token by its jti: every service refuses it within "
      "seconds", "planner without a province", access.RevocationRequest, access.RevocationView, 201, []),

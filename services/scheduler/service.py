@@ -146,11 +146,17 @@ class Scheduler:
         raise TooBusy(f"{stream_id}: too many concurrent writers, try again")
 
     async def plan_many(
-        self, airings: dict[str, list[ScheduleAiring]], metadata: EventMetadata, *, skip_conflicts: bool
+        self,
+        airings: dict[str, list[ScheduleAiring]],
+        metadata: EventMetadata,
+        *,
+        skip_conflicts: bool,
+        dry_run: bool = False,
     ) -> Outcome:
         """Schedule airings on many resources in one transaction: all or nothing (or skip conflicts).
 
-        A Conflict from any schedule refuses the whole request unless ``skip_conflicts``.
+        A Conflict from any schedule refuses the whole request unless ``skip_conflicts``;
+        ``dry_run`` decides and appends nothing (a preview).
         """
         streams = {stream_of(r): r for r in airings}
         for _ in range(ATTEMPTS):
@@ -160,6 +166,8 @@ class Scheduler:
                 appends, decided, skipped, after = self._decide_all(
                     streams, known, newer, airings, metadata, skip_conflicts
                 )
+            if dry_run:
+                return Outcome([], 0, skipped, planned=decided)
             if not appends:
                 return Outcome([], 0, skipped)
             try:

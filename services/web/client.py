@@ -1,0 +1,205 @@
+"""The one place the pages talk to Loa: the scheduler's and the metrics service's public HTTP APIs.
+
+Every call carries the signed-in user's own token, so a page can never do what
+the API refuses; every write carries an ``Idempotency-Key`` so a retried form or
+a confirmation sent again after a lost connection writes once. When an API
+changes (bulk confirmations, history, reports for any period, link tokens),
+this module is the one to follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import aiohttp
+import orjson
+
+
+class ApiDown(Exception):
+    """A service did not answer (connection refused, timeout, 502/503/504): the page says so (503)."""
+
+
+@dataclass
+class ApiProblem(Exception):
+    """The API refused the request: its status and RFC 9457 problem body, shown to the user as they are."""
+
+    status: int
+    body: dict[str, Any]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.title}: {self.detail}"
+
+    @property
+    def title(self) -> str:
+        return str(self.body.get("title") or "")
+
+    @property
+    def detail(self) -> str:
+        return str(self.body.get("detail") or "")
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        return list(self.body.get("errors") or [])
+
+    @property
+    def conflicts(self) -> list[dict[str, Any]]:
+        return list(self.body.get("conflicts") or [])
+
+
+@dataclass
+class Answer:
+    """A successful answer: the JSON (or bytes for downloads), and whether it replays an earlier one."""
+
+    status: int
+    body: Any
+    replayed: bool = False
+    content_type: str = "application/json"
+
+
+class LoaApi:
+    """The scheduler and metrics APIs as one typed facade; ``token`` is the caller's bearer token."""
+
+    def __init__(self, session: aiohttp.ClientSession, scheduler_url: str, metrics_url: str) -> None:
+        self.session = session
+        self.scheduler = scheduler_url.rstrip("/")
+        self.metrics = metrics_url.rstrip("/")
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        token: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Answer:
+        headers = {"Authorization": f"Bearer {token}"}
+        if key:
+            headers["Idempotency-Key"] = key
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = orjson.dumps(body)
+        query = {k: str(v) for k, v in (params or {}).items() if v not in (None, "")}
+        try:
+            async with self.session.request(method, url, data=data, headers=headers, params=query) as r:
+                raw = await r.read()
+                is_json = r.content_type.endswith("json")
+                if r.status in (502, 503, 504):
+                    raise ApiDown(f"{method} {url}: {r.status}")
+                if r.status >= 400:
+                    problem = (
+                        orjson.loads(raw) if raw and is_json else {"title": raw.decode(errors="replace")}
+                    )
+                    raise ApiProblem(r.status, problem)
+                payload = orjson.loads(raw) if raw and is_json else raw
+                return Answer(
+                    r.status, payload, r.headers.get("Idempotent-Replayed") == "true", r.content_type
+                )
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+            raise ApiDown(f"{method} {url}: {exc}") from None
+
+    async def _get(self, base: str, path: str, token: str, **params: Any) -> Any:
+        return (await self._call("GET", base + path, token, params=params)).body
+
+    # -- who is this (the API's own answer: a bad or expired token is refused there) -----------
+
+    async def check_token(self, token: str) -> None:
+        """Raises ApiProblem(401) when the scheduler refuses the token."""
+        await self._call("GET", self.scheduler + "/v1/campaigns", token, params={"province": "-"})
+
+    # -- resources --------------------------------------------------------------------------
+
+    async def resources(self, token: str, *, province: str | None = None, type: str | None = None) -> list:
+        return (await self._get(self.scheduler, "/v1/resources", token, province=province, type=type))[
+            "items"
+        ]
+
+    async def resource(self, token: str, resource_id: str) -> dict:
+        return await self._get(self.scheduler, f"/v1/resources/{resource_id}", token)
+
+    async def put_resource(self, token: str, resource_id: str, description: dict) -> Answer:
+        return await self._call("PUT", f"{self.scheduler}/v1/resources/{resource_id}", token, description)
+
+    # -- campaigns ----------------------------------------------------------------------------
+
+    async def campaigns(self, token: str, *, province: str | None = None) -> list:
+        return (await self._get(self.scheduler, "/v1/campaigns", token, province=province))["items"]
+
+    async def campaign(self, token: str, campaign_id: UUID | str) -> dict:
+        return await self._get(self.scheduler, f"/v1/campaigns/{campaign_id}", token)
+
+    async def create_campaign(self, token: str, body: dict, key: str) -> Answer:
+        return await self._call("POST", f"{self.scheduler}/v1/campaigns", token, body, key=key)
+
+    async def progress(self, token: str, campaign_id: UUID | str) -> dict:
+        return await self._get(self.scheduler, f"/v1/campaigns/{campaign_id}/progress", token)
+
+    # -- airings ------------------------------------------------------------------------------
+
+    async def airings(self, token: str, **filters: Any) -> dict:
+        """``GET /v1/airings`` with its filters (resource_id, campaign_id, kind, from, to, limit …)."""
+        return await self._get(self.scheduler, "/v1/airings", token, **filters)
+
+    async def airing(self, token: str, airing_id: UUID | str) -> dict:
+        return await self._get(self.scheduler, f"/v1/airings/{airing_id}", token)
+
+    async def plan_airing(self, token: str, body: dict, key: str) -> Answer:
+        return await self._call("POST", f"{self.scheduler}/v1/airings", token, body, key=key)
+
+    async def reschedule(self, token: str, airing_id: str, body: dict, key: str) -> Answer:
+        url = f"{self.scheduler}/v1/airings/{airing_id}/reschedule"
+        return await self._call("POST", url, token, body, key=key)
+
+    async def cancel(self, token: str, airing_id: str, body: dict, key: str) -> Answer:
+        return await self._call(
+            "POST", f"{self.scheduler}/v1/airings/{airing_id}/cancel", token, body, key=key
+        )
+
+    async def run_sheet(self, token: str, resource_id: str, day: date) -> dict:
+        return await self._get(self.scheduler, f"/v1/resources/{resource_id}/run-sheet", token, date=day)
+
+    async def confirm(self, token: str, airing_id: str, body: dict, key: str) -> Answer:
+        url = f"{self.scheduler}/v1/airings/{airing_id}/confirmation"
+        return await self._call("POST", url, token, body, key=key)
+
+    # -- plans ----------------------------------------------------------------------------
+
+    async def series(self, token: str, body: dict, key: str) -> Answer:
+        return await self._call("POST", f"{self.scheduler}/v1/series", token, body, key=key)
+
+    async def fan_out(self, token: str, body: dict, key: str | None) -> Answer:
+        """A fan-out; with ``"dry_run": true`` in the body, what it would plan and what is in the way."""
+        return await self._call("POST", f"{self.scheduler}/v1/fan-outs", token, body, key=key)
+
+    def calendar_url(self, resource_id: str) -> str:
+        """The resource's iCalendar feed (a phone's calendar adds ``?token=``)."""
+        return f"{self.scheduler}/v1/resources/{resource_id}/calendar.ics"
+
+    # -- figures ----------------------------------------------------------------------------
+
+    async def report(self, token: str, *, month: str, province: str | None, campaign_id: str | None,
+                     format: str = "json") -> Answer:  # fmt: skip
+        params = {"month": month, "province": province, "campaign_id": campaign_id, "format": format}
+        return await self._call("GET", f"{self.metrics}/v1/reports/monthly", token, params=params)
+
+    def dashboard_url(self) -> str:
+        return f"{self.metrics}/dashboard"
+
+    # -- the manager's dashboard, passed through ------------------------------------------------
+
+    async def metrics_get(self, token: str, path: str, params: dict[str, str]) -> Answer:
+        """A read of the metrics API for the dashboard page, as it is."""
+        return await self._call("GET", self.metrics + path, token, params=params)
+
+    def metrics_stream(self, token: str, params: dict[str, str], last_event_id: str | None):
+        """The live feed (Server-Sent Events) opened with the caller's token, for passing through."""
+        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        return self.session.get(self.metrics + "/v1/stream", params=params, headers=headers,
+                                timeout=aiohttp.ClientTimeout(total=None, sock_connect=3))  # fmt: skip

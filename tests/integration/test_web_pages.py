@@ -1,0 +1,351 @@
+"""The web pages over a real scheduler and metrics service (real PostgreSQL and RabbitMQ): sessions,
+CSRF, roles, the operator's forwarded confirmations and the fan-out preview, at the HTTP level.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.common.localtime import VIETNAM
+from services.common.settings import Settings
+from services.web.app import create_app
+from tests.integration.scheduler_api import (
+    EA_TU,
+    HOA_THANG,
+    OPERATOR,
+    PLANNER,
+    SECRET,
+    VIEWER,
+    client,
+    events_seen,
+)
+from tests.integration.test_metrics import metrics
+
+__all__ = ["client", "events_seen", "metrics"]  # fixtures
+
+
+def token_of(headers: dict) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+@pytest.fixture
+async def web(client, metrics):
+    settings = Settings(
+        token_secret=SECRET,
+        scheduler_url=str(client.make_url("")).rstrip("/"),
+        metrics_url=str(metrics.make_url("")).rstrip("/"),
+    )
+    async with TestClient(TestServer(create_app(settings))) as web:
+        yield web
+
+
+async def sign_in(web, headers: dict) -> str:
+    """Open a session with the sign-in link; the CSRF token of the page it leads to."""
+    response = await web.get(f"/signin?token={token_of(headers)}")
+    assert response.status == 200, await response.text()
+    target = re.search(r'url=([^"]+)"', await response.text()).group(1)
+    page = await web.get(target)
+    assert page.status == 200, await page.text()
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', await page.text()).group(1)
+
+
+def local(minutes_from_now: int) -> str:
+    return (datetime.now(VIETNAM) + timedelta(minutes=minutes_from_now)).strftime("%Y-%m-%dT%H:%M")
+
+
+async def test_a_sign_in_link_opens_a_strict_http_only_session_and_leaves_no_token_in_urls(web):
+    response = await web.get(f"/signin?token={token_of(PLANNER)}")
+    assert response.status == 200
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    page = await response.text()
+    assert 'url=/desk"' in page and token_of(PLANNER) not in page
+    desk = await web.get("/desk")
+    assert desk.status == 200 and token_of(PLANNER) not in await desk.text()
+    behind_tls = await web.get(f"/signin?token={token_of(PLANNER)}", headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in behind_tls.headers["Set-Cookie"]
+
+
+async def test_a_forged_or_unknown_token_opens_nothing(web):
+    forged = token_of(PLANNER)[:-4] + "AAAA"
+    response = await web.get(f"/signin?token={forged}")
+    assert response.status == 401
+    assert "Set-Cookie" not in response.headers
+    assert (await web.get("/desk", allow_redirects=False)).status == 303
+
+
+async def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(web, client):
+    csrf = await sign_in(web, PLANNER)
+    form = {
+        "name": "Chiến dịch giả mạo",
+        "starts_on": "2027-01-01",
+        "ends_on": "2027-01-31",
+        "communes": EA_TU,
+        "idempotency_key": str(uuid.uuid4()),
+    }
+    refused = await web.post("/desk/campaigns", data=form, allow_redirects=False)
+    assert refused.status == 403
+    wrong = await web.post("/desk/campaigns", data=form | {"csrf": "0" * 64}, allow_redirects=False)
+    assert wrong.status == 403
+    listed = await (await client.get("/v1/campaigns", headers=PLANNER)).json()
+    assert listed["items"] == []
+    created = await web.post("/desk/campaigns", data=form | {"csrf": csrf}, allow_redirects=False)
+    assert created.status == 303
+    again = await web.post("/desk/campaigns", data=form | {"csrf": csrf}, allow_redirects=False)
+    assert again.headers["Location"] == created.headers["Location"]  # the same key: one campaign
+    assert len((await (await client.get("/v1/campaigns", headers=PLANNER)).json())["items"]) == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/desk",
+        "/desk/calendar",
+        f"/desk/calendar?resource_id={EA_TU}&view=week",
+        "/desk/plan",
+        "/desk/fan-out",
+        "/desk/emergency",
+        "/desk/resources",
+        f"/desk/resources/{EA_TU}",
+        "/desk/resources/new?type=programme",
+        "/desk/reports?month=2023-08",
+        "/desk/dashboard",
+    ],
+)
+async def test_every_desk_page_answers_in_vietnamese_and_in_english(web, path):
+    await sign_in(web, PLANNER)
+    page = await web.get(path)
+    assert page.status == 200, await page.text()
+    text = await page.text()
+    assert '<html lang="vi">' in text and "Chiến dịch" in text
+    web.session.cookie_jar.update_cookies({"loa_lang": "en"})
+    english = await (await web.get(path)).text()
+    assert '<html lang="en">' in english and "Campaigns" in english
+
+
+async def test_a_viewer_sees_no_button_the_api_would_refuse(web):
+    await sign_in(web, VIEWER)
+    text = await (await web.get("/desk")).text()
+    assert "Tạo chiến dịch" not in text and 'href="/desk/plan"' not in text
+    assert "Báo cáo" in text
+
+
+async def test_a_confirmation_forwarded_twice_under_one_key_is_recorded_once(web, client):
+    planned = await client.post(
+        "/v1/airings",
+        headers=PLANNER,
+        json={
+            "kind": "loudspeaker",
+            "resource_id": EA_TU,
+            "starts_at": local(-20),
+            "duration_minutes": 15,
+            "title": "Bản tin BHXH",
+            "language": "Êđê",
+        },
+    )
+    airing_id = (await planned.json())["airing_id"]
+    await sign_in(web, OPERATOR)
+    page = await (await web.get("/op/")).text()
+    assert f'id="a-{airing_id}"' in page and "Đã phát" in page
+    csrf = re.search(r'"csrf": "([0-9a-f]+)"', page).group(1)
+    body = {"airing_id": airing_id, "outcome": "aired", "key": "op-test-key-0001"}
+    headers = {"X-CSRF-Token": csrf}
+    first = await web.post("/op/confirm", json=body, headers=headers)
+    assert first.status == 200, await first.text()
+    second = await web.post("/op/confirm", json=body, headers=headers)
+    assert (await second.json())["replayed"] is True
+    assert (await web.post("/op/confirm", json=body)).status == 403  # no CSRF token
+    airing = await (await client.get(f"/v1/airings/{airing_id}", headers=PLANNER)).json()
+    assert airing["status"] == "aired" and airing["operator"] == "Y Bơ Êban"
+
+
+async def test_an_operator_cannot_confirm_outside_their_communes(web, client):
+    planned = await client.post(
+        "/v1/airings",
+        headers=PLANNER,
+        json={
+            "kind": "loudspeaker",
+            "resource_id": HOA_THANG,
+            "starts_at": local(-20),
+            "duration_minutes": 15,
+            "title": "Bản tin BHXH",
+        },
+    )
+    airing_id = (await planned.json())["airing_id"]
+    await sign_in(web, OPERATOR)
+    page = await (await web.get("/op/")).text()
+    csrf = re.search(r'"csrf": "([0-9a-f]+)"', page).group(1)
+    body = {"airing_id": airing_id, "outcome": "aired", "key": "op-k-00002"}
+    refused = await web.post("/op/confirm", json=body, headers={"X-CSRF-Token": csrf})
+    assert refused.status == 403  # the API's answer, passed on
+
+
+async def test_the_fan_out_preview_names_each_conflict_and_writes_nothing(web, client):
+    csrf = await sign_in(web, PLANNER)
+    blocker = await client.post(
+        "/v1/airings",
+        headers=PLANNER,
+        json={
+            "kind": "loudspeaker",
+            "resource_id": EA_TU,
+            "starts_at": "2027-01-08T17:00",
+            "duration_minutes": 10,
+            "title": "Thông báo của xã",
+        },
+    )
+    assert blocker.status == 201
+    form = {
+        "csrf": csrf,
+        "title": "Bản tin BHYT",
+        "frequency": "weekly",
+        "weekday": "FR",
+        "interval": "1",
+        "from_date": "2027-01-01",
+        "to_date": "2027-01-31",
+        "window": "2",
+        "duration_minutes": "15",
+        "gap_minutes": "5",
+        "communes": [EA_TU, HOA_THANG],
+    }
+    data = [(k, v) for k, vs in form.items() for v in (vs if isinstance(vs, list) else [vs])]
+    preview = await web.post("/desk/fan-out/preview", data=data)
+    text = await preview.text()
+    assert preview.status == 200, text
+    assert "thứ Sáu hằng tuần" in text and "FREQ=WEEKLY;BYDAY=FR" in text
+    # 5 Fridays: Ea Tu in Kinh and Êđê, Hòa Thắng in Kinh = 15, less the one in the way.
+    assert re.search(r'id="preview-planned">14<', text), text
+    assert "Thông báo của xã" in text and "Xã Ea Tu" in text
+    listed = await (
+        await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"}, headers=PLANNER)
+    ).json()
+    assert listed["total"] == 1
+    committed = await web.post(
+        "/desk/fan-out/commit", data=[*data, ("mode", "skip"), ("idempotency_key", "k-fo-1")]
+    )
+    assert committed.status == 201, await committed.text()
+    listed = await (
+        await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"}, headers=PLANNER)
+    ).json()
+    assert listed["total"] == 15
+
+
+async def test_the_calendar_moves_cancels_and_makes_up_through_the_api(web, client):
+    csrf = await sign_in(web, PLANNER)
+    headers = {"X-CSRF-Token": csrf}
+
+    async def plan(starts_at):
+        response = await client.post(
+            "/v1/airings",
+            headers=PLANNER,
+            json={
+                "kind": "loudspeaker",
+                "resource_id": EA_TU,
+                "starts_at": starts_at,
+                "duration_minutes": 15,
+                "title": "Bản tin BHXH",
+                "language": "Êđê",
+                "script": "Nội dung",
+            },
+        )
+        return (await response.json())["airing_id"]
+
+    moved, blocker = await plan("2027-02-05T17:00"), await plan("2027-02-05T18:00")
+    refused = await web.post(
+        f"/desk/airings/{moved}/move",
+        headers=headers,
+        data={"date": "2027-02-05", "time": "18:05", "idempotency_key": "k-move-1"},
+    )
+    assert "Bản tin BHXH" in await refused.text() and "problem" in await refused.text()  # 409 named in place
+    done = await web.post(
+        f"/desk/airings/{moved}/move",
+        headers=headers,
+        data={"date": "2027-02-06", "time": "06:00", "idempotency_key": "k-move-2"},
+    )
+    assert "Đã dời lượt phát." in await done.text()
+    airing = await (await client.get(f"/v1/airings/{moved}", headers=PLANNER)).json()
+    assert airing["starts_at"].startswith("2027-02-06T06:00")
+    cancelled = await web.post(
+        f"/desk/airings/{blocker}/cancel",
+        headers=headers,
+        data={"reason": "trùng lịch", "idempotency_key": "k-cancel-1"},
+    )
+    assert "Đã hủy lượt phát." in await cancelled.text()
+
+    missed = await plan(local(-30))
+    await client.post(
+        f"/v1/airings/{missed}/confirmation",
+        headers=OPERATOR,
+        json={"outcome": "missed", "reason": "mất điện"},
+    )
+    details = await (await web.get(f"/desk/airings/{missed}")).text()
+    assert "Lên lịch phát bù" in details and "mất điện" in details
+    made_up = await web.post(
+        f"/desk/airings/{missed}/makeup",
+        headers=headers,
+        data={"date": "2027-02-07", "time": "06:00", "idempotency_key": "k-makeup-1"},
+    )
+    assert "Đã lên lịch phát bù." in await made_up.text()
+    found = await (
+        await client.get("/v1/airings", params={"from": "2027-02-07", "to": "2027-02-08"}, headers=PLANNER)
+    ).json()
+    assert [a["title"] for a in found["items"]] == ["Phát bù: Bản tin BHXH"]
+    assert found["items"][0]["language"] == "Êđê" and found["items"][0]["script"] == "Nội dung"
+
+
+async def test_a_service_that_does_not_answer_gives_a_503_page_with_retry_after(pg_dsn):
+    settings = Settings(
+        token_secret=SECRET, scheduler_url="http://127.0.0.1:9", metrics_url="http://127.0.0.1:9"
+    )
+    async with TestClient(TestServer(create_app(settings))) as web:
+        web.session.cookie_jar.update_cookies({"loa_session": token_of(PLANNER)})
+        page = await web.get("/desk")
+        assert page.status == 503 and page.headers["Retry-After"] == "5"
+        assert "Loa tạm thời không trả lời" in await page.text()
+        ready = await web.get("/readyz")
+        assert ready.status == 503 and (await ready.json())["scheduler"].startswith("down")
+
+
+async def test_a_commune_and_a_programme_added_through_the_forms_are_the_apis(web, client):
+    csrf = await sign_in(web, PLANNER)
+    commune = {
+        "csrf": csrf,
+        "new": "1",
+        "type": "commune",
+        "resource_id": "xa-ea-kao",
+        "name": "Xã Ea Kao",
+        "province": "dak-lak",
+        "code": "24150",
+        "languages": "Kinh, Êđê",
+        "windows": "05:30-06:30, 17:00-18:30",
+    }
+    saved = await web.post("/desk/resources", data=commune, allow_redirects=False)
+    assert saved.status == 303, await saved.text()
+    found = await (await client.get("/v1/resources/loudspeaker:xa-ea-kao", headers=PLANNER)).json()
+    assert found["languages"] == ["Kinh", "Êđê"] and found["windows"][1] == {
+        "start": "17:00:00",
+        "end": "18:30:00",
+    }
+    programme = {
+        "csrf": csrf,
+        "new": "1",
+        "type": "programme",
+        "resource_id": "dak-lak:gio-thu-9",
+        "name": "Giờ thứ 9",
+        "province": "dak-lak",
+        "station": "Đài PT-TH Đắk Lắk",
+        "columns": "Câu chuyện chính sách",
+        "slots": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR 21:00 15",
+    }
+    assert (await web.post("/desk/resources", data=programme, allow_redirects=False)).status == 303
+    found = await (await client.get("/v1/resources/radio:dak-lak:gio-thu-9", headers=PLANNER)).json()
+    assert found["slots"] == [
+        {"rule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "start": "21:00:00", "duration_minutes": 15}
+    ]
+    bad = await web.post("/desk/resources", data=commune | {"languages": "", "resource_id": "xa-trong"})
+    assert bad.status == 422 and "languages" in await bad.text()  # the API's reason, on the form
