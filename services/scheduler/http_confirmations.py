@@ -22,7 +22,7 @@ from services.common.web import Problem, body_as, json, principal, request_metad
 from services.scheduler import as_run_log, catalogue
 from services.scheduler.domain.as_run import ALREADY, CONFIRMED, REFUSED
 from services.scheduler.domain.commands import ConfirmAiring, CorrectConfirmation
-from services.scheduler.http import _operator_of, current, existing, refusals, run
+from services.scheduler.http import _operated, current, refusals, run
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
 from services.scheduler.service import AsRunRecorder
 
@@ -33,8 +33,7 @@ routes = web.RouteTableDef()
 async def correct(request: web.Request) -> web.Response:
     """Change a confirmation, saying why: the latest record counts, the history keeps both (an
     operator of the resource or a planner)."""
-    row = await existing(request)
-    who = _operator_of(request, row)
+    row, who = await _operated(request, "correct confirmations")
 
     async def handle() -> web.Response:
         body = await body_as(request, CorrectionRequest)
@@ -98,7 +97,7 @@ def _check(who: Principal, found, result: ItemResult) -> Pending | None:
         return Pending(
             result.model_copy(update={"status": REFUSED, "field": "airing_id", "reason": "no such airing"})
         )
-    if not who.may_operate(found["resource_id"]):
+    if not who.may_operate(found["resource_id"], found["province"]):
         reason = f"{who.role} {who.sub!r} may not operate {found['resource_id']}"
         return Pending(result.model_copy(update={"status": REFUSED, "field": "airing_id", "reason": reason}))
     return None
@@ -115,7 +114,8 @@ async def confirm_many(request: web.Request) -> web.Response:
         now = datetime.now(UTC)
         async with request.app[POOL].acquire() as conn:
             rows = await conn.fetch(
-                f"select airing_id, resource_id from {request.app[SCHEMA]}.airings where airing_id = any($1)",
+                f"select a.airing_id, a.resource_id, r.province from {request.app[SCHEMA]}.airings a left "
+                f"join {request.app[SCHEMA]}.resources r using (resource_id) where a.airing_id = any($1)",
                 list({item.airing_id for item in body.items}),
             )
         known = {r["airing_id"]: r for r in rows}
@@ -183,17 +183,19 @@ async def _match(request: web.Request, who: Principal, rows: list[as_run_log.Log
     async with request.app[POOL].acquire() as conn:
         communes = await catalogue.resources(conn, schema, province=None, type="commune")
         names: dict[str, list[str]] = defaultdict(list)
+        province_of = {c["resource_id"]: c["province"] for c in communes}
         for c in communes:
             for key in {c["resource_id"], c["name"], c["code"]} - {None}:
                 names[key.casefold()].append(c["resource_id"])
         wanted = []
         for r in rows:
             candidates = names.get(r.commune.casefold(), [])
-            mine = [c for c in candidates if who.may_operate(c)] or candidates
+            mine = [c for c in candidates if who.may_operate(c, province_of[c])] or candidates
             wanted.append(mine[0] if len(mine) == 1 else None)
         starts = [to_utc(datetime.combine(r.day, r.at), VIETNAM) for r in rows]
         found = await conn.fetch(
-            f"""select a.airing_id, a.resource_id, a.starts_at, a.language from {schema}.airings a
+            f"""select a.airing_id, a.resource_id, a.starts_at, a.language, r.province from {schema}.airings a
+                left join {schema}.resources r using (resource_id)
                 join unnest($1::text[], $2::timestamptz[]) as w(resource_id, starts_at)
                   on a.resource_id = w.resource_id and a.starts_at = w.starts_at""",
             [w or "" for w in wanted],
