@@ -10,16 +10,17 @@ from pydantic import Field
 
 from contracts.base import Contract
 from contracts.events.schedule import Outcome
+from contracts.http.types import LocalDateTime, Reason, name
 
 
 class CorrectionRequest(Contract):
     """Change an airing's as-run record explicitly; ``why`` is kept in its history."""
 
     outcome: Outcome
-    actual_start: datetime | None = None
-    actual_end: datetime | None = None
-    reason: str | None = Field(default=None, max_length=500, examples=["mất điện cả buổi chiều"])
-    why: str = Field(min_length=1, max_length=500, examples=["sổ nhật ký ghi nhầm ngày"])
+    actual_start: LocalDateTime | None = None
+    actual_end: LocalDateTime | None = None
+    reason: Reason | None = Field(default=None, examples=["mất điện cả buổi chiều"])
+    why: name(500) = Field(examples=["sổ nhật ký ghi nhầm ngày"])  # type: ignore[valid-type]
 
 
 class HistoryEntry(Contract):
@@ -47,9 +48,9 @@ class BulkConfirmation(Contract):
 
     airing_id: UUID
     outcome: Outcome
-    actual_start: datetime | None = None
-    actual_end: datetime | None = None
-    reason: str | None = Field(default=None, max_length=500)
+    actual_start: LocalDateTime | None = None
+    actual_end: LocalDateTime | None = None
+    reason: Reason | None = None
 
 
 class BulkConfirmationRequest(Contract):

@@ -345,7 +345,7 @@ async def end_livestream(request: web.Request) -> web.Response:
     row, operator = await _operated(request, "end livestreams")
 
     async def handle() -> web.Response:
-        given = request.can_read_body
+        given = request.body_exists  # can_read_body turns false once the idempotency store read it
         body = await body_as(request, LivestreamEndRequest) if given else LivestreamEndRequest()
         now = datetime.now(UTC)
         at = instant(body.at, "at") if body.at else now
