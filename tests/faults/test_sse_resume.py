@@ -100,3 +100,9 @@ async def test_a_hundred_reconnects_racing_new_readings_lose_no_update(product):
         await dashboard.drop()
     assert lost == [], f"updates lost after reconnecting in cycles {lost}"
     assert dashboard.ids == sorted(dashboard.ids), "ids never go back"
+    # 101 dashboards left: neither a 5xx in /metrics nor an error in the log.
+    async with aiohttp.ClientSession() as http, http.get(f"{product.metrics.url}/metrics") as r:
+        counted = [line for line in (await r.text()).splitlines() if 'route="/v1/stream"' in line]
+    assert counted and not [line for line in counted if 'status="5' in line], counted
+    log = product.metrics.log_file.read_text()
+    assert '"level": "error"' not in log and "Traceback" not in log
