@@ -60,8 +60,9 @@ class ParkingLot:
             subscription,
         )
 
-    def skip_clause(self, position_column: str = "global_position") -> str:
-        """A condition leaving out events parked by any subscription of this store (for rebuilds)."""
+    def skip_clause(self, position_column: str) -> str:
+        """A condition leaving out events parked by any subscription of this store (for rebuilds);
+        ``position_column`` qualified (``e.global_position``), or it would name the parked row's."""
         return (
             f"not exists (select 1 from {self.schema}.parked p where p.global_position = {position_column})"
         )

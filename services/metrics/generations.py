@@ -53,9 +53,10 @@ async def fill(
     projection = StatisticsProjection(schema, bulk=True, figures=figures)
     head = await store.head_position()  # every position up to it is committed: none appears later
     bound = head if until is None else min(until, head)
+    not_parked = ParkingLot(store.schema).skip_clause("e.global_position")
     sql = (
         f"select {STORED_COLUMNS} from {store.schema}.events e "
-        f"where global_position > $1 and global_position <= $2 and {ParkingLot(store.schema).skip_clause()} "
+        f"where global_position > $1 and global_position <= $2 and {not_parked} "
         "order by global_position limit $3"
     )
     count = 0

@@ -25,7 +25,17 @@ from contracts.http.metrics import (
 )
 from services.common.localtime import to_local
 from services.common.query import day_or_time, instant, integer, invalid, query_as, uuid_param
-from services.common.web import Problem, body_as, in_scope, json, principal, reader, request_metadata, require
+from services.common.web import (
+    Problem,
+    body_as,
+    client_gone,
+    in_scope,
+    json,
+    principal,
+    reader,
+    request_metadata,
+    require,
+)
 from services.metrics.keys import FEED, IDEMPOTENCY, INGESTOR, READ_MODEL
 from services.metrics.live import Interest, Listener
 from services.metrics.report import monthly_report
@@ -194,15 +204,17 @@ async def stream(request: web.Request) -> web.StreamResponse:
         async with sse_response(request, headers={"X-Accel-Buffering": "no"}) as response:
             response.ping_interval = HEARTBEAT
             with contextlib.suppress(ConnectionResetError):  # the client left: nothing to answer, no error
-                await follow(response, feed, listener, after, request.app[READ_MODEL].position)
+                await follow(response, feed, listener, after, request.app[READ_MODEL].position, request)
             return response
     finally:
         feed.listeners.discard(listener)
 
 
-async def follow(response: EventSourceResponse, feed, listener: Listener, after: int | None, reached: int):
+async def follow(
+    response: EventSourceResponse, feed, listener: Listener, after: int | None, reached: int, request
+) -> None:
     """Catch up from ``after`` (or say hello at ``reached``), then pass on live updates until the
-    client leaves. Every id is a position the figures sent under it reflect."""
+    client leaves (noticed within a second). Every id is a position the figures sent under it reflect."""
     interest = listener.interest
     if after is not None:
         missed, sent = await feed.since(interest, after)
@@ -212,9 +224,9 @@ async def follow(response: EventSourceResponse, feed, listener: Listener, after:
         sent = reached
         await response.send(orjson.dumps({"position": reached}).decode(), id=str(reached), event="hello")
     queue = listener.queue
-    while not listener.overflowed and response.is_connected():
+    while not listener.overflowed and response.is_connected() and not client_gone(request):
         try:
-            waiting = [await asyncio.wait_for(queue.get(), HEARTBEAT)]
+            waiting = [await asyncio.wait_for(queue.get(), 1.0)]
         except TimeoutError:
             continue
         while not queue.empty() and len(waiting) < SEND_AT_ONCE:

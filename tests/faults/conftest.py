@@ -234,3 +234,9 @@ async def fresh_vhost_named(stack: Stack, vhost: str) -> None:
         grant = {"configure": ".*", "write": ".*", "read": ".*"}
         async with http.put(f"{api}/permissions/{vhost}/loa", json=grant) as r:
             assert r.status in (201, 204), await r.text()
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/faults/" in str(item.fspath):
+            item.add_marker(pytest.mark.faults)

@@ -60,7 +60,14 @@ async def test_a_broker_killed_mid_ingest_loses_no_acknowledged_sample(product):
     async def break_the_broker() -> None:
         await killed.wait()
         await asyncio.to_thread(product.breaker.kill_rabbitmq)
-        await asyncio.sleep(1)
+        async with aiohttp.ClientSession() as http:
+
+            async def unready():  # a robust connection reconnecting is not "ok"
+                async with http.get(f"{product.metrics.url}/readyz") as r:
+                    return r.status == 503 and r.headers["Retry-After"] == "5" and await r.json()
+
+            body = await until(unready, timeout=5, interval=0.05)
+        assert body and body["rabbitmq"].startswith("down"), body
         await asyncio.to_thread(product.breaker.start_rabbitmq)
         recovered_at.append(time.monotonic())
         ready.extend(
