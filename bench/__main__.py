@@ -17,13 +17,18 @@ from pathlib import Path
 
 import uvloop
 
-from bench import eventstore, metrics, scheduler
+from bench import backfill, eventstore, metrics, scheduler
 from bench.harness import table
 
 HERE = Path(__file__).resolve().parent
 
 # Each entry: (name, coroutine function (dsn, quick) -> list[Result]). Services add theirs here.
-SUITES = [("eventstore", eventstore.run), ("scheduler", scheduler.run), ("metrics", metrics.run)]
+SUITES = [
+    ("eventstore", eventstore.run),
+    ("scheduler", scheduler.run),
+    ("metrics", metrics.run),
+    ("backfill", backfill.run),
+]
 
 
 def machine() -> dict:
