@@ -134,7 +134,8 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
             "airings/s",
             total / reset,
             note=f"schemas dropped, service started empty, `python -m services.bus.replay` "
-            f"({replay.stdout.strip()}): all known {reset:.1f} s after its start (target < 60 s)",
+            f"({replay.stdout.strip().splitlines()[-1]}): "
+            f"all known {reset:.1f} s after its start (target < 60 s)",
         ),
     ]
 
