@@ -26,24 +26,8 @@ import aiohttp
 import asyncpg
 
 from bench.harness import Result
-from bench.scheduler import SECRET, amqp_url, fan_out, process, register_communes, until_idle
+from bench.scheduler import SECRET, bench_vhost, fan_out, process, register_communes, until_idle
 from services.devstack.servers import free_port
-
-VHOST = "loa-bench"
-
-
-def bench_vhost() -> str:
-    """A fresh virtual host on the launcher's broker; its URL."""
-    from services.devstack import Stack
-
-    url = amqp_url()
-    if os.environ.get("LOA_AMQP_URL"):
-        return url  # someone else's broker: use it as given
-    rabbit = Stack.for_dev().rabbitmq
-    rabbit.ctl("delete_vhost", VHOST)
-    rabbit.ctl("add_vhost", VHOST, check=True)
-    rabbit.ctl("set_permissions", "-p", VHOST, "loa", ".*", ".*", ".*", check=True)
-    return url + VHOST
 
 
 async def airings_known(conn: asyncpg.Connection) -> int:

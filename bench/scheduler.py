@@ -47,6 +47,24 @@ def amqp_url() -> str:
     return stack.amqp_url
 
 
+VHOST = "loa-bench"
+
+
+def bench_vhost() -> str:
+    """A fresh virtual host on the launcher's broker, so that no metrics service of ``./loa up`` takes
+    the bench's events, and none of them stays behind for it (the relay declares the metrics queue)."""
+    from services.devstack import Stack
+
+    url = amqp_url()
+    if os.environ.get("LOA_AMQP_URL"):
+        return url  # someone else's broker: use it as given
+    rabbit = Stack.for_dev().rabbitmq
+    rabbit.ctl("delete_vhost", VHOST)
+    rabbit.ctl("add_vhost", VHOST, check=True)
+    rabbit.ctl("set_permissions", "-p", VHOST, "loa", ".*", ".*", ".*", check=True)
+    return url + VHOST
+
+
 def rss_mb(pid: int, field: str) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -247,7 +265,7 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
     port, raw_port = free_port(), free_port()
     env = {
         "LOA_PG_DSN": dsn,
-        "LOA_AMQP_URL": amqp_url(),
+        "LOA_AMQP_URL": await asyncio.to_thread(bench_vhost),
         "LOA_SCHEDULER_PORT": str(port),
         "LOA_TOKEN_SECRET": SECRET,
         "LOA_LOG_LEVEL": "warning",
