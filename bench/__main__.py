@@ -17,7 +17,7 @@ from pathlib import Path
 
 import uvloop
 
-from bench import asrun, eventstore, metrics, reports, scheduler
+from bench import asrun, backfill, eventstore, metrics, reports, scheduler
 from bench.harness import table
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +29,7 @@ SUITES = [
     ("metrics", metrics.run),
     ("reports", reports.run),
     ("asrun", asrun.run),
+    ("backfill", backfill.run),
 ]
 
 

@@ -3,7 +3,9 @@
 - bulk plan: 129 communes x 3 languages x Mon/Wed/Fri for a month (5,031 airings) in one request;
 - national fan-out: 3,321 communes x 2 airings a day x 30 days (199,260 airings) in one request,
   with the service's peak memory;
-- single schedule requests at 200 req/s (open loop): p50/p99 latency.
+- single schedule requests at 200 req/s (open loop): p50/p99 latency;
+- single schedule requests from 32 clients (closed loop) on one replica, then on two replicas
+  on the same database and broker: throughput and p99, side by side in one run.
 
 Raw ceilings measured in the same run: COPY of as many rows into a plain table
 (bulk), and an aiohttp + asyncpg endpoint doing one INSERT per request (latency).
@@ -43,6 +45,24 @@ def amqp_url() -> str:
     stack = Stack.for_dev()
     stack.rabbitmq.up()
     return stack.amqp_url
+
+
+VHOST = "loa-bench"
+
+
+def bench_vhost() -> str:
+    """A fresh virtual host on the launcher's broker, so that no metrics service of ``./loa up`` takes
+    the bench's events, and none of them stays behind for it (the relay declares the metrics queue)."""
+    from services.devstack import Stack
+
+    url = amqp_url()
+    if os.environ.get("LOA_AMQP_URL"):
+        return url  # someone else's broker: use it as given
+    rabbit = Stack.for_dev().rabbitmq
+    rabbit.ctl("delete_vhost", VHOST)
+    rabbit.ctl("add_vhost", VHOST, check=True)
+    rabbit.ctl("set_permissions", "-p", VHOST, "loa", ".*", ".*", ".*", check=True)
+    return url + VHOST
 
 
 def rss_mb(pid: int, field: str) -> float:
@@ -205,6 +225,33 @@ async def paced(session, url: str, bodies, rate: float, seconds: float, headers:
     return latencies
 
 
+async def closed_loop(
+    session, bases: list[str], bodies, clients: int, seconds: float
+) -> tuple[float, list[float]]:
+    """``clients`` clients, each sending its next request when the last is answered, spread over
+    ``bases`` (replicas) in turn; (answered requests per second, latencies)."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    deadline = time.perf_counter() + seconds
+    turn = iter(range(1 << 62))
+
+    async def client() -> None:
+        while time.perf_counter() < deadline:
+            base = bases[next(turn) % len(bases)]
+            sent = time.perf_counter()
+            async with session.post(f"{base}/v1/airings", json=next(bodies), headers=PLANNER) as r:
+                await r.read()
+                if r.status != 201:
+                    errors.append(f"{r.status}: {(await r.text())[:200]}")
+            latencies.append(time.perf_counter() - sent)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[0]}")
+    return len(latencies) / (time.perf_counter() - start), latencies
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
@@ -218,7 +265,7 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
     port, raw_port = free_port(), free_port()
     env = {
         "LOA_PG_DSN": dsn,
-        "LOA_AMQP_URL": amqp_url(),
+        "LOA_AMQP_URL": await asyncio.to_thread(bench_vhost),
         "LOA_SCHEDULER_PORT": str(port),
         "LOA_TOKEN_SECRET": SECRET,
         "LOA_LOG_LEVEL": "warning",
@@ -303,6 +350,26 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
         await until_idle(dsn)
         await paced(session, f"{base}/v1/airings", bodies, rate, 1, PLANNER)  # warm-up
         loa = await paced(session, f"{base}/v1/airings", bodies, rate, seconds, PLANNER)
+
+        # -- the same requests as fast as 32 clients go, on one replica and then on two -------------
+        await until_idle(dsn)
+        one = await closed_loop(session, [base], bodies, 32, seconds)
+        port2 = free_port()
+        async with process(["-m", "services.scheduler"], env | {"LOA_SCHEDULER_PORT": str(port2)}, port2):
+            two_bases = [base, f"http://127.0.0.1:{port2}"]
+            await closed_loop(session, two_bases, bodies, 32, 1)  # warm-up
+            two = await closed_loop(session, two_bases, bodies, 32, seconds)
+        for replicas, (rate_done, latencies) in ((1, one), (2, two)):
+            results.append(
+                Result(
+                    f"schedule requests, 32 clients, {replicas} replica{'s' if replicas > 1 else ''}",
+                    "req/s",
+                    rate_done,
+                    note=f"closed loop {seconds} s, same run; "
+                    f"p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+                    f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms",
+                )
+            )
 
     async with (
         process(["-m", "bench.raw_http", "--dsn", dsn, "--port", str(raw_port)], {}, raw_port),

@@ -7,6 +7,12 @@ changes nothing. A handler that fails is retried after a delay a bounded number
 of times, then the message goes to the dead-letter queue with the error in its
 headers. A message that cannot be parsed goes there at once. Nothing blocks the
 queue, and a message is acknowledged only once its outcome is safely stored.
+
+With ``batch_size`` > 1 the deliveries that are in hand together (up to the
+prefetch) are handled in one transaction, in delivery order, with one commit: a
+backlog or a replay then costs one disk flush per batch instead of one per event.
+When a batch fails, each of its messages is handled again on its own, so one bad
+message is retried or dead-lettered alone.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class Consumer:
         max_attempts: int = 5,
         retry_delay_ms: int = 5000,
         on_commit: Callable[[], None] | None = None,
+        batch_size: int = 1,
     ) -> None:
         self.name = name
         self.pool = pool
@@ -66,6 +73,9 @@ class Consumer:
         self.max_attempts = max_attempts
         self.retry_delay_ms = retry_delay_ms
         self.on_commit = on_commit
+        self.batch_size = batch_size
+        self._waiting: list[tuple[Envelope[Any], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self.handled = 0
         self.duplicates = 0
         self.dead_lettered = 0
@@ -75,6 +85,13 @@ class Consumer:
         self._mark_sql = (
             f"insert into {schema}.inbox (consumer, event_id) values ($1, $2) "
             "on conflict do nothing returning true"
+        )
+        self._seen_many_sql = (
+            f"select event_id from {schema}.inbox where consumer = $1 and event_id = any($2)"
+        )
+        self._mark_many_sql = (
+            f"insert into {schema}.inbox (consumer, event_id) select $1, unnest($2::uuid[]) "
+            "on conflict do nothing"
         )
 
     async def start(self, amqp_url: str) -> None:
@@ -103,7 +120,7 @@ class Consumer:
             event_id=str(envelope.event_id), correlation_id=message.correlation_id
         )
         try:
-            await self._handle_once(envelope)
+            await (self._handle_batched(envelope) if self.batch_size > 1 else self._handle_once(envelope))
         except Exception as exc:  # a handler's failure must never block the queue
             attempts = int(header(message, ATTEMPTS, 0)) + 1
             if attempts >= self.max_attempts:
@@ -114,6 +131,54 @@ class Consumer:
             await message.ack()
         finally:
             structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
+
+    async def _handle_batched(self, envelope: Envelope[Any]) -> None:
+        """Handle ``envelope`` with the other deliveries in hand; raise what its own handling raised."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((envelope, done))
+        if self._flusher is None or self._flusher.done():
+            # Every outcome reaches its message through its future; the flusher itself never fails.
+            self._flusher = asyncio.create_task(self._flush(), name=f"{self.name}-batches")
+        await done
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # the deliveries already received join this batch
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self.batch_size], self._waiting[self.batch_size :]
+            try:
+                await self._handle_many([e for e, _ in batch])
+            except Exception:
+                for envelope, done in batch:  # one at a time: a bad one fails alone
+                    try:
+                        await self._handle_once(envelope)
+                    except Exception as exc:
+                        done.set_exception(exc)
+                    else:
+                        done.set_result(None)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+    async def _handle_many(self, envelopes: list[Envelope[Any]]) -> None:
+        """One transaction for the batch, in delivery order; any failure rolls all of it back."""
+        async with self.pool.acquire() as conn:
+            ids = [e.event_id for e in envelopes]
+            seen = {r["event_id"] for r in await conn.fetch(self._seen_many_sql, self.name, ids)}
+            fresh: dict[Any, Envelope[Any]] = {}
+            for e in envelopes:
+                if e.event_id not in seen:
+                    fresh.setdefault(e.event_id, e)
+            if fresh:
+                async with conn.transaction():
+                    for envelope in fresh.values():
+                        await self.handler(conn, envelope)
+                    marked = await conn.execute(self._mark_many_sql, self.name, list(fresh))
+                    if marked != f"INSERT 0 {len(fresh)}":
+                        raise _HandledMeanwhile  # another process took some of them: one at a time
+        self.duplicates += len(envelopes) - len(fresh)
+        self.handled += len(fresh)
+        if fresh and self.on_commit is not None:
+            self.on_commit()
 
     async def _handle_once(self, envelope: Envelope[Any]) -> None:
         for attempt in range(10):

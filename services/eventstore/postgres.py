@@ -637,7 +637,12 @@ class _Notifier:
                 # One implicit transaction: NOTIFY takes a transaction id, and
                 # waiting for its commit record to reach disk would buy nothing.
                 await self._pool.execute(self._sql)
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+            except (
+                asyncpg.PostgresError,
+                OSError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,
+            ) as exc:
                 # Subscribers fall back to a timed read; a lost wake-up only delays them.
                 log.warning("notify failed", channel=self._channel, error=str(exc))
                 return

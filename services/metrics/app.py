@@ -85,6 +85,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
             importer(store),
             bindings=IMPORTED,
             on_commit=store.notify_appended,
+            prefetch=200,  # a backlog or a replay is copied 200 events to a transaction
+            batch_size=200,
         )
         await consumer.start(settings.amqp_url_for("metrics"))
         samples = SampleQueue(app[INGESTOR], queue=f"{prefix}.samples")

@@ -20,7 +20,7 @@ from tests.faults.support_order import COLLECTOR, eventually, register_communes,
 
 servers, product, http = support_order.servers, support_order.product, support_order.http  # fixtures
 
-AIRINGS, COLLECTORS, SECONDS, MAX_BATCHES = 50, 4, 20, 150
+AIRINGS, COLLECTORS, SECONDS, MAX_BATCHES = 50, 4, 15, 150
 START = datetime(2023, 8, 1, 18, 0)
 
 

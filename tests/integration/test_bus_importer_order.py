@@ -78,3 +78,27 @@ async def test_a_stored_event_without_its_inbox_mark_counts_as_handled(pool):
     await consumer._handle_once(first)
     assert len(await store.read_stream("schedule-loudspeaker:xa-1")) == 1
     assert consumer.handled == 2 and consumer.duplicates == 0
+
+
+async def test_batched_deliveries_keep_the_order_and_a_bad_one_fails_alone(pool):
+    store = await fresh_store(pool, "importer")
+    consumer = Consumer(
+        "test.importer", pool, store.schema, REGISTRY, importer(store), bindings=[], batch_size=200
+    )
+    source = {f"schedule-loudspeaker:xa-{i}": [uuid4() for _ in range(VERSIONS)] for i in range(STREAMS)}
+    deliveries = [envelope(s, v + 1, ids[v]) for s, ids in source.items() for v in range(VERSIONS)]
+    deliveries += random.Random(3).sample(deliveries, 20)
+    random.Random(4).shuffle(deliveries)
+    # A copy that disagrees with what the log will hold at its version: it must fail on its own.
+    bad = envelope("schedule-loudspeaker:xa-0", 1, uuid4())
+    deliveries.insert(len(deliveries) // 2, bad)
+    outcomes = await asyncio.gather(
+        *(consumer._handle_batched(e) for e in deliveries), return_exceptions=True
+    )
+    failed = [d for d, o in zip(deliveries, outcomes, strict=True) if isinstance(o, Exception)]
+    assert [d.event_id for d in failed] in ([bad.event_id], [source["schedule-loudspeaker:xa-0"][0]])
+    for stream, ids in source.items():
+        kept = [e.event_id for e in await store.read_stream(stream)]
+        if stream == "schedule-loudspeaker:xa-0" and kept and kept[0] == bad.event_id:
+            continue  # the bad copy came first and took version 1: the true one failed instead
+        assert kept == ids, stream

@@ -4,7 +4,7 @@ from uuid import uuid4
 import pytest
 
 from services.eventstore.migrate import migrate, migration_files
-from services.eventstore.port import Expect, NewEvent, StaleTransaction
+from services.eventstore.port import Expect, NewEvent, StaleTransaction, StreamAppend, WrongExpectedVersion
 from tests.eventstore_contract import EventStoreContract, scheduled
 from tests.integration.pg import fresh_store, unique_schema
 
@@ -55,6 +55,35 @@ class TestPostgresEventStore(EventStoreContract):
                 await store.append("airing-old", [scheduled()], connection=old)
             await tx.rollback()
         assert len(await store.read_stream("airing-old")) == 2
+
+    async def test_a_stale_transaction_is_the_same_error_as_a_wrong_expected_version(self, store, pool):
+        # One error type for "another writer got this stream first": callers catch only this one.
+        await store.append("airing-race", [scheduled()])
+        async with pool.acquire() as old:
+            tx = old.transaction()
+            await tx.start()
+            await old.fetchval("select pg_current_xact_id()")
+            await store.append("airing-race", [scheduled()])
+            with pytest.raises(WrongExpectedVersion) as raised:
+                await store.append_batch([StreamAppend("airing-race", [scheduled()])], connection=old)
+            assert isinstance(raised.value, StaleTransaction)
+            assert raised.value.stream_id == "airing-race"
+            await tx.rollback()
+
+    async def test_batches_over_the_same_streams_in_any_order_neither_deadlock_nor_fail(self, store):
+        # Every batch names the same 20 streams, half of them in reverse order: without one lock
+        # order such batches deadlock; without queueing they collide on the next version.
+        streams = [f"samples-{i:02}" for i in range(20)]
+
+        async def writer(w: int) -> None:
+            for n in range(10):
+                order = streams if (w + n) % 2 else streams[::-1]
+                await store.append_batch([StreamAppend(s, [scheduled()], Expect.ANY) for s in order])
+
+        await asyncio.wait_for(asyncio.gather(*(writer(w) for w in range(6))), 60)
+        for s in streams:
+            events = await store.read_stream(s)
+            assert [e.stream_version for e in events] == list(range(1, 61))
 
     async def test_readers_do_not_see_past_an_open_writing_transaction(self, store, pool):
         start = await store.head_position()
