@@ -122,9 +122,13 @@ def request_metadata(request: web.Request, actor: str) -> EventMetadata:
         correlation_id = uuid.UUID(correlation)
     except ValueError:
         correlation_id = None  # a caller's own X-Correlation-ID that is not a UUID stays in the logs only
-    return EventMetadata(
-        correlation_id=correlation_id, actor=actor, idempotency_key=request.headers.get("Idempotency-Key")
-    )
+    try:
+        return EventMetadata(
+            correlation_id=correlation_id, actor=actor, idempotency_key=request.headers.get("Idempotency-Key")
+        )
+    except ValidationError as exc:  # a key longer than the log keeps: the client's error, not ours
+        reasons = [{"field": "Idempotency-Key", "reason": e["reason"]} for e in field_errors(exc)]
+        raise Problem(400, "Invalid Idempotency-Key", errors=reasons) from None
 
 
 def new_id(request: web.Request, namespace: uuid.UUID, actor: str, given: uuid.UUID | None) -> uuid.UUID:
