@@ -62,7 +62,7 @@ def refused(service: Service, method: str, path: str, body=None, *, field: str, 
     problem = json.loads(payload)
     assert problem["detail"] and problem["instance"] == path.split("?")[0]
     fields = [e["field"] for e in problem["errors"]]
-    assert any(f == field or f.startswith(f"{field}.") for f in fields), (field, problem)
+    assert any(f == field or f.startswith(f"{field}.") for f in fields), f"{field}: {problem}"
     assert elapsed < BUDGET, f"{method} {path} {body} refused after {elapsed:.2f} s"
     return problem
 
