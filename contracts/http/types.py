@@ -237,6 +237,8 @@ class Query(BaseModel):
 
 
 Token = Annotated[
-    str, Field(max_length=4096, description="a bearer token, for clients that cannot send headers")
+    str,
+    StringConstraints(max_length=2000, pattern=r"^[A-Za-z0-9._~+/=-]*$"),
+    Field(description="a token, for clients that cannot send headers"),
 ]
 Limit = Annotated[int, Field(ge=1)]

@@ -17,9 +17,30 @@ from typing import Any
 import orjson
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
 from contracts.http.types import RESOURCE_ID
+
+LOCAL_TIME = r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$"
+DATE_TIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"
+
+
+class LocalTimes(GenerateJsonSchema):
+    """Wall-clock times as they are: RFC 3339 ``time`` and ``date-time`` carry an offset, a local
+    ``05:30`` or ``2023-08-07T17:30`` does not, so those are documented by a pattern."""
+
+    def time_schema(self, schema: core_schema.TimeSchema) -> JsonSchemaValue:
+        return {"type": "string", "pattern": LOCAL_TIME, "description": "local wall-clock time"}
+
+    def datetime_schema(self, schema: core_schema.DatetimeSchema) -> JsonSchemaValue:
+        if schema.get("tz_constraint") == "aware":
+            return super().datetime_schema(schema)
+        return {
+            "type": "string",
+            "pattern": DATE_TIME,
+            "description": "ISO date-time; without an offset, wall-clock time (Asia/Ho_Chi_Minh)",
+        }
 
 Response = type[BaseModel] | str | dict[str, type[BaseModel] | None]
 Endpoint = tuple[str, str, str, str, type[BaseModel] | None, Response, int | tuple[int, ...], Any]
@@ -29,6 +50,16 @@ PATH_PARAMETERS = {
     "series_id": {"type": "string", "format": "uuid"},
     "resource_id": {"type": "string", "minLength": 1, "maxLength": 120, "pattern": RESOURCE_ID},
     "jti": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+SSE_EVENT = {
+    "type": "object",
+    "description": "one Server-Sent Event; data is JSON",
+    "properties": {
+        "id": {"type": "string"},
+        "event": {"type": "string"},
+        "data": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
 }
 REFUSALS = (
     (400, "Body is not JSON, or a header is malformed"),
@@ -57,6 +88,7 @@ class ApiDocument:
         _, schema = models_json_schema(
             [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
             ref_template="#/components/schemas/{model}",
+            schema_generator=LocalTimes,
         )
         paths: dict[str, Any] = {}
         for method, path, summary, roles, request, response, status, params in self.endpoints:
@@ -117,6 +149,8 @@ def _schema(model: type[BaseModel] | None) -> dict[str, Any]:
 def _content(response: Response) -> dict[str, Any]:
     if isinstance(response, dict):
         return {media: {"schema": _schema(model)} for media, model in response.items()}
+    if response == "text/event-stream":
+        return {response: {"schema": SSE_EVENT}}
     if isinstance(response, str):
         return {response: {"schema": {"type": "string"}}}
     return {"application/json": {"schema": _schema(response)}}
@@ -126,7 +160,7 @@ def _query_parameters(query: Any) -> list[dict[str, Any]]:
     """Query parameters from the pydantic model that parses them (or plain strings by name)."""
     if not isinstance(query, type):
         return [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in query]
-    schema = query.model_json_schema()
+    schema = query.model_json_schema(schema_generator=LocalTimes)
     definitions = schema.get("$defs", {})
     parameters = []
     for name, field in schema.get("properties", {}).items():

@@ -35,6 +35,7 @@ def days_of(body: FanOutRequest) -> list[date]:
     try:
         # The same checked, lazy and capped expansion as a series: a hostile rule is refused at once.
         rule = Recurrence(body.rule, first, timedelta(minutes=1))
+        rule.check_occurs()
         occurrences = rule.between(
             to_utc(first), to_utc(datetime.combine(body.to_date + timedelta(days=1), time())), MAX_DAYS
         )
