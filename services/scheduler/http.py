@@ -133,7 +133,10 @@ async def existing(request: web.Request) -> Any:
 
 async def current(request: web.Request, airing_id: uuid.UUID) -> AiringView:
     async with request.app[POOL].acquire() as conn:
-        return view(await airing_by_id(conn, request.app[SCHEMA], airing_id))
+        row = await airing_by_id(conn, request.app[SCHEMA], airing_id)
+    if row is None:  # written, but the read model is behind: the retry replays the same write
+        raise Problem(503, "Read model behind", f"{airing_id} is recorded; retry", extra={"retry_after": 1})
+    return view(row)
 
 
 async def plannable(request: web.Request, who: Principal, resource_id: str, kind: AiringKind | None):
