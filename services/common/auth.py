@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import jwt
 
 ROLES = ("planner", "operator", "viewer", "collector")
-DEV_SECRET = "loa-dev-secret-change-me"
+DEV_SECRET = "loa-dev-secret-change-me-0123456789"  # public: refused outside a development stack
 DEFAULT_KID = "k1"
 ISSUER = "loa"
 API = "loa:api"

@@ -37,17 +37,21 @@ async def revoke(request: web.Request) -> web.Response:
     async def handle() -> web.Response:
         body = await body_as(request, RevocationRequest)
         event = TokenRevoked(jti=jti, revoked_by=who.sub, reason=body.reason, revoked_at=datetime.now(UTC))
+        earlier: list = []
+
+        def decide(history: list) -> list:
+            earlier[:] = history
+            return [] if history else [event]  # revoked once; a second time changes nothing
+
         with refusals():
             outcome = await request.app[SCHEDULER].record(
-                token_stream(jti),
-                lambda history: [] if history else [event],  # revoked once; a second time changes nothing
-                request_metadata(request, who.sub),
+                token_stream(jti), decide, request_metadata(request, who.sub)
             )
         request.app[REVOCATIONS].add(jti)  # at once here; the other services within seconds
         await caught_up(request, outcome.position)
-        first = outcome.events[0] if outcome.events else event
+        first = earlier[0] if earlier else event
         return json(RevocationView(jti=jti, revoked_by=first.revoked_by, revoked_at=first.revoked_at,
-                                   reason=first.reason), 201)  # fmt: skip
+                                   reason=first.reason), 200 if earlier else 201)  # fmt: skip
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 

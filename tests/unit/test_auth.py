@@ -6,7 +6,17 @@ import time
 import jwt
 import pytest
 
-from services.common.auth import API, FEED, InvalidToken, Keyring, Principal, issue, issue_link, verify
+from services.common.auth import (
+    API,
+    DEV_SECRET,
+    FEED,
+    InvalidToken,
+    Keyring,
+    Principal,
+    issue,
+    issue_link,
+    verify,
+)
 from services.common.logging import RedactTokens, redact, redact_event
 from services.common.settings import InsecureSettings, Settings
 from services.common.web import canonical
@@ -104,7 +114,10 @@ def test_tokens_never_reach_a_log_line():
 def test_structlog_lines_lose_their_tokens():
     event = {"event": "request failed", "path": "/v1/stream?token=abc", "header": "Bearer abc.def", "n": 3}
     assert redact_event(None, "info", event) == {
-        "event": "request failed", "path": "/v1/stream?token=…", "header": "Bearer …", "n": 3
+        "event": "request failed",
+        "path": "/v1/stream?token=…",
+        "header": "Bearer …",
+        "n": 3,
     }
 
 
@@ -119,4 +132,4 @@ def test_the_development_key_is_refused_outside_a_development_stack():
     Settings(dev=True).check_for_service()
     Settings(token_secret=SECRET, dev=False).check_for_service()
     with pytest.raises(InsecureSettings):
-        Settings(token_secret=SECRET, token_old_keys={"k0": "loa-dev-secret-change-me"}).check_for_service()
+        Settings(token_secret=SECRET, token_old_keys={"k0": DEV_SECRET}).check_for_service()
