@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -71,9 +71,11 @@ create table if not exists {s}.airings (
     actual_start timestamptz,
     actual_end  timestamptz,
     reason      text,
-    makeup_of   uuid
+    makeup_of   uuid,
+    as_run_at   timestamptz
 );
 alter table {s}.airings add column if not exists makeup_of uuid;
+alter table {s}.airings add column if not exists as_run_at timestamptz;
 create index if not exists airings_makeup on {s}.airings (makeup_of) where makeup_of is not null;
 create index if not exists airings_campaign on {s}.airings (campaign_id);
 create index if not exists airings_start on {s}.airings (starts_at);
@@ -297,21 +299,29 @@ class StatisticsProjection:
             case AiringRescheduled():
                 await self._status(conn, e.airing_id, "rescheduled", starts_at=e.starts_at, ends_at=e.ends_at)
             case AiringConfirmed():
-                await self._status(
-                    conn, e.airing_id, e.outcome.value, actual_start=e.actual_start, actual_end=e.actual_end,
-                    reason=e.reason,
-                )  # fmt: skip
+                await self._as_run(conn, e, e.confirmed_at)
             case ConfirmationCorrected():  # the latest as-run record counts
-                await self._status(
-                    conn, e.airing_id, e.outcome.value, actual_start=e.actual_start, actual_end=e.actual_end,
-                    reason=e.reason,
-                )  # fmt: skip
+                await self._as_run(conn, e, e.corrected_at)
             case LivestreamWentLive():
                 await self._status(conn, e.airing_id, "live", actual_start=e.at)
             case LivestreamEnded():
                 await self._status(conn, e.airing_id, "ended", actual_end=e.at)
             case AiringCancelled() | AiringBumped():
                 await self._status(conn, e.airing_id, STATUS_OF[type(e)])
+
+    async def _as_run(self, conn: asyncpg.Connection, e: AiringConfirmed | ConfirmationCorrected, at) -> None:
+        """An as-run record, unless a later one (a correction that overtook it on the way) is known."""
+        at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        s = self.schema
+        await conn.execute(
+            f"""insert into {s}.airings (airing_id, status, actual_start, actual_end, reason, as_run_at)
+                values ($1, $2, $3, $4, $5, $6)
+                on conflict (airing_id) do update set status = excluded.status,
+                    actual_start = excluded.actual_start, actual_end = excluded.actual_end,
+                    reason = excluded.reason, as_run_at = excluded.as_run_at
+                where {s}.airings.as_run_at is null or {s}.airings.as_run_at <= excluded.as_run_at""",
+            e.airing_id, e.outcome.value, e.actual_start, e.actual_end, e.reason, at,
+        )  # fmt: skip
 
     async def _status(self, conn: asyncpg.Connection, airing_id, status: str, **values) -> None:
         names = ["status", *values]
