@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.common.localtime import VIETNAM
 from services.common.settings import Settings
 from services.web.app import create_app
+from services.web.rules import next_occurrences
 from tests.integration.scheduler_api import (
     EA_TU,
     HOA_THANG,
@@ -349,3 +350,77 @@ async def test_a_commune_and_a_programme_added_through_the_forms_are_the_apis(we
     ]
     bad = await web.post("/desk/resources", data=commune | {"languages": "", "resource_id": "xa-trong"})
     assert bad.status == 422 and "languages" in await bad.text()  # the API's reason, on the form
+
+
+async def test_a_series_said_in_words_is_planned_with_its_rrule(web, client):
+    csrf = await sign_in(web, PLANNER)
+    first = (datetime.now(VIETNAM) + timedelta(days=1)).date()
+    rule = "FREQ=MONTHLY;BYDAY=-1TU"
+    form = {
+        "csrf": csrf,
+        "resource_id": EA_TU,
+        "title": "Chuyên mục BHXH",
+        "language": "Kinh",
+        "date": first.isoformat(),
+        "time": "17:00",
+        "duration_minutes": "15",
+        "frequency": "monthly",
+        "ordinal": "-1",
+        "weekday": "TU",
+        "interval": "1",
+        "idempotency_key": "k-series-1",
+    }
+    coming = next_occurrences(rule, datetime.combine(first, time(17, 0)), 3)
+    said = await (await web.post("/desk/plan/rule", data=form)).text()
+    assert "thứ Ba cuối cùng của tháng" in said and rule in said
+    assert f"thứ Ba {coming[0]:%d/%m/%Y} 17:00" in said
+    planned = await web.post("/desk/plan/series", data=form)
+    assert planned.status == 200 and "Đã lên lịch chuỗi" in await planned.text()
+    until = first + timedelta(days=50)  # within the horizon the series is kept scheduled over
+    found = await (
+        await client.get(
+            "/v1/airings",
+            params={"resource_id": EA_TU, "from": first.isoformat(), "to": until.isoformat()},
+            headers=PLANNER,
+        )
+    ).json()
+    expected = [f"{d:%Y-%m-%dT%H:%M}" for d in coming if d.date() < until]
+    assert expected and [a["starts_at"][:16] for a in found["items"]] == expected
+    wrong = await web.post("/desk/plan/rule", data=form | {"weekday": [], "ordinal": ""})
+    assert "weekdays" in await wrong.text()
+
+
+async def test_an_emergency_shows_what_it_bumps_before_it_does(web, client):
+    csrf = await sign_in(web, PLANNER)
+    normal = await client.post(
+        "/v1/airings",
+        headers=PLANNER,
+        json={
+            "kind": "loudspeaker",
+            "resource_id": EA_TU,
+            "starts_at": "2027-04-02T17:00",
+            "duration_minutes": 15,
+            "title": "Bản tin thường lệ",
+        },
+    )
+    normal_id = (await normal.json())["airing_id"]
+    form = {
+        "csrf": csrf,
+        "title": "Cảnh báo lũ",
+        "language": "Kinh",
+        "date": "2027-04-02",
+        "time": "17:05",
+        "duration_minutes": "10",
+        "communes": EA_TU,
+        "idempotency_key": "k-emergency-1",
+    }
+    preview = await (await web.post("/desk/emergency", data=form | {"mode": "preview"})).text()
+    assert "Bản tin thường lệ" in preview and "Sẽ bị thay thế: 1" in preview
+    assert (await (await client.get(f"/v1/airings/{normal_id}", headers=PLANNER)).json())[
+        "status"
+    ] == "scheduled"
+    done = await (await web.post("/desk/emergency", data=form | {"mode": "commit"})).text()
+    assert "đã lên lịch" in done
+    assert (await (await client.get(f"/v1/airings/{normal_id}", headers=PLANNER)).json())[
+        "status"
+    ] == "bumped"
