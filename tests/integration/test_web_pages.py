@@ -424,3 +424,41 @@ async def test_an_emergency_shows_what_it_bumps_before_it_does(web, client):
     assert (await (await client.get(f"/v1/airings/{normal_id}", headers=PLANNER)).json())[
         "status"
     ] == "bumped"
+
+
+async def test_the_fan_out_dry_run_answers_what_it_would_plan_and_writes_nothing(client):
+    await client.post(
+        "/v1/airings",
+        headers=PLANNER,
+        json={
+            "kind": "loudspeaker",
+            "resource_id": HOA_THANG,
+            "starts_at": "2027-01-15T17:00",
+            "duration_minutes": 10,
+            "title": "Họp dân",
+        },
+    )
+    body = {
+        "title": "Bản tin",
+        "communes": [EA_TU, HOA_THANG],
+        "dates": ["2027-01-15"],
+        "window": 2,
+        "duration_minutes": 15,
+        "gap_minutes": 5,
+        "dry_run": True,
+    }
+    answer = await client.post("/v1/fan-outs", headers=PLANNER | {"Idempotency-Key": "dry-1"}, json=body)
+    assert answer.status == 200, await answer.text()
+    result = await answer.json()
+    assert result["planned"] == 2 and result["by_commune"] == {EA_TU: {"Kinh": 1, "Êđê": 1}, HOA_THANG: {}}
+    assert [c["title"] for s in result["skipped"] for c in s["conflicts"]] == ["Họp dân"]
+    listed = await (
+        await client.get("/v1/airings", params={"from": "2027-01-15", "to": "2027-01-16"}, headers=PLANNER)
+    ).json()
+    assert listed["total"] == 1  # only the meeting
+    real = await client.post(
+        "/v1/fan-outs",
+        headers=PLANNER | {"Idempotency-Key": "real-1"},
+        json=body | {"dry_run": False, "skip_conflicts": True},
+    )
+    assert real.status == 201 and (await real.json())["planned"] == 2
