@@ -274,6 +274,12 @@ async def test_an_operator_confirms_offline_and_the_api_records_it_once(browser,
     await until(lambda: asyncio.sleep(0, result=len(confirmations()) >= 1))
     await asyncio.sleep(1)
     assert len(confirmations()) == 1
+    # No connection at all: the page opens from the service worker's copy, showing what was recorded.
+    await browser.offline(True)
+    await browser.get("/op/")
+    await browser.wait_for("return document.querySelector(arguments[0])", card)
+    assert "Đã phát" in await browser.text(card)
+    await browser.offline(False)
     assert first_load < 150_000, first_load
     assert reload_bytes < 10_000, reload_bytes
     print(f"operator page: first load {first_load} B, reload {reload_bytes} B")

@@ -145,7 +145,8 @@ self.addEventListener("fetch", (e) => {{
 @routes.get("/op/sw.js")
 async def service_worker(request: web.Request) -> web.Response:
     versions = request.app[ASSET_VERSIONS]
-    assets = [f"/static/{name}?v={versions[name]}" for name in ("op.js", "loa.css")]
+    # The page itself too, so that it opens with no connection right after the first visit.
+    assets = ["/op/", *(f"/static/{name}?v={versions[name]}" for name in ("op.js", "loa.css"))]
     body = SERVICE_WORKER.format(version="-".join(versions[n] for n in ("op.js", "loa.css")),
                                  assets=orjson.dumps(assets).decode())  # fmt: skip
     return web.Response(
