@@ -127,14 +127,19 @@ self.addEventListener("fetch", (e) => {{
   if (url.origin !== location.origin) return;
   if (url.pathname.startsWith("/static/")) {{
     e.respondWith(caches.match(req).then((hit) => hit || fetch(req).then((r) => {{
-      const copy = r.clone(); caches.open(CACHE).then((c) => c.put(req, copy)); return r;
+      if (r.ok) {{ const copy = r.clone(); caches.open(CACHE).then((c) => c.put(req, copy)); }}
+      return r;
     }})));
     return;
   }}
   if (url.pathname === "/op/") {{
-    // Fresh when online, the last copy when not.
+    // Fresh when online; the last copy when offline or when Loa answers 5xx. A redirect (to sign in)
+    // is shown, never kept as the page.
     e.respondWith(fetch(req).then((r) => {{
-      if (r.ok) {{ const copy = r.clone(); caches.open(CACHE).then((c) => c.put("/op/", copy)); }}
+      if (r.ok && !r.redirected) {{
+        const copy = r.clone(); caches.open(CACHE).then((c) => c.put("/op/", copy)); return r;
+      }}
+      if (r.status >= 500) return caches.match("/op/").then((hit) => hit || r);
       return r;
     }}).catch(() => caches.match("/op/")));
   }}
