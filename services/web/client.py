@@ -95,7 +95,8 @@ class LoaApi:
                     problem = (
                         orjson.loads(raw) if raw and is_json else {"title": raw.decode(errors="replace")}
                     )
-                    raise ApiProblem(r.status, problem)
+                    # The API's own failure is not the user's: a bad gateway, never our 500.
+                    raise ApiProblem(502 if r.status >= 500 else r.status, problem)
                 payload = orjson.loads(raw) if raw and is_json else raw
                 return Answer(
                     r.status, payload, r.headers.get("Idempotent-Replayed") == "true", r.content_type

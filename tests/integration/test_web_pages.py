@@ -462,3 +462,46 @@ async def test_the_fan_out_dry_run_answers_what_it_would_plan_and_writes_nothing
         json=body | {"dry_run": False, "skip_conflicts": True},
     )
     assert real.status == 201 and (await real.json())["planned"] == 2
+
+
+async def test_nothing_a_client_can_send_gives_a_500(web):
+    csrf = await sign_in(web, PLANNER)
+    gets = [
+        "/desk/calendar?date=31-12-2027&view=year",
+        "/desk/calendar?resource_id=%00&date=0001-01-01",
+        "/desk/reports?month=2023-13",
+        "/desk/reports?month=0001-01&province=x",
+        "/desk/airings/not-a-uuid",
+        "/desk/campaigns/not-a-uuid",
+        "/desk/resources/nothing:here",
+        f"/signin?token={'x' * 10000}",
+        "/static/../app.py",
+        "/op/?resource_id=loudspeaker:nowhere",
+    ]
+    for path in gets:
+        response = await web.get(path)
+        assert response.status < 500, (path, response.status, await response.text())
+    posts = [
+        ("/desk/fan-out/preview", {"duration_minutes": "abc", "frequency": "weekly", "weekday": "FR"}),
+        ("/desk/fan-out/commit", {"frequency": "custom", "rule": "FREQ=SECONDLY;INTERVAL=0"}),
+        ("/desk/plan/airing", {"resource_id": EA_TU, "date": "x", "time": "y", "duration_minutes": "z"}),
+        ("/desk/plan/series", {"frequency": "monthly", "weekday": "XX", "ordinal": "nine"}),
+        ("/desk/plan/rule", {"frequency": "weekly", "weekday": "FR", "date": "bad"}),
+        ("/desk/emergency", {"date": "2027-99-99", "time": "25:00", "communes": EA_TU, "mode": "commit"}),
+        ("/desk/campaigns", {"name": "", "starts_on": "soon"}),
+        ("/desk/resources", {"type": "programme", "resource_id": "x", "slots": "A B C D\nFREQ=DAILY 9:99 x"}),
+        ("/desk/airings/not-a-uuid/move", {"date": "2027-01-01", "time": "06:00"}),
+    ]
+    for path, form in posts:
+        response = await web.post(path, data=form | {"csrf": csrf})
+        assert response.status < 500, (path, response.status, await response.text())
+    for body in (
+        b"[]",
+        b"{",
+        b'{"airing_id": "x", "key": "k"}',
+        b'{"airing_id": "' + b"0" * 36 + b'", "key": "short"}',
+    ):
+        response = await web.post(
+            "/op/confirm", data=body, headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"}
+        )
+        assert 400 <= response.status < 500, (body, response.status)

@@ -68,16 +68,22 @@ async def calendar(request: web.Request) -> web.Response:
     client = api(request)
     q = request.query
     view = "week" if q.get("view") == "week" else "month"
+    today = datetime.now(VIETNAM).date()
     try:
-        day = date.fromisoformat(q["date"]) if q.get("date") else datetime.now(VIETNAM).date()
+        day = date.fromisoformat(q["date"]) if q.get("date") else today
     except ValueError:
-        day = datetime.now(VIETNAM).date()
+        day = today
+    if not date(2000, 1, 1) <= day <= date(2100, 12, 31):  # the range Loa plans in
+        day = today
     first, last = span(view, day)
     resource_id, campaign_id = q.get("resource_id") or None, q.get("campaign_id") or None
     resources, campaigns = await asyncio.gather(
         client.resources(session.token, province=session.province),
         client.campaigns(session.token, province=session.province),
     )
+    # Only what the lists name (a typed id the API does not know would only come back as an error).
+    resource_id = resource_id if any(r["resource_id"] == resource_id for r in resources) else None
+    campaign_id = campaign_id if any(c["campaign_id"] == campaign_id for c in campaigns) else None
     page = {"items": [], "total": 0}
     if resource_id or campaign_id:
         page = await client.airings(
