@@ -505,3 +505,21 @@ async def test_nothing_a_client_can_send_gives_a_500(web):
             "/op/confirm", data=body, headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"}
         )
         assert 400 <= response.status < 500, (body, response.status)
+
+
+async def test_pages_allow_only_their_own_scripts_and_the_report_downloads_pass_through(web, metrics):
+    await sign_in(web, VIEWER)
+    page = await web.get("/desk/reports?month=2023-08&province=dak-lak")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    csv = await web.get("/desk/reports/download?month=2023-08&province=dak-lak&format=csv")
+    assert csv.status == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    assert 'filename="bao-cao-2023-08-dak-lak.csv"' in csv.headers["Content-Disposition"]
+    direct = await metrics.get(
+        "/v1/reports/monthly",
+        params={"month": "2023-08", "province": "dak-lak", "format": "csv"},
+        headers=VIEWER,
+    )
+    assert await csv.read() == await direct.read()  # the API's bytes, as they are
+    xlsx = await web.get("/desk/reports/download?month=2023-08&province=dak-lak&format=xlsx")
+    assert (await xlsx.read())[:2] == b"PK"
