@@ -523,3 +523,12 @@ async def test_pages_allow_only_their_own_scripts_and_the_report_downloads_pass_
     assert await csv.read() == await direct.read()  # the API's bytes, as they are
     xlsx = await web.get("/desk/reports/download?month=2023-08&province=dak-lak&format=xlsx")
     assert (await xlsx.read())[:2] == b"PK"
+
+
+async def test_the_rule_builder_speaks_the_chosen_language(web):
+    csrf = await sign_in(web, PLANNER)
+    form = {"csrf": csrf, "frequency": "weekly", "weekday": "FR", "interval": "1", "date": "2027-01-01"}
+    assert "thứ Sáu hằng tuần" in await (await web.post("/desk/plan/rule", data=form)).text()
+    web.session.cookie_jar.update_cookies({"loa_lang": "en"})
+    english = await (await web.post("/desk/plan/rule", data=form)).text()
+    assert "every Friday" in english and "Friday 01/01/2027" in english
