@@ -532,3 +532,17 @@ async def test_the_rule_builder_speaks_the_chosen_language(web):
     web.session.cookie_jar.update_cookies({"loa_lang": "en"})
     english = await (await web.post("/desk/plan/rule", data=form)).text()
     assert "every Friday" in english and "Friday 01/01/2027" in english
+
+
+async def test_the_dashboard_is_served_on_the_desk_with_no_token_in_its_urls(web, metrics):
+    assert (await web.get("/dashboard", allow_redirects=False)).status == 303
+    await sign_in(web, VIEWER)
+    page = await web.get("/dashboard?province=dak-lak&month=2023-08")
+    assert page.status == 200 and "Bảng điều khiển" in await page.text()
+    stats = await web.get("/v1/stats", params={"kind": "loudspeaker", "province": "dak-lak"})
+    direct = await metrics.get(
+        "/v1/stats", params={"kind": "loudspeaker", "province": "dak-lak"}, headers=VIEWER
+    )
+    assert stats.status == 200 and (await stats.json())["rows"] == (await direct.json())["rows"]
+    picker = await (await web.get("/desk/dashboard")).text()
+    assert '<option value="dak-lak" selected>Đắk Lắk</option>' in picker
