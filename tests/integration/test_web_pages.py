@@ -546,3 +546,59 @@ async def test_the_dashboard_is_served_on_the_desk_with_no_token_in_its_urls(web
     assert stats.status == 200 and (await stats.json())["rows"] == (await direct.json())["rows"]
     picker = await (await web.get("/desk/dashboard")).text()
     assert '<option value="dak-lak" selected>Đắk Lắk</option>' in picker
+
+
+async def test_a_series_changed_from_one_of_its_occurrences(web, client):
+    csrf = await sign_in(web, PLANNER)
+    first = datetime.now(VIETNAM).date() + timedelta(days=1)
+    day = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[first.weekday()]
+    created = await client.post(
+        "/v1/series",
+        headers=PLANNER | {"Idempotency-Key": "series-web-1"},
+        json={
+            "resource_id": EA_TU,
+            "kind": "loudspeaker",
+            "rule": f"FREQ=WEEKLY;BYDAY={day}",
+            "first_start": f"{first}T17:00",
+            "duration_minutes": 15,
+            "title": "Chuyên mục hằng tuần",
+        },
+    )
+    assert created.status == 201, await created.text()
+
+    async def occurrences():
+        found = await client.get(
+            "/v1/airings",
+            headers=PLANNER,
+            params={
+                "resource_id": EA_TU,
+                "from": first.isoformat(),
+                "to": (first + timedelta(days=29)).isoformat(),
+            },
+        )
+        items = (await found.json())["items"]
+        return [
+            (a["airing_id"], a["starts_at"][11:16], a["title"]) for a in items if a["status"] == "scheduled"
+        ]
+
+    before = await occurrences()
+    assert [t for _, t, _ in before] == ["17:00"] * 5
+    second = before[1][0]
+    details = await (await web.get(f"/desk/airings/{second}")).text()
+    assert "Lượt này và các lượt sau" in details
+    changed = await web.post(
+        f"/desk/airings/{second}/series",
+        headers={"X-CSRF-Token": csrf},
+        data={"scope": "following", "time": "18:00", "idempotency_key": "k-series-2"},
+    )
+    assert "Đã đổi chuỗi." in await changed.text(), await changed.text()
+    after = await occurrences()
+    assert [t for _, t, _ in after] == ["17:00"] + ["18:00"] * 4
+    fourth = after[3][0]
+    ended = await web.post(
+        f"/desk/airings/{fourth}/series",
+        headers={"X-CSRF-Token": csrf},
+        data={"scope": "end", "idempotency_key": "k-series-3"},
+    )
+    assert "Đã kết thúc chuỗi từ lượt này." in await ended.text()
+    assert [t for _, t, _ in await occurrences()] == ["17:00", "18:00", "18:00"]
