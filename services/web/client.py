@@ -95,7 +95,8 @@ class LoaApi:
                     problem = (
                         orjson.loads(raw) if raw and is_json else {"title": raw.decode(errors="replace")}
                     )
-                    raise ApiProblem(r.status, problem)
+                    # The API's own failure is not the user's: a bad gateway, never our 500.
+                    raise ApiProblem(502 if r.status >= 500 else r.status, problem)
                 payload = orjson.loads(raw) if raw and is_json else raw
                 return Answer(
                     r.status, payload, r.headers.get("Idempotent-Replayed") == "true", r.content_type
@@ -203,3 +204,16 @@ class LoaApi:
             headers["Last-Event-ID"] = last_event_id
         return self.session.get(self.metrics + "/v1/stream", params=params, headers=headers,
                                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=3))  # fmt: skip
+
+    # -- series ---------------------------------------------------------------------------------
+
+    async def series_of(self, token: str, series_id: str) -> dict:
+        return await self._get(self.scheduler, f"/v1/series/{series_id}", token)
+
+    async def revise_series(self, token: str, series_id: str, body: dict, key: str) -> Answer:
+        """Change this and following occurrences (``scope=following``) or the whole series (``all``)."""
+        url = f"{self.scheduler}/v1/series/{series_id}/revision"
+        return await self._call("POST", url, token, body, key=key)
+
+    async def end_series(self, token: str, series_id: str, body: dict, key: str) -> Answer:
+        return await self._call("POST", f"{self.scheduler}/v1/series/{series_id}/end", token, body, key=key)

@@ -274,6 +274,12 @@ async def test_an_operator_confirms_offline_and_the_api_records_it_once(browser,
     await until(lambda: asyncio.sleep(0, result=len(confirmations()) >= 1))
     await asyncio.sleep(1)
     assert len(confirmations()) == 1
+    # No connection at all: the page opens from the service worker's copy, showing what was recorded.
+    await browser.offline(True)
+    await browser.get("/op/")
+    await browser.wait_for("return document.querySelector(arguments[0])", card)
+    assert "Đã phát" in await browser.text(card)
+    await browser.offline(False)
     assert first_load < 150_000, first_load
     assert reload_bytes < 10_000, reload_bytes
     print(f"operator page: first load {first_load} B, reload {reload_bytes} B")
@@ -394,3 +400,32 @@ async def test_every_page_photographed_and_without_critical_accessibility_violat
             "screenshots taken; axe-core could not be fetched from the npm registry (no npm or offline)"
         )
     print({name: violations for name, violations in found.items() if violations})
+
+
+async def test_a_confirmation_the_api_refuses_is_shown_with_its_reason_and_the_buttons_come_back(
+    browser, client
+):
+    planned = await client.post(
+        "/v1/airings",
+        headers=PLANNER,
+        json={
+            "kind": "loudspeaker",
+            "resource_id": EA_TU,
+            "starts_at": local(60),
+            "duration_minutes": 15,
+            "title": "Bản tin chưa đến giờ",
+            "language": "Kinh",
+        },
+    )
+    airing_id = (await planned.json())["airing_id"]
+    await browser.viewport(PHONE)
+    await browser.sign_in(OPERATOR)
+    await browser.wait_path("/op/")
+    card = f"#a-{airing_id}"
+    await browser.click(f"{card} button[data-outcome=aired]")  # it has not begun: the API says no (422)
+    await browser.wait_for("return !document.getElementById('refused').hidden")
+    assert "Bản tin chưa đến giờ" in await browser.text("#refused")
+    assert await browser.js("return document.querySelector(arguments[0] + ' .actions').hidden", card) is False
+    assert await browser.text("#pending-count") == "0"
+    airing = await (await client.get(f"/v1/airings/{airing_id}", headers=PLANNER)).json()
+    assert airing["status"] == "scheduled"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.common.localtime import VIETNAM
 from services.common.settings import Settings
 from services.web.app import create_app
+from services.web.rules import next_occurrences
 from tests.integration.scheduler_api import (
     EA_TU,
     HOA_THANG,
@@ -349,3 +350,255 @@ async def test_a_commune_and_a_programme_added_through_the_forms_are_the_apis(we
     ]
     bad = await web.post("/desk/resources", data=commune | {"languages": "", "resource_id": "xa-trong"})
     assert bad.status == 422 and "languages" in await bad.text()  # the API's reason, on the form
+
+
+async def test_a_series_said_in_words_is_planned_with_its_rrule(web, client):
+    csrf = await sign_in(web, PLANNER)
+    first = (datetime.now(VIETNAM) + timedelta(days=1)).date()
+    rule = "FREQ=MONTHLY;BYDAY=-1TU"
+    form = {
+        "csrf": csrf,
+        "resource_id": EA_TU,
+        "title": "Chuyên mục BHXH",
+        "language": "Kinh",
+        "date": first.isoformat(),
+        "time": "17:00",
+        "duration_minutes": "15",
+        "frequency": "monthly",
+        "ordinal": "-1",
+        "weekday": "TU",
+        "interval": "1",
+        "idempotency_key": "k-series-1",
+    }
+    coming = next_occurrences(rule, datetime.combine(first, time(17, 0)), 3)
+    said = await (await web.post("/desk/plan/rule", data=form)).text()
+    assert "thứ Ba cuối cùng của tháng" in said and rule in said
+    assert f"thứ Ba {coming[0]:%d/%m/%Y} 17:00" in said
+    planned = await web.post("/desk/plan/series", data=form)
+    assert planned.status == 200 and "Đã lên lịch chuỗi" in await planned.text()
+    until = first + timedelta(days=50)  # within the horizon the series is kept scheduled over
+    found = await (
+        await client.get(
+            "/v1/airings",
+            params={"resource_id": EA_TU, "from": first.isoformat(), "to": until.isoformat()},
+            headers=PLANNER,
+        )
+    ).json()
+    expected = [f"{d:%Y-%m-%dT%H:%M}" for d in coming if d.date() < until]
+    assert expected and [a["starts_at"][:16] for a in found["items"]] == expected
+    wrong = await web.post("/desk/plan/rule", data=form | {"weekday": [], "ordinal": ""})
+    assert "weekdays" in await wrong.text()
+
+
+async def test_an_emergency_shows_what_it_bumps_before_it_does(web, client):
+    csrf = await sign_in(web, PLANNER)
+    normal = await client.post(
+        "/v1/airings",
+        headers=PLANNER,
+        json={
+            "kind": "loudspeaker",
+            "resource_id": EA_TU,
+            "starts_at": "2027-04-02T17:00",
+            "duration_minutes": 15,
+            "title": "Bản tin thường lệ",
+        },
+    )
+    normal_id = (await normal.json())["airing_id"]
+    form = {
+        "csrf": csrf,
+        "title": "Cảnh báo lũ",
+        "language": "Kinh",
+        "date": "2027-04-02",
+        "time": "17:05",
+        "duration_minutes": "10",
+        "communes": EA_TU,
+        "idempotency_key": "k-emergency-1",
+    }
+    preview = await (await web.post("/desk/emergency", data=form | {"mode": "preview"})).text()
+    assert "Bản tin thường lệ" in preview and "Sẽ bị thay thế: 1" in preview
+    assert (await (await client.get(f"/v1/airings/{normal_id}", headers=PLANNER)).json())[
+        "status"
+    ] == "scheduled"
+    done = await (await web.post("/desk/emergency", data=form | {"mode": "commit"})).text()
+    assert "đã lên lịch" in done
+    assert (await (await client.get(f"/v1/airings/{normal_id}", headers=PLANNER)).json())[
+        "status"
+    ] == "bumped"
+
+
+async def test_the_fan_out_dry_run_answers_what_it_would_plan_and_writes_nothing(client):
+    await client.post(
+        "/v1/airings",
+        headers=PLANNER,
+        json={
+            "kind": "loudspeaker",
+            "resource_id": HOA_THANG,
+            "starts_at": "2027-01-15T17:00",
+            "duration_minutes": 10,
+            "title": "Họp dân",
+        },
+    )
+    body = {
+        "title": "Bản tin",
+        "communes": [EA_TU, HOA_THANG],
+        "dates": ["2027-01-15"],
+        "window": 2,
+        "duration_minutes": 15,
+        "gap_minutes": 5,
+        "dry_run": True,
+    }
+    answer = await client.post("/v1/fan-outs", headers=PLANNER | {"Idempotency-Key": "dry-1"}, json=body)
+    assert answer.status == 200, await answer.text()
+    result = await answer.json()
+    assert result["planned"] == 2 and result["by_commune"] == {EA_TU: {"Kinh": 1, "Êđê": 1}, HOA_THANG: {}}
+    assert [c["title"] for s in result["skipped"] for c in s["conflicts"]] == ["Họp dân"]
+    listed = await (
+        await client.get("/v1/airings", params={"from": "2027-01-15", "to": "2027-01-16"}, headers=PLANNER)
+    ).json()
+    assert listed["total"] == 1  # only the meeting
+    real = await client.post(
+        "/v1/fan-outs",
+        headers=PLANNER | {"Idempotency-Key": "real-1"},
+        json=body | {"dry_run": False, "skip_conflicts": True},
+    )
+    assert real.status == 201 and (await real.json())["planned"] == 2
+
+
+async def test_nothing_a_client_can_send_gives_a_500(web):
+    csrf = await sign_in(web, PLANNER)
+    gets = [
+        "/desk/calendar?date=31-12-2027&view=year",
+        "/desk/calendar?resource_id=%00&date=0001-01-01",
+        "/desk/reports?month=2023-13",
+        "/desk/reports?month=0001-01&province=x",
+        "/desk/airings/not-a-uuid",
+        "/desk/campaigns/not-a-uuid",
+        "/desk/resources/nothing:here",
+        f"/signin?token={'x' * 10000}",
+        "/static/../app.py",
+        "/op/?resource_id=loudspeaker:nowhere",
+    ]
+    for path in gets:
+        response = await web.get(path)
+        assert response.status < 500, (path, response.status, await response.text())
+    posts = [
+        ("/desk/fan-out/preview", {"duration_minutes": "abc", "frequency": "weekly", "weekday": "FR"}),
+        ("/desk/fan-out/commit", {"frequency": "custom", "rule": "FREQ=SECONDLY;INTERVAL=0"}),
+        ("/desk/plan/airing", {"resource_id": EA_TU, "date": "x", "time": "y", "duration_minutes": "z"}),
+        ("/desk/plan/series", {"frequency": "monthly", "weekday": "XX", "ordinal": "nine"}),
+        ("/desk/plan/rule", {"frequency": "weekly", "weekday": "FR", "date": "bad"}),
+        ("/desk/emergency", {"date": "2027-99-99", "time": "25:00", "communes": EA_TU, "mode": "commit"}),
+        ("/desk/campaigns", {"name": "", "starts_on": "soon"}),
+        ("/desk/resources", {"type": "programme", "resource_id": "x", "slots": "A B C D\nFREQ=DAILY 9:99 x"}),
+        ("/desk/airings/not-a-uuid/move", {"date": "2027-01-01", "time": "06:00"}),
+    ]
+    for path, form in posts:
+        response = await web.post(path, data=form | {"csrf": csrf})
+        assert response.status < 500, (path, response.status, await response.text())
+    for body in (
+        b"[]",
+        b"{",
+        b'{"airing_id": "x", "key": "k"}',
+        b'{"airing_id": "' + b"0" * 36 + b'", "key": "short"}',
+    ):
+        response = await web.post(
+            "/op/confirm", data=body, headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"}
+        )
+        assert 400 <= response.status < 500, (body, response.status)
+
+
+async def test_pages_allow_only_their_own_scripts_and_the_report_downloads_pass_through(web, metrics):
+    await sign_in(web, VIEWER)
+    page = await web.get("/desk/reports?month=2023-08&province=dak-lak")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    csv = await web.get("/desk/reports/download?month=2023-08&province=dak-lak&format=csv")
+    assert csv.status == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    assert 'filename="bao-cao-2023-08-dak-lak.csv"' in csv.headers["Content-Disposition"]
+    direct = await metrics.get(
+        "/v1/reports/monthly",
+        params={"month": "2023-08", "province": "dak-lak", "format": "csv"},
+        headers=VIEWER,
+    )
+    assert await csv.read() == await direct.read()  # the API's bytes, as they are
+    xlsx = await web.get("/desk/reports/download?month=2023-08&province=dak-lak&format=xlsx")
+    assert (await xlsx.read())[:2] == b"PK"
+
+
+async def test_the_rule_builder_speaks_the_chosen_language(web):
+    csrf = await sign_in(web, PLANNER)
+    form = {"csrf": csrf, "frequency": "weekly", "weekday": "FR", "interval": "1", "date": "2027-01-01"}
+    assert "thứ Sáu hằng tuần" in await (await web.post("/desk/plan/rule", data=form)).text()
+    web.session.cookie_jar.update_cookies({"loa_lang": "en"})
+    english = await (await web.post("/desk/plan/rule", data=form)).text()
+    assert "every Friday" in english and "Friday 01/01/2027" in english
+
+
+async def test_the_dashboard_is_served_on_the_desk_with_no_token_in_its_urls(web, metrics):
+    assert (await web.get("/dashboard", allow_redirects=False)).status == 303
+    await sign_in(web, VIEWER)
+    page = await web.get("/dashboard?province=dak-lak&month=2023-08")
+    assert page.status == 200 and "Bảng điều khiển" in await page.text()
+    stats = await web.get("/v1/stats", params={"kind": "loudspeaker", "province": "dak-lak"})
+    direct = await metrics.get(
+        "/v1/stats", params={"kind": "loudspeaker", "province": "dak-lak"}, headers=VIEWER
+    )
+    assert stats.status == 200 and (await stats.json())["rows"] == (await direct.json())["rows"]
+    picker = await (await web.get("/desk/dashboard")).text()
+    assert '<option value="dak-lak" selected>Đắk Lắk</option>' in picker
+
+
+async def test_a_series_changed_from_one_of_its_occurrences(web, client):
+    csrf = await sign_in(web, PLANNER)
+    first = datetime.now(VIETNAM).date() + timedelta(days=1)
+    day = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[first.weekday()]
+    created = await client.post(
+        "/v1/series",
+        headers=PLANNER | {"Idempotency-Key": "series-web-1"},
+        json={
+            "resource_id": EA_TU,
+            "kind": "loudspeaker",
+            "rule": f"FREQ=WEEKLY;BYDAY={day}",
+            "first_start": f"{first}T17:00",
+            "duration_minutes": 15,
+            "title": "Chuyên mục hằng tuần",
+        },
+    )
+    assert created.status == 201, await created.text()
+
+    async def occurrences():
+        found = await client.get(
+            "/v1/airings",
+            headers=PLANNER,
+            params={
+                "resource_id": EA_TU,
+                "from": first.isoformat(),
+                "to": (first + timedelta(days=29)).isoformat(),
+            },
+        )
+        items = (await found.json())["items"]
+        return [
+            (a["airing_id"], a["starts_at"][11:16], a["title"]) for a in items if a["status"] == "scheduled"
+        ]
+
+    before = await occurrences()
+    assert [t for _, t, _ in before] == ["17:00"] * 5
+    second = before[1][0]
+    details = await (await web.get(f"/desk/airings/{second}")).text()
+    assert "Lượt này và các lượt sau" in details
+    changed = await web.post(
+        f"/desk/airings/{second}/series",
+        headers={"X-CSRF-Token": csrf},
+        data={"scope": "following", "time": "18:00", "idempotency_key": "k-series-2"},
+    )
+    assert "Đã đổi chuỗi." in await changed.text(), await changed.text()
+    after = await occurrences()
+    assert [t for _, t, _ in after] == ["17:00"] + ["18:00"] * 4
+    fourth = after[3][0]
+    ended = await web.post(
+        f"/desk/airings/{fourth}/series",
+        headers={"X-CSRF-Token": csrf},
+        data={"scope": "end", "idempotency_key": "k-series-3"},
+    )
+    assert "Đã kết thúc chuỗi từ lượt này." in await ended.text()
+    assert [t for _, t, _ in await occurrences()] == ["17:00", "18:00", "18:00"]

@@ -68,22 +68,31 @@ async def calendar(request: web.Request) -> web.Response:
     client = api(request)
     q = request.query
     view = "week" if q.get("view") == "week" else "month"
+    today = datetime.now(VIETNAM).date()
     try:
-        day = date.fromisoformat(q["date"]) if q.get("date") else datetime.now(VIETNAM).date()
+        day = date.fromisoformat(q["date"]) if q.get("date") else today
     except ValueError:
-        day = datetime.now(VIETNAM).date()
+        day = today
+    if not date(2000, 1, 1) <= day <= date(2100, 12, 31):  # the range Loa plans in
+        day = today
     first, last = span(view, day)
     resource_id, campaign_id = q.get("resource_id") or None, q.get("campaign_id") or None
     resources, campaigns = await asyncio.gather(
         client.resources(session.token, province=session.province),
         client.campaigns(session.token, province=session.province),
     )
+    # Only what the lists name (a typed id the API does not know would only come back as an error).
+    resource_id = resource_id if any(r["resource_id"] == resource_id for r in resources) else None
+    campaign_id = campaign_id if any(c["campaign_id"] == campaign_id for c in campaigns) else None
     page = {"items": [], "total": 0}
     if resource_id or campaign_id:
         page = await client.airings(
-            session.token, resource_id=resource_id, campaign_id=campaign_id,
-            **{"from": first.isoformat(), "to": (last + timedelta(days=1)).isoformat()}, limit=LIMIT,
-        )  # fmt: skip
+            session.token,
+            resource_id=resource_id,
+            campaign_id=campaign_id,
+            **{"from": first.isoformat(), "to": (last + timedelta(days=1)).isoformat()},
+            limit=LIMIT,
+        )
     by_day: dict[date, list] = {}
     for airing in page["items"]:
         local = datetime.fromisoformat(airing["starts_at"]).astimezone(VIETNAM).date()
@@ -97,12 +106,20 @@ async def calendar(request: web.Request) -> web.Response:
         "calendar.html",
         request,
         {
-            "view": view, "day": day, "days": days, "cells": cells,
-            "resources": resources, "campaigns": campaigns, "resource_id": resource_id,
-            "campaign_id": campaign_id, "total": page["total"], "shown": len(page["items"]),
-            "previous": step(view, day, False), "next": step(view, day, True),
+            "view": view,
+            "day": day,
+            "days": days,
+            "cells": cells,
+            "resources": resources,
+            "campaigns": campaigns,
+            "resource_id": resource_id,
+            "campaign_id": campaign_id,
+            "total": page["total"],
+            "shown": len(page["items"]),
+            "previous": step(view, day, False),
+            "next": step(view, day, True),
         },
-    )  # fmt: skip
+    )
 
 
 async def _details(request: web.Request, airing_id: str, problem: ApiProblem | None = None, notice=None):
@@ -142,8 +159,9 @@ async def cancel(request: web.Request) -> web.Response:
     airing_id = request.match_info["airing_id"]
     form = await request.post()
     try:
-        await api(request).cancel(session.token, airing_id, {"reason": str(form.get("reason", "")) or None},
-                                  form_key(form))  # fmt: skip
+        await api(request).cancel(
+            session.token, airing_id, {"reason": str(form.get("reason", "")) or None}, form_key(form)
+        )
     except ApiProblem as problem:
         if problem.status == 401:
             raise
@@ -179,3 +197,40 @@ async def makeup(request: web.Request) -> web.Response:
             raise
         return await _details(request, airing_id, problem)
     return await _details(request, airing_id, notice="made-up")
+
+
+@routes.post("/desk/airings/{airing_id}/series")
+async def change_series(request: web.Request) -> web.Response:
+    """From one occurrence: change this one and the following ones, or the whole series, or end it here."""
+    session = await writing(request)
+    airing_id = request.match_info["airing_id"]
+    form = await request.post()
+    client = api(request)
+    airing = await client.airing(session.token, airing_id)
+    series_id, occurrence = airing.get("series_id"), airing.get("recurrence_id")
+    if not series_id or not occurrence:
+        raise web.HTTPUnprocessableEntity(text="not an occurrence of a series")
+    scope, new_time = str(form.get("scope", "following")), str(form.get("time", "")).strip()
+    title = str(form.get("title", "")).strip()
+    try:
+        if scope == "end":
+            await client.end_series(session.token, series_id, {"occurrence": occurrence[:16]}, form_key(form))
+            return await _details(request, airing_id, notice="series-ended")
+        body: dict = {"scope": "all" if scope == "all" else "following"}
+        if body["scope"] == "following":
+            body["occurrence"] = occurrence[:16]
+        if title:
+            body["title"] = title
+        if new_time:
+            first = (
+                occurrence
+                if body["scope"] == "following"
+                else (await client.series_of(session.token, series_id))["definition"]["first_start"]
+            )
+            body["first_start"] = f"{first[:10]}T{new_time}"
+        await client.revise_series(session.token, series_id, body, form_key(form))
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        return await _details(request, airing_id, problem)
+    return await _details(request, airing_id, notice="series-changed")

@@ -11,6 +11,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from services.web.client import ApiProblem
+from services.web.keys import LANGUAGE
 from services.web.pages.builder import rule_from
 from services.web.pages.common import api, form_key, new_key, signed_in, writing
 from services.web.rules import RuleError, describe
@@ -82,7 +83,7 @@ async def preview(request: web.Request) -> web.Response:
     }
     try:
         body = request_body(form, communes)
-        context["rule"], context["sentence"] = body["rule"], describe(body["rule"], "vi")
+        context["rule"], context["sentence"] = body["rule"], describe(body["rule"], request[LANGUAGE])
         answer = await api(request).fan_out(session.token, {**body, "dry_run": True}, None)
         context["result"] = answer.body
     except RuleError as exc:

@@ -127,14 +127,19 @@ self.addEventListener("fetch", (e) => {{
   if (url.origin !== location.origin) return;
   if (url.pathname.startsWith("/static/")) {{
     e.respondWith(caches.match(req).then((hit) => hit || fetch(req).then((r) => {{
-      const copy = r.clone(); caches.open(CACHE).then((c) => c.put(req, copy)); return r;
+      if (r.ok) {{ const copy = r.clone(); caches.open(CACHE).then((c) => c.put(req, copy)); }}
+      return r;
     }})));
     return;
   }}
   if (url.pathname === "/op/") {{
-    // Fresh when online, the last copy when not.
+    // Fresh when online; the last copy when offline or when Loa answers 5xx. A redirect (to sign in)
+    // is shown, never kept as the page.
     e.respondWith(fetch(req).then((r) => {{
-      if (r.ok) {{ const copy = r.clone(); caches.open(CACHE).then((c) => c.put("/op/", copy)); }}
+      if (r.ok && !r.redirected) {{
+        const copy = r.clone(); caches.open(CACHE).then((c) => c.put("/op/", copy)); return r;
+      }}
+      if (r.status >= 500) return caches.match("/op/").then((hit) => hit || r);
       return r;
     }}).catch(() => caches.match("/op/")));
   }}
@@ -145,7 +150,8 @@ self.addEventListener("fetch", (e) => {{
 @routes.get("/op/sw.js")
 async def service_worker(request: web.Request) -> web.Response:
     versions = request.app[ASSET_VERSIONS]
-    assets = [f"/static/{name}?v={versions[name]}" for name in ("op.js", "loa.css")]
+    # The page itself too, so that it opens with no connection right after the first visit.
+    assets = ["/op/", *(f"/static/{name}?v={versions[name]}" for name in ("op.js", "loa.css"))]
     body = SERVICE_WORKER.format(version="-".join(versions[n] for n in ("op.js", "loa.css")),
                                  assets=orjson.dumps(assets).decode())  # fmt: skip
     return web.Response(

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from services.common.localtime import VIETNAM, to_utc
 from services.web.client import ApiProblem
+from services.web.keys import LANGUAGE
 from services.web.pages.builder import rule_from
 from services.web.pages.common import api, form_key, new_key, signed_in, writing
 from services.web.rules import RuleError, describe, next_occurrences
@@ -75,7 +76,7 @@ async def rule_preview(request: web.Request) -> web.Response:
     """The builder's sentence, RRULE and next occurrences, as the planner changes the choices (htmx)."""
     await writing(request)
     form = await request.post()
-    language = request.get("lang", "vi")
+    language = request[LANGUAGE]
     context: dict = {"error": None, "rule": None, "sentence": None, "next": []}
     try:
         rule = rule_from(form)

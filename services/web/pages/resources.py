@@ -88,7 +88,11 @@ async def save(request: web.Request) -> web.Response:
     except ApiProblem as problem:
         if problem.status == 401:
             raise
-        shown = dict(form) | {"resource_id": resource_id, "languages": description.get("languages", []),
-                              "windows": description.get("windows", [])}  # fmt: skip
+        # The form again as the planner wrote it (lists as the template shows them), with the API's reason.
+        shown = (
+            dict(form)
+            | {"resource_id": resource_id, "type": description["type"]}
+            | {name: description.get(name, []) for name in ("languages", "windows", "slots", "columns")}
+        )
         return await _edit(request, shown, bool(form.get("new")), problem, status=problem.status)
     raise web.HTTPSeeOther(f"/desk/resources?type={description['type']}")

@@ -34,8 +34,17 @@
   }
 
   function mark(c, text) {
+    var badge = c.querySelector(".badge");
+    if (!c.dataset.badge) c.dataset.badge = badge.textContent;
     c.querySelectorAll(".actions, form.more").forEach(function (e) { e.hidden = true; });
-    c.querySelector(".badge").textContent = text;
+    badge.textContent = text;
+  }
+
+  function unmark(c) {  // refused: the airing is as it was, its buttons back
+    c.classList.remove("waiting");
+    var actions = c.querySelector(".actions");
+    if (actions) actions.hidden = false;
+    if (c.dataset.badge) c.querySelector(".badge").textContent = c.dataset.badge;
   }
 
   function refused(item, text) {
@@ -68,7 +77,7 @@
         if (c) { c.classList.remove("waiting", "status-scheduled"); c.classList.add("status-" + body.airing.status); mark(c, config.labels[body.airing.status] || body.airing.status); }
       } else {
         refused(item, (body.title || r.status) + (body.detail ? ": " + body.detail : ""));
-        if (c) c.classList.remove("waiting");
+        if (c) unmark(c);
       }
       render();
       flush();
