@@ -111,7 +111,8 @@ class LoaApi:
 
     async def check_token(self, token: str) -> None:
         """Raises ApiProblem(401) when the scheduler refuses the token."""
-        await self._call("GET", self.scheduler + "/v1/campaigns", token, params={"province": "-"})
+        # A province no campaign has: the cheapest read the scheduler authenticates.
+        await self._call("GET", self.scheduler + "/v1/campaigns", token, params={"province": "kiem-tra-ma"})
 
     # -- resources --------------------------------------------------------------------------
 
