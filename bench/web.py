@@ -2,7 +2,7 @@
 
 Run against a product brought up with the demo (``./loa up``)::
 
-    .venv/bin/python -m bench.web        # http://127.0.0.1:8083; tokens signed with LOA_TOKEN_SECRET
+    .venv/bin/python -m bench.web        # http://127.0.0.1:8080; tokens signed with LOA_TOKEN_SECRET
     .venv/bin/python -m bench.web --web http://127.0.0.1:8583 --rounds 50
 
 Each page is asked ``--rounds`` times one after another (a planner at a desk, an operator on a phone:

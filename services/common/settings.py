@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1")
     scheduler_port: int = Field(default=8081)
     metrics_port: int = Field(default=8082)
-    web_port: int = Field(default=8083, description="the web pages' HTTP port")
+    web_port: int = Field(default=8080, description="the web pages' HTTP port")
     scheduler_url: str = Field(
         default="http://127.0.0.1:8081", description="the scheduler API, for the web pages"
     )

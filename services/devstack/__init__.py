@@ -80,7 +80,7 @@ class Stack:
             stack,
             scheduler_port=int(env.get("LOA_SCHEDULER_PORT", 8081)),
             metrics_port=int(env.get("LOA_METRICS_PORT", 8082)),
-            web_port=int(env.get("LOA_WEB_PORT", 8083)),
+            web_port=int(env.get("LOA_WEB_PORT", 8080)),
         )
 
     @classmethod
@@ -184,7 +184,7 @@ class Stack:
             "LOA_METRICS_PORT": str(self.metrics_port),
             "LOA_DEV": "1",  # a development stack: the services accept the development token key
             **broker_users.service_env(self.amqp_url),  # each service on its own broker user
-            "LOA_WEB_PORT": str(self.web_port or 8083),
+            "LOA_WEB_PORT": str(self.web_port or 8080),
             "LOA_SCHEDULER_URL": f"http://127.0.0.1:{self.scheduler_port}",
             "LOA_METRICS_URL": f"http://127.0.0.1:{self.metrics_port}",
         }

@@ -182,6 +182,13 @@ class LoaApi:
         """The resource's iCalendar feed (a phone's calendar adds ``?token=``)."""
         return f"{self.scheduler}/v1/resources/{resource_id}/calendar.ics"
 
+    async def calendar_link(self, token: str, resource_id: str) -> str:
+        """The feed with a read-only link token for it alone (``GET /v1/links``): a phone's calendar
+        keeps its address in clear, so it must never hold the operator's own token, which writes."""
+        feed = f"/v1/resources/{resource_id}/calendar.ics"
+        link = await self._get(self.scheduler, "/v1/links", token, feed=feed)
+        return self.scheduler + link["url"]
+
     # -- figures ----------------------------------------------------------------------------
 
     async def report(self, token: str, *, month: str, province: str | None, campaign_id: str | None,

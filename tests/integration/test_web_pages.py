@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, time, timedelta
+from urllib.parse import unquote
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -602,3 +603,25 @@ async def test_a_series_changed_from_one_of_its_occurrences(web, client):
     )
     assert "Đã kết thúc chuỗi từ lượt này." in await ended.text()
     assert [t for _, t, _ in await occurrences()] == ["17:00", "18:00", "18:00"]
+
+
+async def test_the_phone_calendar_link_carries_a_read_only_token_for_that_feed_alone(web, client):
+    """A phone's calendar keeps its address in clear: the link must not hold the operator's token."""
+    csrf = await sign_in(web, OPERATOR)
+    answer = await web.post(
+        "/op/calendar", data={"csrf": csrf, "resource_id": EA_TU}, allow_redirects=False
+    )
+    assert answer.status == 303, await answer.text()
+    link = answer.headers["Location"]
+    assert link.startswith("webcal://") and f"/v1/resources/{EA_TU}/calendar.ics?token=" in link
+    feed_token = link.split("token=", 1)[1]
+    assert feed_token != token_of(OPERATOR)
+    feed_token = unquote(feed_token)
+    readable = await client.get(f"/v1/resources/{EA_TU}/calendar.ics", params={"token": feed_token})
+    assert readable.status == 200 and "BEGIN:VCALENDAR" in await readable.text()
+    writes = await client.post(
+        "/v1/airings", headers={"Authorization": f"Bearer {feed_token}"},
+        json={"kind": "loudspeaker", "resource_id": EA_TU, "starts_at": local(600), "duration_minutes": 5,
+              "title": "Không được phép"},
+    )  # fmt: skip
+    assert writes.status in (401, 403)

@@ -161,12 +161,11 @@ async def service_worker(request: web.Request) -> web.Response:
 
 @routes.post("/op/calendar")
 async def add_calendar(request: web.Request) -> web.Response:
-    """Hand the phone the resource's calendar feed (webcal://). The feed takes the token in its URL
-    (calendar apps send no headers), so the link is made only on this explicit tap and never shown
-    in a page."""
+    """Hand the phone the resource's calendar feed (webcal://) with a read-only link token for that
+    feed alone (calendar apps send no headers, and keep the address in clear)."""
     session = await writing(request)
     resource_id = (await request.post()).get("resource_id")
     if not isinstance(resource_id, str) or resource_id not in session.resources:
         raise web.HTTPForbidden(text="not one of your resources")
-    feed = URL(api(request).calendar_url(resource_id)).with_query(token=session.token)
+    feed = URL(await api(request).calendar_link(session.token, resource_id), encoded=True)
     raise web.HTTPSeeOther(str(feed.with_scheme("webcal")))
