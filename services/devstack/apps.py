@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -99,6 +100,11 @@ class App:
         os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
         while self.pid() and time.monotonic() < deadline:
+            # When this process started the service, its exit leaves a zombie that still answers
+            # kill(pid, 0) until it is reaped; reap it (a stranger's pid raises ChildProcessError).
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    break
             time.sleep(0.2)
         if self.pid():
             os.killpg(pid, signal.SIGKILL)
