@@ -98,6 +98,7 @@ class CatchUpSubscription:
         self.parking = ParkingLot(store.schema)
         self.parked = 0  # events parked by this subscription since it was made
         self.trouble: str | None = None  # what keeps it from following, for /readyz
+        self.halted: str | None = None  # why it stopped on a poison event (Poison.HALT)
         self.position = 0
         self.caught_up = asyncio.Event()
         self._wake = asyncio.Event()
@@ -136,6 +137,8 @@ class CatchUpSubscription:
 
     async def wait_until(self, position: int, timeout: float = 10.0) -> None:
         """Wait until the subscription has handled everything up to ``position``."""
+        if self.halted and self.position < position:
+            raise TimeoutError(self.halted)  # it will not get there: say so now, not after ``timeout``
         async with asyncio.timeout(timeout):
             while self.position < position:
                 self._wake.set()  # a waiter knows there is something to read before any NOTIFY
@@ -233,10 +236,11 @@ class CatchUpSubscription:
         }
         if self.poison is Poison.HALT:
             log.error("projection halted on an event it cannot apply", **where, error=error, exc_info=exc)
-            raise Halt(
+            self.halted = (
                 f"{self.name} cannot apply event {event.event_id} at position {event.global_position} "
                 f"({event.type}): {error}"
-            ) from exc
+            )
+            raise Halt(self.halted) from exc
         async with conn.transaction():
             await self.parking.park(conn, self.name, event, error)
             await self.checkpoints.save(conn, self.name, event.global_position)

@@ -21,7 +21,7 @@ import pytest
 from services.bus.topology import DEAD_LETTER_EXCHANGE, declare_exchanges
 from services.eventstore.port import Expect, NewEvent
 from services.eventstore.postgres import PostgresEventStore, create_pool
-from tests.faults.conftest import COLLECTOR, VIEWER, bearer
+from tests.faults.conftest import COLLECTOR, PLANNER, VIEWER, bearer
 from tests.faults.workload import figures, known_to_metrics, plan_livestreams, sample, until
 
 NATIONAL_PLANNER = bearer("planner", "Ban Tuyên truyền BHXH Việt Nam")
@@ -133,3 +133,15 @@ async def test_the_schedulers_read_model_halts_on_an_event_it_cannot_apply_and_s
         assert body["status"] == 503 and body["detail"].startswith("airings-read-model: halted")
         async with http.get(f"{product.scheduler.url}/healthz") as r:
             assert r.status == 200, "liveness is not readiness"
+        # Writes still go to the log; reading them back says at once that the model is behind.
+        airing = {
+            "kind": "livestream",
+            "resource_id": "page:facebook:bhxh-dak-lak",
+            "starts_at": "2023-09-01T20:00",
+            "duration_minutes": 30,
+            "title": "Sau khi dừng",
+        }
+        started = asyncio.get_running_loop().time()
+        async with http.post(f"{product.scheduler.url}/v1/airings", json=airing, headers=PLANNER) as r:
+            assert r.status == 503 and r.headers["Retry-After"] == "5", await r.text()
+        assert asyncio.get_running_loop().time() - started < 2
