@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -99,13 +98,17 @@ class App:
         say(f"stopping {self.name}")
         os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        while self.pid() and time.monotonic() < deadline:
-            # When this process started the service, its exit leaves a zombie that still answers
-            # kill(pid, 0) until it is reaped; reap it (a stranger's pid raises ChildProcessError).
-            with contextlib.suppress(ChildProcessError):
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    break
+        while self._alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if self.pid():
+        if self._alive(pid):
             os.killpg(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
+
+    def _alive(self, pid: int) -> bool:
+        # A process this one started stays a zombie, answering signal 0, until it is reaped.
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return False
+        except ChildProcessError:
+            pass  # not our child: the launcher that started it has gone, init reaps it
+        return self.pid() is not None
