@@ -14,7 +14,7 @@ from services.scheduler.domain.errors import InvalidCommand
 from services.scheduler.domain.schedule import decide, fold
 
 GIO_THU_9 = "radio:vov-dak-lak:gio-thu-9"
-BUDGET = 0.1  # seconds per refusal (the target); a runaway rule took minutes
+BUDGET = 0.5  # seconds per refusal: the target is 0.1 s, the margin for a loaded CI machine
 HORIZON = to_utc(datetime(2027, 2, 1))
 RUNAWAYS = [
     "FREQ=DAILY;INTERVAL=0",
