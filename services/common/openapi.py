@@ -10,7 +10,9 @@ names of plain string parameters.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from dataclasses import field as default
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,10 @@ class ApiDocument:
     endpoints: list[Endpoint]
     problem: type[BaseModel]
     path: Path
+    links: dict[tuple[str, str], dict[str, str]] = default(default_factory=dict)
+    """(method, path) of an operation that creates something -> {path parameter: runtime expression}
+    naming it; every operation whose path takes exactly those parameters is linked from it, so that
+    clients (and schemathesis' stateful phase) can follow what was created."""
 
     def build(self) -> dict[str, Any]:
         models = {m for e in self.endpoints for m in (e[4], *_models(e[5])) if isinstance(m, type)}
@@ -95,6 +101,18 @@ class ApiDocument:
             paths.setdefault(path, {})[method] = _operation(
                 method, path, summary, roles, request, response, status, params
             )
+        for method, path, *_ in self.endpoints:
+            paths[path][method]["operationId"] = _operation_id(method, path)
+        for (method, path), names in self.links.items():
+            operation = paths[path][method]
+            links = {
+                _operation_id(m, p): {"operationId": _operation_id(m, p), "parameters": names}
+                for m, p, *_ in self.endpoints
+                if (m, p) != (method, path) and set(re.findall(r"{(\w+)}", p)) == set(names)
+            }
+            for code, response in operation["responses"].items():
+                if code.startswith("2"):
+                    response["links"] = links
         return {
             "openapi": "3.1.0",
             "info": {"title": self.title, "version": "1", "description": self.description},
@@ -134,6 +152,12 @@ border-bottom:1px solid #ddd;vertical-align:top}}</style></head><body>
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_bytes(self.rendered())
         print(f"wrote {self.path.relative_to(root)}")
+
+
+def _operation_id(method: str, path: str) -> str:
+    """``post /v1/airings/{airing_id}/cancel`` -> ``post_airings_airing_id_cancel``."""
+    words = re.findall(r"\w+", path.removeprefix("/v1"))
+    return "_".join([method, *words]).replace("-", "_")
 
 
 def _models(response: Response) -> list[type[BaseModel]]:

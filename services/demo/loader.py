@@ -166,7 +166,11 @@ class Loader:
         await gather_limited(calls)
 
     async def report(self, airing: dict, outcome: str, reason: str | None, late: int = 0) -> None:
-        if airing["status"] not in ("scheduled", "rescheduled") or local(airing["ends_at"]) > self.now:
+        # An as-run record is of the past: a late airing still on air is confirmed at the next run.
+        if (
+            airing["status"] not in ("scheduled", "rescheduled")
+            or local(airing["ends_at"]) + timedelta(minutes=late) > self.now
+        ):
             return
         starts, ends = local(airing["starts_at"]), local(airing["ends_at"])
         body: dict[str, Any] = {"outcome": outcome}

@@ -101,6 +101,12 @@ API = ApiDocument(
     endpoints=ENDPOINTS,
     problem=bodies.Problem,
     path=DOCUMENT,
+    links={
+        ("post", "/v1/airings"): {"airing_id": "$response.body#/airing_id"},
+        ("put", "/v1/resources/{resource_id}"): {"resource_id": "$response.body#/resource_id"},
+        ("post", "/v1/campaigns"): {"campaign_id": "$response.body#/campaign_id"},
+        ("post", "/v1/series"): {"series_id": "$response.body#/series_id"},
+    },
 )
 build, rendered, document, page = API.build, API.rendered, API.document, API.page
 

@@ -69,10 +69,16 @@ def schemathesis(service: Service, folder: Path, label: str, token: str | None) 
     command = [
         str(Path(sys.executable).with_name("st")), "run", f"{service.url}/openapi.json",
         "--max-examples", str(EXAMPLES), "--seed", SEED, "--checks", CHECKS,
-        "--suppress-health-check", "all", "--no-shrink", "--workers", "2", "--request-timeout", "20",
+        "--suppress-health-check", "all", "--no-shrink", "--request-timeout", "20",
         "--report", "json", "--report-json-path", str(report),
         # The event stream never ends by design (tests/integration/test_metrics.py follows it).
         "--exclude-path", "/v1/stream",
+        # Two workers halve the scheduler's run; metrics' open-ended sample items make hypothesis
+        # draw arbitrary JSON, whose lambda descriptions trip CPython 3.11's ast in threads.
+        "--workers", "2" if service.name == "scheduler" else "1",
+        # Without a token every operation answers 401 first: the coverage phase's thousands of
+        # variants would all meet the same check.
+        "--phases", "examples,coverage,fuzzing,stateful" if token else "examples,fuzzing",
     ]  # fmt: skip
     if token:
         command += ["--header", f"Authorization: Bearer {token}"]
@@ -100,7 +106,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_the_document_does_no
             f"{service} ({label}, seed {result['seed']}): {failures} {result['errors']}\n"
             + result["output"][-8000:]
         )
-        assert result["operations"]["tested"] == result["operations"]["total"]
+        assert result["operations"]["tested"] == result["operations"]["selected"]
     assert running.process.poll() is None, f"{service} died:\n{running.log.read_text()[-3000:]}"
     print(f"{service}: {cases} cases in all; RSS {running.rss_mb():.0f} MB")
     assert running.rss_mb() < RSS_LIMIT_MB

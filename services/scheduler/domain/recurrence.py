@@ -33,9 +33,9 @@ MAX_OCCURRENCES = 10_000
 """More occurrences than this in one expansion is a rule without a sensible end (e.g. daily from 2000)."""
 SCAN_LIMIT = 100_000
 """Occurrences dateutil may walk past before a window (it always starts from DTSTART)."""
-FIRST_WITHIN_YEARS = 8
+FIRST_WITHIN_YEARS = 4
 """A new rule's first occurrence comes within this many years of its first start (29 February
-recurs within eight, 2100 not being a leap year); a rule that does not is one that never occurs."""
+does, up to 2100); a rule that does not is one that never occurs, or too rarely to plan by."""
 MAX_DURATION = timedelta(hours=24)
 
 

