@@ -375,6 +375,7 @@ async def test_a_series_said_in_words_is_planned_with_its_rrule(web, client):
     said = await (await web.post("/desk/plan/rule", data=form)).text()
     assert "thứ Ba cuối cùng của tháng" in said and rule in said
     assert f"thứ Ba {coming[0]:%d/%m/%Y} 17:00" in said
+    form["exdates"] = f"{coming[1]:%Y-%m-%d}"  # the second one does not air
     planned = await web.post("/desk/plan/series", data=form)
     assert planned.status == 200 and "Đã lên lịch chuỗi" in await planned.text()
     until = first + timedelta(days=50)  # within the horizon the series is kept scheduled over
@@ -385,9 +386,9 @@ async def test_a_series_said_in_words_is_planned_with_its_rrule(web, client):
             headers=PLANNER,
         )
     ).json()
-    expected = [f"{d:%Y-%m-%dT%H:%M}" for d in coming if d.date() < until]
+    expected = [f"{d:%Y-%m-%dT%H:%M}" for d in coming if d.date() < until and d != coming[1]]
     assert expected and [a["starts_at"][:16] for a in found["items"]] == expected
-    wrong = await web.post("/desk/plan/rule", data=form | {"weekday": [], "ordinal": ""})
+    wrong = await web.post("/desk/plan/rule", data=form | {"weekday": [], "ordinal": ""})  # no day chosen
     assert "weekdays" in await wrong.text()
 
 

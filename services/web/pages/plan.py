@@ -27,8 +27,14 @@ async def _page(request: web.Request, **extra) -> web.Response:
         client.resources(session.token, province=session.province),
         client.campaigns(session.token, province=session.province),
     )
-    context = {"resources": resources, "campaigns": campaigns, "key": new_key(), "problem": None,
-               "done": None, "form": {}} | extra  # fmt: skip
+    context = {
+        "resources": resources,
+        "campaigns": campaigns,
+        "key": new_key(),
+        "problem": None,
+        "done": None,
+        "form": {},
+    } | extra
     return aiohttp_jinja2.render_template("plan.html", request, context, status=extra.get("status", 200))
 
 
@@ -62,8 +68,12 @@ async def plan_airing(request: web.Request) -> web.Response:
     try:
         answer = await api(request).plan_airing(session.token, _airing_body(form, resources), form_key(form))
     except ValueError:
-        return await _page(request, problem=ApiProblem(422, {"title": "duration_minutes: a number"}),
-                           form=dict(form), status=422)  # fmt: skip
+        return await _page(
+            request,
+            problem=ApiProblem(422, {"title": "duration_minutes: a number"}),
+            form=dict(form),
+            status=422,
+        )
     except ApiProblem as problem:
         if problem.status == 401:
             raise
@@ -99,10 +109,18 @@ async def plan_series(request: web.Request) -> web.Response:
     try:
         airing = _airing_body(form, resources)
         body = {
-            "resource_id": airing["resource_id"], "kind": airing["kind"], "rule": rule_from(form),
-            "first_start": airing["starts_at"], "duration_minutes": airing["duration_minutes"],
-            "title": airing["title"], "skip_conflicts": bool(form.get("skip_conflicts")),
-        } | {k: airing[k] for k in ("language", "script", "topic", "campaign_id") if k in airing}  # fmt: skip
+            "resource_id": airing["resource_id"],
+            "kind": airing["kind"],
+            "rule": rule_from(form),
+            "first_start": airing["starts_at"],
+            "duration_minutes": airing["duration_minutes"],
+            "title": airing["title"],
+            "skip_conflicts": bool(form.get("skip_conflicts")),
+        } | {k: airing[k] for k in ("language", "script", "topic", "campaign_id") if k in airing}
+        # Days the series skips (EXDATE), at the series' time: "2027-01-01, 2027-02-17".
+        skipped = [d.strip() for d in str(form.get("exdates", "")).replace(";", ",").split(",") if d.strip()]
+        if skipped:
+            body["exdates"] = [f"{d}T{form.get('time')}" for d in skipped]
         answer = await api(request).series(session.token, body, form_key(form))
     except (RuleError, ValueError) as exc:
         return await _page(request, problem=ApiProblem(422, {"title": str(exc)}), form=dict(form), status=422)
@@ -120,8 +138,15 @@ async def _emergency_page(request: web.Request, **extra) -> web.Response:
     session = signed_in(request)
     communes = await api(request).resources(session.token, province=session.province, type="commune")
     now = datetime.now(VIETNAM) + timedelta(minutes=5)
-    context = {"communes": communes, "key": new_key(), "problem": None, "done": None, "bumps": None,
-               "form": {}, "now": now} | extra  # fmt: skip
+    context = {
+        "communes": communes,
+        "key": new_key(),
+        "problem": None,
+        "done": None,
+        "bumps": None,
+        "form": {},
+        "now": now,
+    } | extra
     return aiohttp_jinja2.render_template("emergency.html", request, context, status=extra.get("status", 200))
 
 
@@ -155,8 +180,9 @@ async def emergency(request: web.Request) -> web.Response:
         start = to_utc(datetime.fromisoformat(f"{form.get('date')}T{form.get('time')}"))
         minutes = int(str(form.get("duration_minutes") or 15))
     except ValueError:
-        return await _emergency_page(request, problem=ApiProblem(422, {"title": "date, time, duration"}),
-                                     form=dict(form), status=422)  # fmt: skip
+        return await _emergency_page(
+            request, problem=ApiProblem(422, {"title": "date, time, duration"}), form=dict(form), status=422
+        )
     end = start + timedelta(minutes=minutes)
     if form.get("mode") != "commit":
         bumps = await _in_the_way(request, session.token, communes, start, end)
@@ -164,9 +190,15 @@ async def emergency(request: web.Request) -> web.Response:
     key = form_key(form)
     results = []
     for resource_id in communes:
-        body = {"kind": "loudspeaker", "resource_id": resource_id, "starts_at": start.isoformat(),
-                "duration_minutes": minutes, "title": str(form.get("title", "")).strip(),
-                "priority": "emergency", "language": str(form.get("language") or "Kinh")}  # fmt: skip
+        body = {
+            "kind": "loudspeaker",
+            "resource_id": resource_id,
+            "starts_at": start.isoformat(),
+            "duration_minutes": minutes,
+            "title": str(form.get("title", "")).strip(),
+            "priority": "emergency",
+            "language": str(form.get("language") or "Kinh"),
+        }
         if str(form.get("script", "")).strip():
             body["script"] = str(form["script"]).strip()
         try:
