@@ -27,7 +27,7 @@ import asyncpg
 import pytest
 
 from services.common.auth import issue
-from services.devstack import Stack
+from services.devstack import Stack, broker_users
 from services.devstack.apps import App
 from services.devstack.servers import account, port_open, postgres_bin, run
 
@@ -234,6 +234,8 @@ async def fresh_vhost_named(stack: Stack, vhost: str) -> None:
         grant = {"configure": ".*", "write": ".*", "read": ".*"}
         async with http.put(f"{api}/permissions/{vhost}/loa", json=grant) as r:
             assert r.status in (201, 204), await r.text()
+    # Each service runs on its own broker user (app_env names them): give them this vhost too.
+    await asyncio.to_thread(broker_users.ensure, stack.rabbitmq.management_url, vhost)
 
 
 def pytest_collection_modifyitems(items):

@@ -28,6 +28,7 @@ from services.common.settings import Settings
 from services.devstack import Stack
 from services.devstack.apps import App
 from services.devstack.servers import free_port
+from tests.faults.conftest import fresh_vhost_named
 
 DATABASE, VHOST = "loa_faults_order", "loa-faults-order"
 SECRET = Settings().token_secret
@@ -123,24 +124,7 @@ async def fresh_database(stack: Stack) -> None:
 
 
 async def fresh_vhost(stack: Stack) -> None:
-    api = stack.rabbitmq.management_url + "api"
-    login = {"Authorization": aiohttp.encode_basic_auth("loa", "loa")}
-    async with aiohttp.ClientSession(headers=login) as http:
-        deadline = time.monotonic() + 60
-        while True:  # the management plugin answers a little after the broker
-            try:
-                async with http.delete(f"{api}/vhosts/{VHOST}") as r:
-                    assert r.status in (204, 404), await r.text()
-                break
-            except aiohttp.ClientConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(1)
-        async with http.put(f"{api}/vhosts/{VHOST}") as r:
-            assert r.status in (201, 204), await r.text()
-        grant = {"configure": ".*", "write": ".*", "read": ".*"}
-        async with http.put(f"{api}/permissions/{VHOST}/loa", json=grant) as r:
-            assert r.status in (201, 204), await r.text()
+    await fresh_vhost_named(stack, VHOST)
 
 
 @pytest.fixture
