@@ -66,7 +66,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         def read_model() -> CatchUpSubscription:
             return CatchUpSubscription(store, NAME, AiringsProjection(schema), batch_size=2000, durable=False)
 
-        projection = SingleActive(pool, f"{schema}.{NAME}", read_model)
+        projection = SingleActive(settings.pg_dsn, f"{schema}.{NAME}", read_model)
         follower = asyncio.create_task(projection.run(), name="airings-read-model")
         subscription = CheckpointWait(projection, pool, schema, NAME)
         app[POOL], app[STORE], app[SUBSCRIPTION] = pool, store, subscription
@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             return HorizonKeeper(app[SCHEDULER], pool, schema, days=days, interval=interval)
 
         app[KEEPER] = horizon_keeper()
-        keeper = SingleActive(pool, f"{schema}.series-horizon", horizon_keeper)
+        keeper = SingleActive(settings.pg_dsn, f"{schema}.series-horizon", horizon_keeper)
         keeping = asyncio.create_task(keeper.run(), name="series-horizon")
         yield
         keeper.stop()
@@ -99,7 +99,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         def outbox_relay() -> OutboxRelay:
             return OutboxRelay(app[STORE], settings.amqp_url, name="scheduler-relay", consumers=consumers)
 
-        relayer = SingleActive(app[POOL], f"{schema}.scheduler-relay", outbox_relay) if relay else None
+        relayer = SingleActive(settings.pg_dsn, f"{schema}.scheduler-relay", outbox_relay) if relay else None
         task = asyncio.create_task(relayer.run(), name="scheduler-relay") if relayer else None
         yield
         if relayer is not None:
