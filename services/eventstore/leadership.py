@@ -37,10 +37,14 @@ class Worker(Protocol):
 
 
 class SingleActive:
-    """Runs a fresh ``make()`` worker while this process holds the lock ``name``; one process at a time."""
+    """Runs a fresh ``make()`` worker while this process holds the lock ``name``; one process at a time.
 
-    def __init__(self, pool: asyncpg.Pool, name: str, make: Callable[[], Any], *, poll: float = 1.0) -> None:
-        self.pool = pool
+    The lock lives on a connection of its own (``dsn``), outside every pool: ending that
+    session is how the lock is let go, whatever state the connection is in.
+    """
+
+    def __init__(self, dsn: str, name: str, make: Callable[[], Any], *, poll: float = 1.0) -> None:
+        self.dsn = dsn
         self.name = name
         self.make = make
         self.poll = poll
@@ -49,67 +53,72 @@ class SingleActive:
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        """Until :meth:`stop`: wait for the lock, run the worker while holding it, let go when it fails."""
-        while not self._stopping.is_set():
-            try:
-                await self._lead_once()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("leadership: database unreachable; trying again", work=self.name, error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.poll)
+        """Until :meth:`stop`: wait for the lock, run the worker while holding it, let go when it ends."""
+        conn: asyncpg.Connection | None = None
+        try:
+            while not self._stopping.is_set():
+                failure: BaseException | None = None
+                try:
+                    if conn is None or conn.is_closed():
+                        conn = await asyncpg.connect(self.dsn, timeout=10)
+                    if await conn.fetchval("select pg_try_advisory_lock(hashtextextended($1, 0))", self.name):
+                        failure = await self._lead(conn)
+                        conn.terminate()  # the lock goes with the session, whatever else went wrong
+                        conn = None
+                except Exception as exc:  # a leadership loop must outlive any failure of its connection
+                    log.warning("leadership: trying again", work=self.name, error=repr(exc))
+                    if conn is not None:
+                        conn.terminate()
+                        conn = None
+                if failure is not None:
+                    # The lock is released (another replica may lead meanwhile); the work's own failure
+                    # goes to whoever runs this: the service's supervisor logs it, restarts with
+                    # back-off, or keeps it down when it halted.
+                    raise failure
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.poll)
+        finally:
+            if conn is not None:
+                conn.terminate()
 
     def stop(self) -> None:
         self._stopping.set()
         if self.worker is not None:
             self.worker.stop()
 
-    async def _lead_once(self) -> None:
-        failure: BaseException | None = None
-        conn = await self.pool.acquire()
+    async def _lead(self, conn: asyncpg.Connection) -> BaseException | None:
+        """Run the work while the lock holds; the work's failure, if it failed."""
+        log.info("leading: this process runs the work", work=self.name)
+        self.worker = self.make()
+        self.leading.set()
+        task = asyncio.create_task(self.worker.run(), name=self.name)
         try:
-            if not await conn.fetchval("select pg_try_advisory_lock(hashtextextended($1, 0))", self.name):
-                return
-            log.info("leading: this process runs the work", work=self.name)
-            self.worker = self.make()
-            self.leading.set()
-            task = asyncio.create_task(self.worker.run(), name=self.name)
-            try:
-                await self._hold(conn, task)
-            finally:
-                self.leading.clear()
-                self.worker.stop()
-                await asyncio.wait({task}, timeout=5)
-                if not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                self.worker = None
-                failure = task.exception() if not task.cancelled() else None
-                if not conn.is_closed():
-                    try:
-                        await asyncio.wait_for(
-                            conn.execute("select pg_advisory_unlock(hashtextextended($1, 0))", self.name), 2
-                        )
-                    except Exception:  # whatever went wrong, the lock must not linger
-                        # A session lock outlives the pool's reset: a connection that may still hold
-                        # it must not go back to the pool.
-                        conn.terminate()
+            await self._hold(conn, task)
         finally:
-            await self.pool.release(conn)
-        if failure is not None:
-            # The lock is released: another replica may lead meanwhile. The failure goes to whoever
-            # runs this (the service's supervisor logs it, restarts with back-off or keeps it halted).
-            raise failure
+            self.leading.clear()
+            self.worker.stop()
+            await asyncio.wait({task}, timeout=5)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self.worker = None
+        return task.exception() if not task.cancelled() else None
 
     async def _hold(self, conn: asyncpg.Connection, task: asyncio.Task) -> None:
-        """Keep the lock while the work runs; notice a lost session (the lock is gone with it)."""
+        """Keep the lock while the work runs; notice a lost session (the lock is gone with it).
+
+        A process cut off from the database keeps running its work until this notices
+        (about ``poll`` seconds, at most ``poll`` + 2): another process may take the
+        lock in that window. A killed process leaves no such window.
+        """
         while not self._stopping.is_set() and not task.done():
             done, _ = await asyncio.wait({task}, timeout=self.poll)
             if done or self._stopping.is_set():
                 return
             try:
                 await asyncio.wait_for(conn.fetchval("select 1"), max(self.poll, 2.0))
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
                 log.warning("leadership lost with its connection", work=self.name, error=repr(exc))
                 return
 

@@ -85,7 +85,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
                 store, NAME, AiringsProjection(schema), batch_size=2000, durable=False, poison=Poison.HALT
             )
 
-        projection = SingleActive(pool, f"{schema}.{NAME}", read_model)
+        projection = SingleActive(settings.pg_dsn, f"{schema}.{NAME}", read_model)
         supervisor.start(
             NAME,
             projection.run,
@@ -102,7 +102,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             return HorizonKeeper(app[SCHEDULER], pool, schema, days=days, interval=interval)
 
         app[KEEPER] = horizon_keeper()
-        keeper = SingleActive(pool, f"{schema}.series-horizon", horizon_keeper)
+        keeper = SingleActive(settings.pg_dsn, f"{schema}.series-horizon", horizon_keeper)
         supervisor.start("series-horizon", keeper.run, stop=keeper.stop)
         yield
         await supervisor.stop("series-horizon")
@@ -122,7 +122,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             return OutboxRelay(app[STORE], url, name="scheduler-relay", consumers=consumers)
 
         if relay:
-            relayer = SingleActive(app[POOL], f"{schema}.scheduler-relay", outbox_relay)
+            relayer = SingleActive(settings.pg_dsn, f"{schema}.scheduler-relay", outbox_relay)
             supervisor.start("scheduler-relay", relayer.run, stop=relayer.stop)
         yield
         await supervisor.stop("scheduler-relay")

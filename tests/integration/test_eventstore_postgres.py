@@ -7,6 +7,7 @@ from services.eventstore.migrate import migrate, migration_files
 from services.eventstore.port import Expect, NewEvent, StaleTransaction, StreamAppend, WrongExpectedVersion
 from tests.eventstore_contract import EventStoreContract, scheduled
 from tests.integration.pg import fresh_store, unique_schema
+from tests.polling import eventually
 
 
 @pytest.fixture
@@ -109,3 +110,48 @@ class TestPostgresEventStore(EventStoreContract):
         await store.append("misc-1", [event], Expect.NO_STREAM)
         [read] = await store.read_stream("misc-1")
         assert read.data == event.data
+
+
+class _Work:
+    """A worker that counts how often it ran and runs until stopped."""
+
+    def __init__(self, runs: list[str], who: str) -> None:
+        self.runs, self.who = runs, who
+        self._stop = asyncio.Event()
+
+    async def run(self) -> None:
+        self.runs.append(self.who)
+        await self._stop.wait()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+async def test_single_active_work_runs_once_and_moves_when_its_holder_loses_its_session(pool, pg_dsn):
+    from services.eventstore.leadership import SingleActive
+
+    name = f"test-leader-{uuid4().hex[:8]}"
+    runs: list[str] = []
+    a = SingleActive(pg_dsn, name, lambda: _Work(runs, "a"), poll=0.1)
+    b = SingleActive(pg_dsn, name, lambda: _Work(runs, "b"), poll=0.1)
+    tasks = [asyncio.create_task(a.run())]
+    try:
+        await asyncio.wait_for(a.leading.wait(), 5)
+        tasks.append(asyncio.create_task(b.run()))
+        await asyncio.sleep(0.5)  # b keeps trying meanwhile
+        assert runs == ["a"] and not b.leading.is_set()
+        # The holder's session ends as it does when its process is killed: the lock goes with it.
+        await pool.execute(
+            "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' "
+            "and objid = (hashtextextended($1, 0) & 4294967295)::bigint::oid and granted",
+            name,
+        )
+        # The work starts again, in whichever process locks first.
+        await eventually(lambda: len(runs) >= 2, timeout=5)
+        await asyncio.sleep(0.5)  # longer than a holder takes to notice a lost session
+        assert len(runs) == 2
+        assert sum(s.leading.is_set() for s in (a, b)) == 1
+    finally:
+        a.stop()
+        b.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
