@@ -25,7 +25,7 @@ DEAD_LETTER_QUEUE = "loa.dead-letter"
 # publishes anything, so that a consumer that starts late finds everything it missed waiting
 # in its queue instead of lost to an exchange that had nowhere to route it.
 CONSUMERS: Mapping[str, tuple[str, ...]] = {
-    "metrics.scheduler-events": ("schedule.#",),
+    "metrics.scheduler-events": ("schedule.#", "access.#"),
 }
 
 # Broker-side safety net: a message redelivered this often (a consumer that

@@ -413,7 +413,10 @@ class IdempotencyStore:
                     values ($1, $2, $3, now())
                     on conflict (actor, key) do update
                         set request_hash = excluded.request_hash, claimed_at = now(), created_at = now()
-                        where i.status is null and i.claimed_at < now() - make_interval(secs => $4)
+                        where i.status is null and (i.claimed_at < now() - make_interval(secs => $4)
+                            -- claimed before the database last started: its request lost its
+                            -- connections then, and could not release the claim
+                            or i.claimed_at < pg_postmaster_start_time())
                     returning true""",
                 actor,
                 key,

@@ -18,20 +18,26 @@ import base64
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from services.bus.topology import CONSUMERS
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFINITIONS = ROOT / "docker" / "rabbitmq" / "definitions.json"
 OURS = r"loa\.(events|dead-letter)"
+# The relay declares and binds every known consumer's queue before it publishes (backfill): it may
+# configure and bind them (write on the queue, read on loa.events), never consume from them.
+PREDECLARED = "|".join(re.escape(queue) + r"(\.retry)?" for queue in CONSUMERS)
 USERS: dict[str, dict[str, str]] = {
     "loa-scheduler": {
-        "configure": rf"^{OURS}$",
-        "write": rf"^{OURS}$",
-        "read": r"^loa\.dead-letter$",  # binding the dead-letter queue reads its exchange
+        "configure": rf"^({OURS}|{PREDECLARED})$",
+        "write": rf"^({OURS}|{PREDECLARED})$",
+        "read": rf"^{OURS}$",  # binding a queue reads its exchange
     },
     "loa-metrics": {
         "configure": rf"^({OURS}|metrics[^ ]*)$",

@@ -13,6 +13,7 @@ from aiohttp import web
 from contracts.events import REGISTRY
 from services.bus.connection import connect_robust
 from services.bus.consumer import Consumer
+from services.bus.topology import CONSUMERS
 from services.common.auth import Keyring
 from services.common.revocations import REVOCATIONS, Revocations, watch_revocations
 from services.common.settings import Settings
@@ -30,7 +31,7 @@ from services.metrics.sample_queue import SampleQueue
 
 log = structlog.get_logger(__name__)
 SCHEMA_NAME = "metrics"
-IMPORTED = ("schedule.#", "access.#")
+IMPORTED = CONSUMERS["metrics.scheduler-events"]  # the queue the relay declares before publishing
 
 
 def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Application:
