@@ -87,9 +87,17 @@ class Problem(Exception):
 def field_errors(exc: ValidationError, whole: str = "body") -> list[dict[str, str]]:
     """Each refusal of a pydantic check as {field, reason}; ``whole`` names a refusal of the value itself."""
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or whole, "reason": err["msg"]}
+        {"field": ".".join(str(p) for p in err["loc"]) or whole, "reason": reason(err)}
         for err in exc.errors(include_url=False)
     ]
+
+
+def reason(error: Any) -> str:
+    """A pydantic error's message as a person reads it: our own checks' words without the
+    "Value error, " that pydantic puts before them."""
+    if error.get("type") == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
+    return error["msg"]
 
 
 def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -358,11 +366,12 @@ def canonical(body: bytes) -> bytes:
 class IdempotencyStore:
     """Claims ``Idempotency-Key``s and replays the answers of the commands run under them.
 
-    ``lease`` bounds how long a claim holds when its process died mid-request; ``wait``
+    ``lease`` bounds how long a claim holds when its process died mid-request (a request
+    that runs renews its claim every ``lease / 3`` seconds, however long it takes); ``wait``
     how long a simultaneous request waits for the first one before a 409 "in progress".
     """
 
-    def __init__(self, pool: asyncpg.Pool, schema: str, *, wait: float = 10.0, lease: float = 60.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, schema: str, *, wait: float = 10.0, lease: float = 15.0) -> None:
         self.pool = pool
         self.schema = schema
         self.wait = wait
@@ -435,20 +444,38 @@ class IdempotencyStore:
     async def _execute(
         self, actor: str, key: str, handle: Callable[[], Awaitable[web.Response]], path: str
     ) -> web.Response:
+        renewing = asyncio.create_task(self._renew(actor, key), name="idempotency-claim")
         try:
             try:
                 response = await handle()
             except Problem as problem:
                 response = problem.response(path)
         except BaseException:
+            renewing.cancel()
             await asyncio.shield(self._release(actor, key))
             raise
+        renewing.cancel()
         if 200 <= response.status < 300 and isinstance(response.body, bytes):
             await asyncio.shield(self._keep(actor, key, response))
         else:
             # Not an outcome of an executed command (a refusal, a conflict, a failure): a retry runs anew.
             await asyncio.shield(self._release(actor, key))
         return response
+
+    async def _renew(self, actor: str, key: str) -> None:
+        """Keep the claim while its request runs: a replica killed mid-request stops renewing, and
+        a retry elsewhere takes the key over after ``lease`` seconds instead of waiting forever."""
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                await self.pool.execute(
+                    f"update {self.schema}.idempotency set claimed_at = now() "
+                    "where actor = $1 and key = $2 and status is null",
+                    actor,
+                    key,
+                )
+            except (asyncpg.PostgresError, OSError) as exc:  # the request itself will meet it too
+                log.warning("idempotency claim not renewed", key=key, error=str(exc))
 
     async def _keep(self, actor: str, key: str, response: web.Response) -> None:
         await self.pool.execute(

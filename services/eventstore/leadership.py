@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 
+from services.common.supervisor import Halt
 from services.eventstore.checkpoints import CheckpointStore
 
 log = structlog.get_logger(__name__)
@@ -49,6 +50,7 @@ class SingleActive:
         self.make = make
         self.poll = poll
         self.worker: Any | None = None
+        self.halted: str | None = None  # why the work stopped for good here (it raised Halt)
         self.leading = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -71,6 +73,8 @@ class SingleActive:
                         conn.terminate()
                         conn = None
                 if failure is not None:
+                    if isinstance(failure, Halt):
+                        self.halted = str(failure)
                     # The lock is released (another replica may lead meanwhile); the work's own failure
                     # goes to whoever runs this: the service's supervisor logs it, restarts with
                     # back-off, or keeps it down when it halted.
@@ -151,6 +155,8 @@ class CheckpointWait:
         async with asyncio.timeout(timeout):
             delay = 0.002
             while self.position < position:
+                if self.leader.halted:
+                    raise TimeoutError(self.leader.halted)  # it will not get there: say so now
                 worker = self.leader.worker
                 if worker is not None:
                     await worker.wait_until(position, timeout)

@@ -48,7 +48,8 @@ def check_batch(
             sample = SampleIn.model_validate(item)
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
-            rejected.append(Rejection(index, ".".join(map(str, error["loc"])) or "item", error["msg"]))
+            message = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+            rejected.append(Rejection(index, ".".join(map(str, error["loc"])) or "item", message))
             continue
         problem = _problem(sample, is_known, now)
         if problem is not None:
