@@ -108,9 +108,11 @@ async def test_every_scheduler_post_under_one_key_writes_once(client):
     stream = {"kind": "livestream", "resource_id": FANPAGE, "starts_at": "2023-08-25T20:00",
               "duration_minutes": 60, "title": "Livestream BHYT"}  # fmt: skip
     live = await once("/v1/airings", stream, PLANNER, "schedule.AiringScheduled")
-    await once(f"/v1/airings/{live['airing_id']}/live", {"url": "https://facebook.com/bhxhdaklak/live"},
-               STREAMER, "schedule.LivestreamWentLive")  # fmt: skip
-    await once(f"/v1/airings/{live['airing_id']}/end", None, STREAMER, "schedule.LivestreamEnded")
+    # A past livestream is recorded with its real times (on its day, never "now").
+    await once(f"/v1/airings/{live['airing_id']}/live", {"url": "https://facebook.com/bhxhdaklak/live",
+               "at": "2023-08-25T20:01"}, STREAMER, "schedule.LivestreamWentLive")  # fmt: skip
+    await once(f"/v1/airings/{live['airing_id']}/end", {"at": "2023-08-25T21:00"}, STREAMER,
+               "schedule.LivestreamEnded")  # fmt: skip
 
     campaign = await once("/v1/campaigns", {"name": "BHYT học sinh, sinh viên", "province": "dak-lak",
                                             "starts_on": "2023-08-01", "ends_on": "2023-08-31",
