@@ -149,7 +149,7 @@ async def until_listed(session, base: str, start: str, end: str, total: int) -> 
     """Seconds until the read model lists ``total`` airings starting in [start, end)."""
     with Timer() as t:
         while True:
-            params = {"from": start, "to": end, "limit": "1"}
+            params = {"from": start, "to": end, "limit": "1", "total": "true"}
             async with session.get(f"{base}/v1/airings", params=params, headers=PLANNER) as r:
                 if (await r.json())["total"] >= total:
                     break

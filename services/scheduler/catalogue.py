@@ -27,6 +27,7 @@ create table if not exists {s}.resources (
     position    bigint not null
 );
 create index if not exists resources_province on {s}.resources (province, type, resource_id);
+create index if not exists resources_province_page on {s}.resources (province, resource_id);
 create table if not exists {s}.campaigns (
     campaign_id uuid primary key,
     name        text not null,
@@ -36,6 +37,7 @@ create table if not exists {s}.campaigns (
     definition  jsonb not null,
     position    bigint not null
 );
+create index if not exists campaigns_page on {s}.campaigns (starts_on desc, name, campaign_id);
 create table if not exists {s}.series (
     series_id   uuid primary key,
     resource_id text not null,
@@ -149,6 +151,63 @@ async def resources(
         type,
         ids,
     )
+
+
+async def resource_page(
+    conn: asyncpg.Connection,
+    schema: str,
+    *,
+    province: str | None,
+    type: str | None,
+    after: str | None,
+    limit: int,
+    count: bool = False,
+) -> tuple[list[asyncpg.Record], int | None]:
+    """Resources in id order after ``after`` (keyset), at most ``limit``; the total when ``count``."""
+    filters = "($1::text is null or province = $1) and ($2::text is null or type = $2)"
+    total = (
+        await conn.fetchval(f"select count(*) from {schema}.resources where {filters}", province, type)
+        if count
+        else None
+    )
+    rows = await conn.fetch(
+        f"""select * from {schema}.resources where {filters} and ($3::text is null or resource_id > $3)
+            order by resource_id limit {int(limit)}""",
+        province,
+        type,
+        after,
+    )
+    return rows, total
+
+
+async def campaign_page(
+    conn: asyncpg.Connection,
+    schema: str,
+    *,
+    province: str | None,
+    after: tuple | None,
+    limit: int,
+    count: bool = False,
+) -> tuple[list[asyncpg.Record], int | None]:
+    """Campaigns newest first (starts_on desc, then name, id) after ``after`` = (starts_on, name, id)."""
+    total = (
+        await conn.fetchval(
+            f"select count(*) from {schema}.campaigns where ($1::text is null or province = $1)", province
+        )
+        if count
+        else None
+    )
+    day, name, campaign_id = after or (None, None, None)
+    rows = await conn.fetch(
+        f"""select * from {schema}.campaigns where ($1::text is null or province = $1)
+              and ($2::date is null or starts_on < $2 or (starts_on = $2 and (name, campaign_id) > ($3, $4)))
+            order by starts_on desc, name, campaign_id limit {int(limit)}""",
+        province,
+        day,
+        name,
+        campaign_id,
+    )
+    return rows, total
 
 
 async def campaign(conn: asyncpg.Connection, schema: str, campaign_id) -> asyncpg.Record | None:

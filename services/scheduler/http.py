@@ -28,9 +28,10 @@ from contracts.http.scheduler import (
     RunSheet,
     RunSheetQuery,
 )
+from services.common import pages
 from services.common.auth import Principal
 from services.common.localtime import VIETNAM, to_local, to_utc
-from services.common.query import instant, query_as
+from services.common.query import instant, invalid, query_as
 from services.common.web import Problem, body_as, json, new_id, principal, reader, request_metadata, require
 from services.scheduler import catalogue
 from services.scheduler.calendar import feed
@@ -215,23 +216,39 @@ async def create_airing(request: web.Request) -> web.Response:
 async def list_airings(request: web.Request) -> web.Response:
     principal(request)
     q = query_as(request, AiringsQuery)
+    if q.cursor is not None and q.offset:
+        raise invalid("offset", "give cursor or offset, not both")
+    after = pages.decode(q.cursor, 2)
     query = AiringQuery(
         resource_id=q.resource_id,
         campaign_id=q.campaign_id,
+        province=q.province,
         kind=q.kind.value if q.kind else None,
         language=q.language,
         status=q.status.value if q.status else None,
         starts_from=instant(q.from_, "from") if q.from_ else None,
         starts_before=instant(q.to, "to") if q.to else None,
-        limit=q.limit,
+        limit=q.limit + 1,
         offset=q.offset,
         descending=q.sort == "-starts_at",
+        after=_airing_key(after) if after else None,
+        count=q.total,
     )
     async with request.app[POOL].acquire() as conn:
         rows, total = await find_airings(conn, request.app[SCHEMA], query)
-    return json(
-        AiringPage(items=[view(r) for r in rows], total=total, limit=query.limit, offset=query.offset)
+    rows, more = pages.split(rows, q.limit)
+    cursor = pages.encode([rows[-1]["starts_at"].isoformat(), str(rows[-1]["airing_id"])]) if more else None
+    body = AiringPage(
+        items=[view(r) for r in rows], total=total, limit=q.limit, offset=q.offset, next_cursor=cursor
     )
+    return pages.page(request, body, cursor)
+
+
+def _airing_key(key: list) -> tuple[datetime, uuid.UUID]:
+    try:
+        return datetime.fromisoformat(key[0]), uuid.UUID(key[1])
+    except (TypeError, ValueError):
+        raise invalid("cursor", "not a cursor of this list") from None
 
 
 @routes.get("/v1/airings/{airing_id}")

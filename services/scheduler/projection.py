@@ -59,9 +59,15 @@ create table if not exists {s}.airings (
 );
 alter table {s}.airings add column if not exists makeup_of uuid;
 create index if not exists airings_makeup on {s}.airings (makeup_of) where makeup_of is not null;
-create index if not exists airings_resource_start on {s}.airings (resource_id, starts_at);
-create index if not exists airings_campaign on {s}.airings (campaign_id, starts_at);
-create index if not exists airings_start on {s}.airings (starts_at);
+-- (x, starts_at) indexes gave way to the keyset ones below, which serve the same queries
+drop index if exists {s}.airings_resource_start;
+drop index if exists {s}.airings_campaign;
+drop index if exists {s}.airings_start;
+-- keyset pages: (starts_at, airing_id) is the lists' order, whole or within a filter
+create index if not exists airings_page on {s}.airings (starts_at, airing_id);
+create index if not exists airings_resource_page on {s}.airings (resource_id, starts_at, airing_id);
+create index if not exists airings_campaign_page on {s}.airings (campaign_id, starts_at, airing_id);
+create index if not exists airings_status_page on {s}.airings (status, starts_at, airing_id);
 create index if not exists airings_series on {s}.airings (series_id, recurrence_id)
     where series_id is not null;
 """
@@ -182,6 +188,7 @@ class AiringsProjection:
 class AiringQuery:
     resource_id: str | None = None
     campaign_id: Any = None
+    province: str | None = None
     kind: str | None = None
     language: str | None = None
     status: str | None = None
@@ -190,11 +197,14 @@ class AiringQuery:
     limit: int = 100
     offset: int = 0
     descending: bool = False
+    after: tuple[datetime, Any] | None = None  # keyset: (starts_at, airing_id) of the last row seen
+    count: bool = False
 
 
 async def find_airings(
     conn: asyncpg.Connection, schema: str, q: AiringQuery
-) -> tuple[list[asyncpg.Record], int]:
+) -> tuple[list[asyncpg.Record], int | None]:
+    """Airings in (starts_at, airing_id) order, after ``q.after``; the total only when ``q.count``."""
     clause, args = where(
         (
             ("resource_id", q.resource_id, "="),
@@ -206,11 +216,22 @@ async def find_airings(
             ("starts_at", q.starts_before, "<"),
         )
     )
+    if q.province is not None:
+        args.append(q.province)
+        clause += (" and " if clause else "where ") + (
+            f"resource_id in (select resource_id from {schema}.resources where province = ${len(args)})"
+        )
+    total = await conn.fetchval(f"select count(*) from {schema}.airings {clause}", *args) if q.count else None
     order = "desc" if q.descending else "asc"
-    total = await conn.fetchval(f"select count(*) from {schema}.airings {clause}", *args)
+    if q.after is not None:
+        args += list(q.after)
+        # A row comparison walks the (starts_at, airing_id) index from the cursor on: no OFFSET scan.
+        clause += (" and " if clause else "where ") + (
+            f"(starts_at, airing_id) {'<' if q.descending else '>'} (${len(args) - 1}, ${len(args)})"
+        )
     rows = await conn.fetch(
         f"select {VIEW_COLUMNS} from {schema}.airings {clause} "
-        f"order by starts_at {order}, airing_id limit {int(q.limit)} offset {int(q.offset)}",
+        f"order by starts_at {order}, airing_id {order} limit {int(q.limit)} offset {int(q.offset)}",
         *args,
     )
     return rows, total
