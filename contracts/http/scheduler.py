@@ -189,11 +189,16 @@ class RunSheetQuery(Query):
 
 
 class CampaignCalendarQuery(Query):
+    """A feed covers every airing starting in [from, to), completely (at most 800 days); the window is
+    named in X-WR-CALDESC and the X-Loa-Feed-Window header."""
+
     token: Token | None = None
+    from_: DayOrTime | None = Field(default=None, alias="from", description="default: 30 days back")
+    to: DayOrTime | None = Field(default=None, description="default: 365 days ahead")
 
 
 class ResourceCalendarQuery(CampaignCalendarQuery):
-    from_: DayOrTime | None = Field(default=None, alias="from", description="default: 90 days back")
+    pass
 
 
 class ResourcesQuery(PageQuery):

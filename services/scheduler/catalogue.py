@@ -50,6 +50,8 @@ create table if not exists {s}.series (
     skipped     jsonb not null default '[]',
     position    bigint not null
 );
+create index if not exists series_resource on {s}.series (resource_id);
+create index if not exists series_campaign on {s}.series (campaign_id) where campaign_id is not null;
 create index if not exists series_through on {s}.series (through) where ended_from is null;
 """
 
@@ -216,6 +218,14 @@ async def campaign(conn: asyncpg.Connection, schema: str, campaign_id) -> asyncp
 
 async def series_row(conn: asyncpg.Connection, schema: str, series_id) -> asyncpg.Record | None:
     return await conn.fetchrow(f"select * from {schema}.series where series_id = $1", series_id)
+
+
+async def series_of(
+    conn: asyncpg.Connection, schema: str, *, resource_id: str | None = None, campaign_id=None
+) -> list[asyncpg.Record]:
+    """The series of a resource or of a campaign (a feed publishes each as one rule)."""
+    column, value = ("resource_id", resource_id) if resource_id is not None else ("campaign_id", campaign_id)
+    return await conn.fetch(f"select * from {schema}.series where {column} = $1 order by series_id", value)
 
 
 async def series_short_of(conn: asyncpg.Connection, schema: str, horizon) -> list[asyncpg.Record]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
+import orjson
 import structlog
 from aiohttp import web
 
@@ -34,7 +37,7 @@ from services.common.localtime import VIETNAM, to_local, to_utc
 from services.common.query import instant, invalid, query_as
 from services.common.web import Problem, body_as, json, new_id, principal, reader, request_metadata, require
 from services.scheduler import catalogue
-from services.scheduler.calendar import feed
+from services.scheduler.calendar import LONGEST, SeriesPlan, Window, feed
 from services.scheduler.domain.commands import (
     CancelAiring,
     ConfirmAiring,
@@ -47,7 +50,7 @@ from services.scheduler.domain.commands import (
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
 from services.scheduler.domain.reference import check_kind
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
-from services.scheduler.projection import AiringQuery, airing_by_id, find_airings
+from services.scheduler.projection import AiringQuery, airing_by_id, feed_airings, find_airings, recorded_at
 from services.scheduler.service import TooBusy
 
 log = structlog.get_logger(__name__)
@@ -389,35 +392,106 @@ async def run_sheet(request: web.Request) -> web.Response:
     return json(RunSheet(resource_id=query.resource_id, date=day, items=[view(r) for r in rows]))
 
 
-async def _ics(request: web.Request, name: str, query: AiringQuery, filename: str) -> web.Response:
+async def _ics(
+    request: web.Request, name: str, filename: str, *, resource_id: str | None = None, campaign_id=None
+) -> web.Response:
+    """A feed of every airing of a resource or a campaign in the requested window, in full; 304 when
+    the client's copy (ETag / Last-Modified) is current."""
+    q = query_as(request, ResourceCalendarQuery)
+    window = Window.around(
+        datetime.now(UTC),
+        instant(q.from_, "from") if q.from_ else None,
+        instant(q.to, "to") if q.to else None,
+    )
+    if window.end <= window.start:
+        raise invalid("to", "must be after from")
+    if window.end - window.start > LONGEST:
+        raise invalid("to", f"a feed covers at most {LONGEST.days} days; ask for the rest with from/to")
     schema = request.app[SCHEMA]
     async with request.app[POOL].acquire() as conn:
-        rows, _ = await find_airings(conn, schema, query)
-        known = await catalogue.resources(
-            conn, schema, province=None, type=None, ids=list({r["resource_id"] for r in rows})
+        series = [
+            SeriesPlan.of(r)
+            for r in await catalogue.series_of(conn, schema, resource_id=resource_id, campaign_id=campaign_id)
+        ]
+        rows = await feed_airings(
+            conn,
+            schema,
+            resource_id=resource_id,
+            campaign_id=campaign_id,
+            starts_from=window.start,
+            starts_before=window.end,
+            series_ids=[p.series_id for p in series],
+            # a day's slack: occurrences are local times, possibly of another zone than Vietnam's
+            local_from=to_local(window.start).replace(tzinfo=None) - timedelta(days=1),
+            local_before=to_local(window.end).replace(tzinfo=None) + timedelta(days=1),
         )
-    places = {r["resource_id"]: r["name"] for r in known}
+        known = await catalogue.resources(
+            conn,
+            schema,
+            province=None,
+            type=None,
+            ids=list({r["resource_id"] for r in rows} | {p.resource_id for p in series}),
+        )
+        places = {r["resource_id"]: r["name"] for r in known}
+        latest = max([0, *(r["position"] for r in rows), *(p.position for p in series)])
+        version = hashlib.sha256(
+            orjson.dumps(
+                [name, window.start.isoformat(), window.end.isoformat(), len(rows), latest,
+                 sorted((str(p.series_id), p.position) for p in series), sorted(places.items())]
+            )
+        ).hexdigest()[:32]  # fmt: skip
+        etag = f'"{version}"'
+        # A client whose copy is current needs only the feed's own time, not every item's.
+        needed = {latest} if _fresh(request, etag) else _positions(rows, series)
+        stamps = await recorded_at(conn, schema, needed)
+    modified = stamps.get(latest, datetime(2000, 1, 1, tzinfo=UTC)).replace(microsecond=0)
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(modified, usegmt=True),
+        "X-Loa-Feed-Window": f"{to_local(window.start).isoformat()}/{to_local(window.end).isoformat()}",
+        "Cache-Control": "no-cache",
+    }
+    if _fresh(request, etag) or _unmodified(request, modified):
+        return web.Response(status=304, headers=headers)
+    body = feed(name, window, rows, series, stamps=stamps, places=places)
     return web.Response(
-        body=feed(name, rows, places=places),
+        body=body,
         content_type="text/calendar",
         charset="utf-8",
-        headers={"Content-Disposition": f'inline; filename="{filename}.ics"'},
+        headers=headers | {"Content-Disposition": f'inline; filename="{filename}.ics"'},
     )
+
+
+def _positions(rows, series) -> set[int]:
+    return {r["position"] for r in rows} | {p.position for p in series}
+
+
+def _fresh(request: web.Request, etag: str) -> bool:
+    given = request.headers.get("If-None-Match")
+    if given is None:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in given.split(",")}
+    return "*" in tags or etag in tags
+
+
+def _unmodified(request: web.Request, modified: datetime) -> bool:
+    # If-None-Match wins when both are given (RFC 9110 13.2.2).
+    if "If-None-Match" in request.headers:
+        return False
+    since = request.if_modified_since
+    return since is not None and modified <= since
 
 
 @routes.get("/v1/resources/{resource_id}/calendar.ics")
 async def resource_calendar(request: web.Request) -> web.Response:
     reader(request)
     resource_id = request.match_info["resource_id"]
-    given = query_as(request, ResourceCalendarQuery).from_
-    # By default the feed starts 90 days back; ?from= reaches further.
-    since = instant(given, "from") if given else datetime.now(UTC) - timedelta(days=90)
-    query = AiringQuery(resource_id=resource_id, starts_from=since, limit=5000)
+    query_as(request, ResourceCalendarQuery)
     async with request.app[POOL].acquire() as conn:
         row = await catalogue.resource(conn, request.app[SCHEMA], resource_id)
     if row is None:
         raise Problem(404, "Not found", f"no resource {resource_id!r}")
-    return await _ics(request, f"Loa — {row['name']}", query, resource_id.replace(":", "-"))
+    return await _ics(request, f"Loa — {row['name']}", resource_id.replace(":", "-"), resource_id=resource_id)
 
 
 @routes.get("/v1/campaigns/{campaign_id}/calendar.ics")
@@ -432,5 +506,4 @@ async def campaign_calendar(request: web.Request) -> web.Response:
         row = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
     if row is None:
         raise Problem(404, "Not found", f"no campaign {campaign_id}")
-    query = AiringQuery(campaign_id=campaign_id, limit=20_000)
-    return await _ics(request, f"Loa — {row['name']}", query, f"campaign-{campaign_id}")
+    return await _ics(request, f"Loa — {row['name']}", f"campaign-{campaign_id}", campaign_id=campaign_id)

@@ -237,5 +237,46 @@ async def find_airings(
     return rows, total
 
 
+async def feed_airings(
+    conn: asyncpg.Connection,
+    schema: str,
+    *,
+    resource_id: str | None = None,
+    campaign_id: Any = None,
+    starts_from: datetime,
+    starts_before: datetime,
+    series_ids: list[Any],
+    local_from: datetime,
+    local_before: datetime,
+) -> list[asyncpg.Record]:
+    """Every airing of a feed: those starting in the window, and those of ``series_ids`` whose
+    occurrence (RECURRENCE-ID, local) is in it even if moved out, so the series' exceptions are
+    complete. No limit: a feed's window is bounded instead."""
+    column, value = ("resource_id", resource_id) if resource_id is not None else ("campaign_id", campaign_id)
+    return await conn.fetch(
+        f"""select {VIEW_COLUMNS}, position from {schema}.airings
+            where {column} = $1 and starts_at >= $2 and starts_at < $3
+            union
+            select {VIEW_COLUMNS}, position from {schema}.airings
+            where series_id = any($4::uuid[]) and recurrence_id >= $5 and recurrence_id < $6
+            order by starts_at, airing_id""",
+        value,
+        starts_from,
+        starts_before,
+        series_ids,
+        local_from,
+        local_before,
+    )
+
+
+async def recorded_at(conn: asyncpg.Connection, schema: str, positions: set[int]) -> dict[int, datetime]:
+    """When the events at ``positions`` were recorded: the feeds' DTSTAMP and Last-Modified."""
+    rows = await conn.fetch(
+        f"select global_position, recorded_at from {schema}.events where global_position = any($1::bigint[])",
+        list(positions),
+    )
+    return {r["global_position"]: r["recorded_at"] for r in rows}
+
+
 async def airing_by_id(conn: asyncpg.Connection, schema: str, airing_id) -> asyncpg.Record | None:
     return await conn.fetchrow(f"select {VIEW_COLUMNS} from {schema}.airings where airing_id = $1", airing_id)
