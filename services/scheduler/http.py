@@ -406,7 +406,8 @@ async def _ics(
     if window.end <= window.start:
         raise invalid("to", "must be after from")
     if window.end - window.start > LONGEST:
-        raise invalid("to", f"a feed covers at most {LONGEST.days} days; ask for the rest with from/to")
+        field = "to" if q.to else "from"
+        raise invalid(field, f"a feed covers at most {LONGEST.days} days; ask for the rest with from/to")
     schema = request.app[SCHEMA]
     async with request.app[POOL].acquire() as conn:
         series = [
