@@ -189,7 +189,7 @@ class RunSheetQuery(Query):
 
 
 class CampaignCalendarQuery(Query):
-    """A feed covers every airing starting in [from, to), completely (at most 800 days); the window is
+    """A feed covers every airing starting in [from, to), completely (at most 5 years); the window is
     named in X-WR-CALDESC and the X-Loa-Feed-Window header."""
 
     token: Token | None = None

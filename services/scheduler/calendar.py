@@ -36,8 +36,9 @@ from services.scheduler.domain.series import recurrence_of
 GONE = {"cancelled", "bumped"}
 BACK = timedelta(days=30)
 AHEAD = timedelta(days=365)
-LONGEST = timedelta(days=800)
-"""A feed covers at most this long a window (a daily series over it is 800 events)."""
+LONGEST = timedelta(days=5 * 366)
+"""A feed covers at most this long a window (a daily series over it is some 1,800 events; a
+commune's loudspeakers at six airings a day some 11,000)."""
 
 
 @dataclass(frozen=True)

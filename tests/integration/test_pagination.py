@@ -1,10 +1,19 @@
 """Lists that scale: keyset pages followed through ``Link: rel="next"`` give every item once, in
 order, with the filters the planners use (real PostgreSQL and RabbitMQ)."""
 
+import asyncio
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.common.settings import Settings
+from services.metrics.app import create_app as create_metrics
+from tests.integration.pg import unique_schema
 from tests.integration.scheduler_api import (
     EA_TU,
     HOA_THANG,
     PLANNER,
+    SECRET,
     VIEWER,
     bearer,
     client,
@@ -102,7 +111,7 @@ async def test_airing_pages_give_every_airing_once_in_order(client):
     assert len(await listed(language="Êđê")) == 13
     assert len(await listed(campaign_id=campaign_id)) == 39
     assert len(await listed(kind="loudspeaker", **{"from": "2023-08-07", "to": "2023-08-08"})) == 3
-    first = everything[0]
+    first = next(a for a in everything if a["resource_id"] == EA_TU)
     cancelled = await client.post(
         f"/v1/airings/{first['airing_id']}/cancel", json={"reason": "mất điện"}, headers=PLANNER
     )
@@ -165,3 +174,29 @@ async def test_resources_campaigns_and_history_pages(client):
     ]  # fmt: skip
     positions = [e["position"] for e in entries]
     assert positions == sorted(positions) and len(set(positions)) == 3
+
+
+@pytest.fixture
+async def metrics(pg_dsn, amqp_url, client):
+    app = create_metrics(Settings(pg_dsn=pg_dsn, amqp_url=amqp_url, token_secret=SECRET),
+                         schema=unique_schema("metrics"))  # fmt: skip
+    async with TestClient(TestServer(app)) as metrics:
+        yield metrics
+
+
+async def test_stats_groups_come_in_pages(client, metrics):
+    await plan_august(client)
+    params = {"group_by": "province,commune,language"}
+    async with asyncio.timeout(30):  # the scheduler's events reach the metrics service over RabbitMQ
+        while True:
+            rows = (await (await metrics.get("/v1/stats", params=params, headers=VIEWER)).json())["rows"]
+            if sum(r["airings_planned"] for r in rows) == 40:
+                break
+            await asyncio.sleep(0.1)
+    assert len(rows) == 4 and rows[-1]["keys"]["province"] == "dien-bien"
+    pages = await walk(metrics, "/v1/stats", params | {"limit": 3, "total": "true"})
+    assert [len(p["rows"]) for p in pages] == [3, 1] and {p["total"] for p in pages} == {4}
+    assert [r for p in pages for r in p["rows"]] == rows
+    other = params | {"cursor": pages[0]["next_cursor"], "group_by": "kind"}
+    stale = await metrics.get("/v1/stats", params=other, headers=VIEWER)
+    assert stale.status == 422 and (await stale.json())["errors"][0]["field"] == "cursor"
