@@ -31,7 +31,7 @@ from bench.harness import Result, Timer, median
 from services.common.auth import issue
 from services.devstack.servers import free_port
 
-SECRET = "bench-secret-0123456789"
+SECRET = "bench-secret-0123456789-0123456789-abcdef"
 PLANNER = {"Authorization": f"Bearer {issue(SECRET, 'bench planner', 'planner')}"}
 LANGUAGES = ["Kinh", "Êđê", "M'nông"]
 WINDOWS = [{"start": "05:30", "end": "06:30"}, {"start": "17:00", "end": "18:30"}]

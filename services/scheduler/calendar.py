@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 from icalendar.prop import vRecur
 
 from contracts.events.series import SeriesDefinition
@@ -122,11 +122,62 @@ def feed(
         for component, covered in _series(plan, own, window, stamps, places):
             calendar.add_component(component)
             published |= covered
-    for a in rows:
-        if a["airing_id"] not in published and window.start <= a["starts_at"] < window.end:
-            calendar.add_component(_airing(a, f"{a['airing_id']}@loa", stamps, places))
     calendar.add_missing_timezones()
-    return calendar.to_ical()
+    if not any(str(tz["TZID"]) == VIETNAM.key for tz in calendar.walk("VTIMEZONE")):
+        calendar.add_component(Timezone.from_tzid(VIETNAM.key))
+    # Single airings are most of a big feed: written here, line by line, at a fraction of the
+    # cost of one icalendar component each (20,400 of them: 15 s that way).
+    singles = "".join(
+        _plain(a, stamps, places)
+        for a in rows
+        if a["airing_id"] not in published and window.start <= a["starts_at"] < window.end
+    )
+    head, end = calendar.to_ical().rsplit(b"END:VCALENDAR", 1)
+    return head + singles.encode() + b"END:VCALENDAR" + end
+
+
+def _plain(a: Mapping[str, Any], stamps: Mapping[int, datetime], places: Mapping[str, str]) -> str:
+    """One single airing as a VEVENT, the same properties as ``_airing`` gives."""
+    language = f" ({a['language']})" if a["language"] else ""
+    lines = [
+        "BEGIN:VEVENT",
+        f"SUMMARY:{_text(a['title'] + language)}",
+        f"DTSTART;TZID={VIETNAM.key}:{to_local(a['starts_at']):%Y%m%dT%H%M%S}",
+        f"DTEND;TZID={VIETNAM.key}:{to_local(a['ends_at']):%Y%m%dT%H%M%S}",
+        f"DTSTAMP:{_stamp(stamps, a['position']).astimezone(UTC):%Y%m%dT%H%M%SZ}",
+        f"UID:{a['airing_id']}@loa",
+        f"CATEGORIES:{_text(a['kind'])}",
+    ]
+    if a["script"]:
+        lines.append(f"DESCRIPTION:{_text(a['script'])}")
+    lines.append(f"LOCATION:{_text(places.get(a['resource_id'], a['resource_id']))}")
+    lines.append(f"STATUS:{'CANCELLED' if a['status'] in GONE else 'CONFIRMED'}")
+    lines.append("END:VEVENT")
+    return "".join(_fold(line) + "\r\n" for line in lines)
+
+
+def _text(value: str) -> str:
+    """An RFC 5545 TEXT value (3.3.11)."""
+    return (
+        value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+    )  # fmt: skip
+
+
+def _fold(line: str) -> str:
+    """Lines longer than 75 octets folded (RFC 5545 3.1), never inside a UTF-8 character."""
+    if len(line.encode()) <= 75:
+        return line
+    parts, chunk, size, room = [], [], 0, 75
+    for char in line:
+        octets = len(char.encode())
+        if size + octets > room:
+            parts.append("".join(chunk))
+            chunk, size, room = [], 0, 74  # a continuation line starts with a space
+        chunk.append(char)
+        size += octets
+    parts.append("".join(chunk))
+    return "\r\n ".join(parts)
 
 
 def _stamp(stamps: Mapping[int, datetime], *positions: int) -> datetime:

@@ -50,7 +50,15 @@ from services.scheduler.domain.commands import (
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
 from services.scheduler.domain.reference import check_kind
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
-from services.scheduler.projection import AiringQuery, airing_by_id, feed_airings, find_airings, recorded_at
+from services.scheduler.projection import (
+    AiringQuery,
+    FeedQuery,
+    airing_by_id,
+    feed_airings,
+    feed_version,
+    find_airings,
+    recorded_at,
+)
 from services.scheduler.service import TooBusy
 
 log = structlog.get_logger(__name__)
@@ -414,9 +422,7 @@ async def _ics(
             SeriesPlan.of(r)
             for r in await catalogue.series_of(conn, schema, resource_id=resource_id, campaign_id=campaign_id)
         ]
-        rows = await feed_airings(
-            conn,
-            schema,
+        query = FeedQuery(
             resource_id=resource_id,
             campaign_id=campaign_id,
             starts_from=window.start,
@@ -426,6 +432,26 @@ async def _ics(
             local_from=to_local(window.start).replace(tzinfo=None) - timedelta(days=1),
             local_before=to_local(window.end).replace(tzinfo=None) + timedelta(days=1),
         )
+        count, latest, places_at = await feed_version(conn, schema, query)
+        latest = max([latest, *(p.position for p in series)])
+        version = hashlib.sha256(
+            orjson.dumps(
+                [name, window.start.isoformat(), window.end.isoformat(), count, latest, places_at,
+                 sorted((str(p.series_id), p.position) for p in series)]
+            )
+        ).hexdigest()[:32]  # fmt: skip
+        etag = f'"{version}"'
+        modified = (await recorded_at(conn, schema, {latest})).get(latest, datetime(2000, 1, 1, tzinfo=UTC))
+        modified = modified.replace(microsecond=0)
+        headers = {
+            "ETag": etag,
+            "Last-Modified": format_datetime(modified, usegmt=True),
+            "X-Loa-Feed-Window": f"{to_local(window.start).isoformat()}/{to_local(window.end).isoformat()}",
+            "Cache-Control": "no-cache",
+        }
+        if _fresh(request, etag) or _unmodified(request, modified):
+            return web.Response(status=304, headers=headers)
+        rows = await feed_airings(conn, schema, query)
         known = await catalogue.resources(
             conn,
             schema,
@@ -433,27 +459,8 @@ async def _ics(
             type=None,
             ids=list({r["resource_id"] for r in rows} | {p.resource_id for p in series}),
         )
-        places = {r["resource_id"]: r["name"] for r in known}
-        latest = max([0, *(r["position"] for r in rows), *(p.position for p in series)])
-        version = hashlib.sha256(
-            orjson.dumps(
-                [name, window.start.isoformat(), window.end.isoformat(), len(rows), latest,
-                 sorted((str(p.series_id), p.position) for p in series), sorted(places.items())]
-            )
-        ).hexdigest()[:32]  # fmt: skip
-        etag = f'"{version}"'
-        # A client whose copy is current needs only the feed's own time, not every item's.
-        needed = {latest} if _fresh(request, etag) else _positions(rows, series)
-        stamps = await recorded_at(conn, schema, needed)
-    modified = stamps.get(latest, datetime(2000, 1, 1, tzinfo=UTC)).replace(microsecond=0)
-    headers = {
-        "ETag": etag,
-        "Last-Modified": format_datetime(modified, usegmt=True),
-        "X-Loa-Feed-Window": f"{to_local(window.start).isoformat()}/{to_local(window.end).isoformat()}",
-        "Cache-Control": "no-cache",
-    }
-    if _fresh(request, etag) or _unmodified(request, modified):
-        return web.Response(status=304, headers=headers)
+        stamps = await recorded_at(conn, schema, _positions(rows, series))
+    places = {r["resource_id"]: r["name"] for r in known}
     body = feed(name, window, rows, series, stamps=stamps, places=places)
     return web.Response(
         body=body,

@@ -237,36 +237,53 @@ async def find_airings(
     return rows, total
 
 
-async def feed_airings(
-    conn: asyncpg.Connection,
-    schema: str,
-    *,
-    resource_id: str | None = None,
-    campaign_id: Any = None,
-    starts_from: datetime,
-    starts_before: datetime,
-    series_ids: list[Any],
-    local_from: datetime,
-    local_before: datetime,
-) -> list[asyncpg.Record]:
-    """Every airing of a feed: those starting in the window, and those of ``series_ids`` whose
-    occurrence (RECURRENCE-ID, local) is in it even if moved out, so the series' exceptions are
-    complete. No limit: a feed's window is bounded instead."""
-    column, value = ("resource_id", resource_id) if resource_id is not None else ("campaign_id", campaign_id)
-    return await conn.fetch(
-        f"""select {VIEW_COLUMNS}, position from {schema}.airings
-            where {column} = $1 and starts_at >= $2 and starts_at < $3
-            union
-            select {VIEW_COLUMNS}, position from {schema}.airings
-            where series_id = any($4::uuid[]) and recurrence_id >= $5 and recurrence_id < $6
-            order by starts_at, airing_id""",
-        value,
-        starts_from,
-        starts_before,
-        series_ids,
-        local_from,
-        local_before,
+def _feed_query(schema: str, columns: str, resource_id: str | None) -> str:
+    column = "resource_id" if resource_id is not None else "campaign_id"
+    return f"""select {columns} from {schema}.airings
+               where {column} = $1 and starts_at >= $2 and starts_at < $3
+               union
+               select {columns} from {schema}.airings
+               where series_id = any($4::uuid[]) and recurrence_id >= $5 and recurrence_id < $6"""
+
+
+@dataclass(frozen=True)
+class FeedQuery:
+    """A feed's airings: those of the resource or campaign starting in [starts_from, starts_before),
+    and those of ``series_ids`` whose occurrence (RECURRENCE-ID, local) is in [local_from,
+    local_before) even if moved out, so the series' exceptions are complete."""
+
+    resource_id: str | None
+    campaign_id: Any
+    starts_from: datetime
+    starts_before: datetime
+    series_ids: list[Any]
+    local_from: datetime
+    local_before: datetime
+
+    def args(self) -> tuple:
+        owner = self.resource_id if self.resource_id is not None else self.campaign_id
+        return (
+            owner, self.starts_from, self.starts_before, self.series_ids, self.local_from, self.local_before
+        )  # fmt: skip
+
+
+async def feed_airings(conn: asyncpg.Connection, schema: str, q: FeedQuery) -> list[asyncpg.Record]:
+    """Every airing of a feed, in start order. No limit: a feed's window is bounded instead."""
+    query = _feed_query(schema, f"{VIEW_COLUMNS}, position", q.resource_id)
+    return await conn.fetch(f"{query} order by starts_at, airing_id", *q.args())
+
+
+async def feed_version(conn: asyncpg.Connection, schema: str, q: FeedQuery) -> tuple[int, int, int]:
+    """(airings, their latest position, the latest position of any resource): what a feed's ETag is
+    made of, without reading its rows (a phone polling an unchanged feed costs this query)."""
+    query = _feed_query(schema, "airing_id, position", q.resource_id)
+    row = await conn.fetchrow(
+        f"""select count(*) as n, coalesce(max(position), 0) as latest,
+                   (select coalesce(max(position), 0) from {schema}.resources) as places
+            from ({query}) feed""",
+        *q.args(),
     )
+    return row["n"], row["latest"], row["places"]
 
 
 async def recorded_at(conn: asyncpg.Connection, schema: str, positions: set[int]) -> dict[int, datetime]:

@@ -94,3 +94,21 @@ def test_wall_clock_across_a_daylight_saving_change():
         for t, _ in expanded(feed("x", window, [], [series]), window)
     ]
     assert starts == ["03-22 09:00", "03-29 09:00", "04-05 09:00"]  # 09:00 on both sides of 29 March
+
+
+def test_a_single_airing_reads_back_whole():
+    script = "Kính thưa bà con; Luật BHXH năm 2024, có hiệu lực từ 1/7/2025.\nXin mời nghe: " + "ư" * 80
+    row = airing(
+        datetime(2026, 12, 2, 17, 0), series_id=None, recurrence_id=None, script=script, title="Họp, dân"
+    )
+    window = Window(datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 21, tzinfo=UTC))
+    ics = feed("Loa — Xã Ea Tu", window, [row], [], places={RESOURCE: "Xã Ea Tu"})
+    assert all(len(line) <= 75 for line in ics.split(b"\r\n"))
+    calendar = Calendar.from_ical(ics)
+    [event] = calendar.walk("VEVENT")
+    assert str(event["DESCRIPTION"]) == script and str(event["SUMMARY"]) == "Họp, dân (Kinh)"
+    assert (
+        event["DTSTART"].dt.isoformat() == "2026-12-02T17:00:00+07:00"
+        and str(event["LOCATION"]) == "Xã Ea Tu"
+    )
+    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["Asia/Ho_Chi_Minh"]
