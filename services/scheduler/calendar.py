@@ -229,7 +229,11 @@ def _series(
         ruled = replace(recurrence, exdates=frozenset(), rdates=frozenset()).between(start, end)
     except InvalidRecurrence:
         return []  # its scheduled airings still go out, one VEVENT each
-    scheduled = {a["recurrence_id"]: a for a in airings if a["recurrence_id"] is not None}
+    scheduled: dict[datetime, Mapping[str, Any]] = {}
+    for a in sorted(airings, key=lambda a: (a["status"] not in GONE, a["position"])):
+        if a["recurrence_id"] is not None:
+            # A revision may replace an occurrence's airing: the one that still holds the slot wins.
+            scheduled[a["recurrence_id"]] = a
     shown: list[Occurrence] = []
     for o in planned:
         a = scheduled.get(o.local_start)
@@ -241,7 +245,12 @@ def _series(
     if not shown:
         return []
     local = {o.local_start for o in shown}
-    covered = {a["airing_id"] for r, a in scheduled.items() if r in local or _excluded(r, planned, local)}
+    covered = {
+        a["airing_id"]
+        for a in airings
+        if a["recurrence_id"] is not None
+        and (a["recurrence_id"] in local or _excluded(a["recurrence_id"], planned, local))
+    }
     uid = f"series-{plan.series_id}@loa"
     master = Event()
     master.add("uid", uid)

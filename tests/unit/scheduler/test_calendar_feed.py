@@ -112,3 +112,13 @@ def test_a_single_airing_reads_back_whole():
         and str(event["LOCATION"]) == "Xã Ea Tu"
     )
     assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["Asia/Ho_Chi_Minh"]
+
+
+def test_an_occurrence_replaced_by_a_revision_is_shown_once():
+    first = datetime(2026, 12, 2, 17, 0)
+    series = plan("FREQ=WEEKLY;BYDAY=WE", first)
+    old = airing(first, status="cancelled", position=2)
+    new = airing(first, airing_id=uuid.uuid4(), title="Bản tin mới", position=5)
+    window = Window(datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 8, tzinfo=UTC))
+    for rows in ([old, new], [new, old]):
+        assert [s for _, s in expanded(feed("x", window, rows, [series]), window)] == ["Bản tin mới (Kinh)"]
