@@ -115,7 +115,9 @@ class StatsQuery(FiltersQuery):
         description="comma-separated: campaign, province, commune, kind, language, day, month…",
     )
     cursor: Cursor | None = None
-    limit: Limit = Field(default=1000, le=10_000, description="groups per page")
+    limit: Limit = Field(
+        default=10_000, le=10_000, description="groups per page (a national commune table fits one)"
+    )
     total: WithTotal = False
 
 
