@@ -17,7 +17,7 @@ from pathlib import Path
 
 import uvloop
 
-from bench import asrun, backfill, eventstore, metrics, reports, scheduler
+from bench import asrun, backfill, eventstore, feeds, metrics, reports, scheduler
 from bench.harness import table
 
 HERE = Path(__file__).resolve().parent
@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 SUITES = [
     ("eventstore", eventstore.run),
     ("scheduler", scheduler.run),
+    ("feeds", feeds.run),
     ("metrics", metrics.run),
     ("reports", reports.run),
     ("asrun", asrun.run),

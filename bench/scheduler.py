@@ -31,7 +31,7 @@ from bench.harness import Result, Timer, median
 from services.common.auth import issue
 from services.devstack.servers import free_port
 
-SECRET = "bench-secret-0123456789"
+SECRET = "bench-secret-0123456789-0123456789-abcdef"
 PLANNER = {"Authorization": f"Bearer {issue(SECRET, 'bench planner', 'planner')}"}
 LANGUAGES = ["Kinh", "Êđê", "M'nông"]
 WINDOWS = [{"start": "05:30", "end": "06:30"}, {"start": "17:00", "end": "18:30"}]
@@ -149,7 +149,7 @@ async def until_listed(session, base: str, start: str, end: str, total: int) -> 
     """Seconds until the read model lists ``total`` airings starting in [start, end)."""
     with Timer() as t:
         while True:
-            params = {"from": start, "to": end, "limit": "1"}
+            params = {"from": start, "to": end, "limit": "1", "total": "true"}
             async with session.get(f"{base}/v1/airings", params=params, headers=PLANNER) as r:
                 if (await r.json())["total"] >= total:
                     break

@@ -41,6 +41,7 @@ class History(Contract):
     id: UUID
     resource_id: str | None = Field(default=None, description="the resource whose schedule holds it")
     items: list[HistoryEntry]
+    next_cursor: str | None = Field(default=None, description="the next page's cursor; none on the last")
 
 
 class BulkConfirmation(Contract):

@@ -13,6 +13,7 @@ from contracts.events.schedule import AiringKind
 from contracts.http.types import (
     AS_OF,
     MAX_SAFE_INTEGER,
+    Cursor,
     DayOrTime,
     Language,
     Limit,
@@ -20,6 +21,7 @@ from contracts.http.types import (
     Province,
     Query,
     ResourceRef,
+    WithTotal,
     integer,
     text,
 )
@@ -112,6 +114,11 @@ class StatsQuery(FiltersQuery):
         default=None,
         description="comma-separated: campaign, province, commune, kind, language, day, month…",
     )
+    cursor: Cursor | None = None
+    limit: Limit = Field(
+        default=10_000, le=10_000, description="groups per page (a national commune table fits one)"
+    )
+    total: WithTotal = False
 
 
 class LivestreamsQuery(FiltersQuery):
@@ -176,6 +183,8 @@ class Stats(Contract):
     group_by: list[str]
     as_of_position: int = Field(description="global position of the metrics log these figures reflect")
     rows: list[StatsRow]
+    total: int | None = Field(default=None, description="groups in all pages; only with total=true")
+    next_cursor: str | None = Field(default=None, description="the next page's cursor; none on the last")
 
 
 class ReportLine(Contract):

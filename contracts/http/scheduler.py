@@ -31,6 +31,7 @@ from contracts.http.types import (
     AudioRef,
     Code,
     Count,
+    Cursor,
     Day,
     DayOrTime,
     Label,
@@ -50,6 +51,7 @@ from contracts.http.types import (
     Token,
     Topic,
     Url,
+    WithTotal,
     Zone,
     check_length,
 )
@@ -147,16 +149,36 @@ class LivestreamEndRequest(Contract):
 # -- query parameters (one model per endpoint; the OpenAPI document lists them from here) -----
 
 
-class AiringsQuery(Query):
-    resource_id: ResourceRef | None = None
+class PageQuery(Query):
+    """Keyset pagination: ``limit`` items, the next page from ``cursor``; a total only when asked."""
+
+    cursor: Cursor | None = None
+    limit: Limit = Field(default=100, le=1000)
+    total: WithTotal = False
+
+
+class HistoryQuery(PageQuery):
+    """A history's events oldest first, a page at a time."""
+
+
+class AiringsQuery(PageQuery):
+    """Airings in start order; the next page is in ``Link: <…>; rel="next"`` (and ``next_cursor``)."""
+
+    province: Province | None = Field(default=None, description="airings on this province's resources")
+    resource_id: ResourceRef | None = Field(default=None, description="one commune's (resource's) airings")
     campaign_id: UUID | None = None
     kind: AiringKind | None = None
     language: Language | None = None
     status: AiringStatus | None = None
     from_: DayOrTime | None = Field(default=None, alias="from", description="starts at or after")
     to: DayOrTime | None = Field(default=None, description="starts before")
-    limit: Limit = Field(default=100, le=1000)
-    offset: int = Field(default=0, ge=0, le=10_000_000, strict=True)
+    offset: int = Field(
+        default=0,
+        ge=0,
+        le=10_000_000,
+        strict=True,
+        description="deprecated (slow on long lists): skip this many; use cursor instead",
+    )
     sort: Literal["starts_at", "-starts_at"] = Field(
         default="starts_at", description="-starts_at: newest first"
     )
@@ -167,19 +189,24 @@ class RunSheetQuery(Query):
 
 
 class CampaignCalendarQuery(Query):
+    """A feed covers every airing starting in [from, to), completely (at most 5 years); the window is
+    named in X-WR-CALDESC and the X-Loa-Feed-Window header."""
+
     token: Token | None = None
+    from_: DayOrTime | None = Field(default=None, alias="from", description="default: 30 days back")
+    to: DayOrTime | None = Field(default=None, description="default: 365 days ahead")
 
 
 class ResourceCalendarQuery(CampaignCalendarQuery):
-    from_: DayOrTime | None = Field(default=None, alias="from", description="default: 90 days back")
+    pass
 
 
-class ResourcesQuery(Query):
+class ResourcesQuery(PageQuery):
     province: Province | None = None
     type: ResourceType | None = None
 
 
-class CampaignsQuery(Query):
+class CampaignsQuery(PageQuery):
     province: Province | None = None
 
 
@@ -207,9 +234,10 @@ class AiringView(Contract):
 
 class AiringPage(Contract):
     items: list[AiringView]
-    total: int
+    total: int | None = Field(default=None, description="every matching airing; only with total=true")
     limit: int
     offset: int
+    next_cursor: str | None = Field(default=None, description="the next page's cursor; none on the last")
 
 
 class RunSheet(Contract):
@@ -287,6 +315,8 @@ class ResourceView(ResourceDescription):
 
 class ResourceList(Contract):
     items: list[ResourceView]
+    total: int | None = Field(default=None, description="only with total=true")
+    next_cursor: str | None = Field(default=None, description="the next page's cursor; none on the last")
 
 
 # -- campaigns ------------------------------------------------------------------------
@@ -327,6 +357,8 @@ class CampaignView(CampaignDefinition):
 
 class CampaignList(Contract):
     items: list[CampaignView]
+    total: int | None = Field(default=None, description="only with total=true")
+    next_cursor: str | None = Field(default=None, description="the next page's cursor; none on the last")
 
 
 class Tally(Contract):

@@ -242,3 +242,13 @@ Token = Annotated[
     Field(description="a token, for clients that cannot send headers"),
 ]
 Limit = Annotated[int, Field(ge=1)]
+
+Cursor = Annotated[
+    str,
+    Field(
+        max_length=1000,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="opaque: the next page starts after the item it names (from the Link header, rel=next)",
+    ),
+]
+WithTotal = Annotated[bool, Field(description="also count every matching item (costs a count)")]

@@ -127,17 +127,18 @@ class Loader:
     async def airings(self, start: date, end: date, **filters: str) -> list[dict]:
         """Every airing starting in [start, end), from the scheduler's read model, in start order."""
         items: list[dict] = []
+        cursor: dict[str, str] = {}
         while True:
             page = await self.scheduler.call(
                 "GET",
                 "/v1/airings",
                 self.planner,
-                params={"from": start.isoformat(), "to": end.isoformat(), "limit": 1000, "offset": len(items)}
-                | filters,
+                params={"from": start.isoformat(), "to": end.isoformat(), "limit": 1000} | cursor | filters,
             )
             items += page["items"]
-            if len(items) >= page["total"] or not page["items"]:
+            if not page.get("next_cursor"):
                 return items
+            cursor = {"cursor": page["next_cursor"]}
 
     async def until_listed(self, start: date, end: date, expected: int, **filters: str) -> list[dict]:
         deadline = time.monotonic() + 60

@@ -23,6 +23,7 @@ from contracts.http.metrics import (
     Stats,
     StatsQuery,
 )
+from services.common import pages
 from services.common.localtime import to_local
 from services.common.query import day_or_time, instant, integer, invalid, query_as, uuid_param
 from services.common.web import (
@@ -160,7 +161,28 @@ async def get_stats(request: web.Request) -> web.Response:
     schema, position = await _schema_for(request)
     async with request.app[READ_MODEL].store.pool.acquire() as conn:
         rows = await statistics(conn, schema, group_by, filters)
-    return json(Stats(group_by=group_by, as_of_position=position, rows=rows))
+    start = _after(rows, pages.decode(q.cursor, len(group_by)), group_by)
+    chosen, more = pages.split(rows[start:], q.limit)
+    cursor = pages.encode([chosen[-1]["keys"][g] for g in group_by]) if more else None
+    body = Stats(
+        group_by=group_by,
+        as_of_position=position,
+        rows=chosen,
+        total=len(rows) if q.total else None,
+        next_cursor=cursor,
+    )
+    return pages.page(request, body, cursor)
+
+
+def _after(rows: list[dict], key: list | None, group_by: list[str]) -> int:
+    """Where the page after the group ``key`` starts. The groups are aggregated whole for any
+    page (the sums need every airing), so the key is found among them, not in an index."""
+    if key is None:
+        return 0
+    for i, row in enumerate(rows):
+        if [row["keys"][g] for g in group_by] == key:
+            return i + 1
+    raise invalid("cursor", "names a group that is no longer there; start again without cursor")
 
 
 @routes.get("/v1/airings/{airing_id}/metrics")

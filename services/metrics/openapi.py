@@ -23,7 +23,8 @@ ENDPOINTS: list[Endpoint] = [
      bodies.SampleBatchResult, 200, []),
     ("get", "/v1/stats", "Airings planned / aired / missed, communes reached and counter totals, grouped by "
      "campaign, province, commune, resource, kind, platform, language, status, day or month; as_of = a log "
-     "position or a past time", "any", None, bodies.Stats, 200, bodies.StatsQuery),
+     "position or a past time; groups in keyset pages (Link rel=next)", "any", None, bodies.Stats, 200,
+     bodies.StatsQuery),
     ("get", "/v1/airings/{airing_id}/metrics", "An airing's latest counters and their history", "any",
      None, bodies.AiringMetrics, 200, bodies.AsOfQuery),
     ("get", "/v1/livestreams", "Livestreams newest first with their counters", "any", None,

@@ -27,6 +27,7 @@ create table if not exists {s}.resources (
     position    bigint not null
 );
 create index if not exists resources_province on {s}.resources (province, type, resource_id);
+create index if not exists resources_province_page on {s}.resources (province, resource_id);
 create table if not exists {s}.campaigns (
     campaign_id uuid primary key,
     name        text not null,
@@ -36,6 +37,7 @@ create table if not exists {s}.campaigns (
     definition  jsonb not null,
     position    bigint not null
 );
+create index if not exists campaigns_page on {s}.campaigns (starts_on desc, name, campaign_id);
 create table if not exists {s}.series (
     series_id   uuid primary key,
     resource_id text not null,
@@ -48,6 +50,8 @@ create table if not exists {s}.series (
     skipped     jsonb not null default '[]',
     position    bigint not null
 );
+create index if not exists series_resource on {s}.series (resource_id);
+create index if not exists series_campaign on {s}.series (campaign_id) where campaign_id is not null;
 create index if not exists series_through on {s}.series (through) where ended_from is null;
 """
 
@@ -151,12 +155,77 @@ async def resources(
     )
 
 
+async def resource_page(
+    conn: asyncpg.Connection,
+    schema: str,
+    *,
+    province: str | None,
+    type: str | None,
+    after: str | None,
+    limit: int,
+    count: bool = False,
+) -> tuple[list[asyncpg.Record], int | None]:
+    """Resources in id order after ``after`` (keyset), at most ``limit``; the total when ``count``."""
+    filters = "($1::text is null or province = $1) and ($2::text is null or type = $2)"
+    total = (
+        await conn.fetchval(f"select count(*) from {schema}.resources where {filters}", province, type)
+        if count
+        else None
+    )
+    rows = await conn.fetch(
+        f"""select * from {schema}.resources where {filters} and ($3::text is null or resource_id > $3)
+            order by resource_id limit {int(limit)}""",
+        province,
+        type,
+        after,
+    )
+    return rows, total
+
+
+async def campaign_page(
+    conn: asyncpg.Connection,
+    schema: str,
+    *,
+    province: str | None,
+    after: tuple | None,
+    limit: int,
+    count: bool = False,
+) -> tuple[list[asyncpg.Record], int | None]:
+    """Campaigns newest first (starts_on desc, then name, id) after ``after`` = (starts_on, name, id)."""
+    total = (
+        await conn.fetchval(
+            f"select count(*) from {schema}.campaigns where ($1::text is null or province = $1)", province
+        )
+        if count
+        else None
+    )
+    day, name, campaign_id = after or (None, None, None)
+    rows = await conn.fetch(
+        f"""select * from {schema}.campaigns where ($1::text is null or province = $1)
+              and ($2::date is null or starts_on < $2 or (starts_on = $2 and (name, campaign_id) > ($3, $4)))
+            order by starts_on desc, name, campaign_id limit {int(limit)}""",
+        province,
+        day,
+        name,
+        campaign_id,
+    )
+    return rows, total
+
+
 async def campaign(conn: asyncpg.Connection, schema: str, campaign_id) -> asyncpg.Record | None:
     return await conn.fetchrow(f"select * from {schema}.campaigns where campaign_id = $1", campaign_id)
 
 
 async def series_row(conn: asyncpg.Connection, schema: str, series_id) -> asyncpg.Record | None:
     return await conn.fetchrow(f"select * from {schema}.series where series_id = $1", series_id)
+
+
+async def series_of(
+    conn: asyncpg.Connection, schema: str, *, resource_id: str | None = None, campaign_id=None
+) -> list[asyncpg.Record]:
+    """The series of a resource or of a campaign (a feed publishes each as one rule)."""
+    column, value = ("resource_id", resource_id) if resource_id is not None else ("campaign_id", campaign_id)
+    return await conn.fetch(f"select * from {schema}.series where {column} = $1 order by series_id", value)
 
 
 async def series_short_of(conn: asyncpg.Connection, schema: str, horizon) -> list[asyncpg.Record]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
+import orjson
 import structlog
 from aiohttp import web
 
@@ -28,12 +31,13 @@ from contracts.http.scheduler import (
     RunSheet,
     RunSheetQuery,
 )
+from services.common import pages
 from services.common.auth import Principal
 from services.common.localtime import VIETNAM, to_local, to_utc
-from services.common.query import instant, query_as
+from services.common.query import instant, invalid, query_as
 from services.common.web import Problem, body_as, json, new_id, principal, reader, request_metadata, require
 from services.scheduler import catalogue
-from services.scheduler.calendar import feed
+from services.scheduler.calendar import LONGEST, SeriesPlan, Window, feed
 from services.scheduler.domain.commands import (
     CancelAiring,
     ConfirmAiring,
@@ -46,7 +50,15 @@ from services.scheduler.domain.commands import (
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
 from services.scheduler.domain.reference import check_kind
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
-from services.scheduler.projection import AiringQuery, airing_by_id, find_airings
+from services.scheduler.projection import (
+    AiringQuery,
+    FeedQuery,
+    airing_by_id,
+    feed_airings,
+    feed_version,
+    find_airings,
+    recorded_at,
+)
 from services.scheduler.service import TooBusy
 
 log = structlog.get_logger(__name__)
@@ -215,23 +227,39 @@ async def create_airing(request: web.Request) -> web.Response:
 async def list_airings(request: web.Request) -> web.Response:
     principal(request)
     q = query_as(request, AiringsQuery)
+    if q.cursor is not None and q.offset:
+        raise invalid("offset", "give cursor or offset, not both")
+    after = pages.decode(q.cursor, 2)
     query = AiringQuery(
         resource_id=q.resource_id,
         campaign_id=q.campaign_id,
+        province=q.province,
         kind=q.kind.value if q.kind else None,
         language=q.language,
         status=q.status.value if q.status else None,
         starts_from=instant(q.from_, "from") if q.from_ else None,
         starts_before=instant(q.to, "to") if q.to else None,
-        limit=q.limit,
+        limit=q.limit + 1,
         offset=q.offset,
         descending=q.sort == "-starts_at",
+        after=_airing_key(after) if after else None,
+        count=q.total,
     )
     async with request.app[POOL].acquire() as conn:
         rows, total = await find_airings(conn, request.app[SCHEMA], query)
-    return json(
-        AiringPage(items=[view(r) for r in rows], total=total, limit=query.limit, offset=query.offset)
+    rows, more = pages.split(rows, q.limit)
+    cursor = pages.encode([rows[-1]["starts_at"].isoformat(), str(rows[-1]["airing_id"])]) if more else None
+    body = AiringPage(
+        items=[view(r) for r in rows], total=total, limit=q.limit, offset=q.offset, next_cursor=cursor
     )
+    return pages.page(request, body, cursor)
+
+
+def _airing_key(key: list) -> tuple[datetime, uuid.UUID]:
+    try:
+        return datetime.fromisoformat(key[0]), uuid.UUID(key[1])
+    except (TypeError, ValueError):
+        raise invalid("cursor", "not a cursor of this list") from None
 
 
 @routes.get("/v1/airings/{airing_id}")
@@ -372,35 +400,106 @@ async def run_sheet(request: web.Request) -> web.Response:
     return json(RunSheet(resource_id=query.resource_id, date=day, items=[view(r) for r in rows]))
 
 
-async def _ics(request: web.Request, name: str, query: AiringQuery, filename: str) -> web.Response:
+async def _ics(
+    request: web.Request, name: str, filename: str, *, resource_id: str | None = None, campaign_id=None
+) -> web.Response:
+    """A feed of every airing of a resource or a campaign in the requested window, in full; 304 when
+    the client's copy (ETag / Last-Modified) is current."""
+    q = query_as(request, ResourceCalendarQuery)
+    window = Window.around(
+        datetime.now(UTC),
+        instant(q.from_, "from") if q.from_ else None,
+        instant(q.to, "to") if q.to else None,
+    )
+    if window.end <= window.start:
+        raise invalid("to", "must be after from")
+    if window.end - window.start > LONGEST:
+        field = "to" if q.to else "from"
+        raise invalid(field, f"a feed covers at most {LONGEST.days} days; ask for the rest with from/to")
     schema = request.app[SCHEMA]
     async with request.app[POOL].acquire() as conn:
-        rows, _ = await find_airings(conn, schema, query)
-        known = await catalogue.resources(
-            conn, schema, province=None, type=None, ids=list({r["resource_id"] for r in rows})
+        series = [
+            SeriesPlan.of(r)
+            for r in await catalogue.series_of(conn, schema, resource_id=resource_id, campaign_id=campaign_id)
+        ]
+        query = FeedQuery(
+            resource_id=resource_id,
+            campaign_id=campaign_id,
+            starts_from=window.start,
+            starts_before=window.end,
+            series_ids=[p.series_id for p in series],
+            # a day's slack: occurrences are local times, possibly of another zone than Vietnam's
+            local_from=to_local(window.start).replace(tzinfo=None) - timedelta(days=1),
+            local_before=to_local(window.end).replace(tzinfo=None) + timedelta(days=1),
         )
+        count, latest, places_at = await feed_version(conn, schema, query)
+        latest = max([latest, *(p.position for p in series)])
+        version = hashlib.sha256(
+            orjson.dumps(
+                [name, window.start.isoformat(), window.end.isoformat(), count, latest, places_at,
+                 sorted((str(p.series_id), p.position) for p in series)]
+            )
+        ).hexdigest()[:32]  # fmt: skip
+        etag = f'"{version}"'
+        modified = (await recorded_at(conn, schema, {latest})).get(latest, datetime(2000, 1, 1, tzinfo=UTC))
+        modified = modified.replace(microsecond=0)
+        headers = {
+            "ETag": etag,
+            "Last-Modified": format_datetime(modified, usegmt=True),
+            "X-Loa-Feed-Window": f"{to_local(window.start).isoformat()}/{to_local(window.end).isoformat()}",
+            "Cache-Control": "no-cache",
+        }
+        if _fresh(request, etag) or _unmodified(request, modified):
+            return web.Response(status=304, headers=headers)
+        rows = await feed_airings(conn, schema, query)
+        known = await catalogue.resources(
+            conn,
+            schema,
+            province=None,
+            type=None,
+            ids=list({r["resource_id"] for r in rows} | {p.resource_id for p in series}),
+        )
+        stamps = await recorded_at(conn, schema, _positions(rows, series))
     places = {r["resource_id"]: r["name"] for r in known}
+    body = feed(name, window, rows, series, stamps=stamps, places=places)
     return web.Response(
-        body=feed(name, rows, places=places),
+        body=body,
         content_type="text/calendar",
         charset="utf-8",
-        headers={"Content-Disposition": f'inline; filename="{filename}.ics"'},
+        headers=headers | {"Content-Disposition": f'inline; filename="{filename}.ics"'},
     )
+
+
+def _positions(rows, series) -> set[int]:
+    return {r["position"] for r in rows} | {p.position for p in series}
+
+
+def _fresh(request: web.Request, etag: str) -> bool:
+    given = request.headers.get("If-None-Match")
+    if given is None:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in given.split(",")}
+    return "*" in tags or etag in tags
+
+
+def _unmodified(request: web.Request, modified: datetime) -> bool:
+    # If-None-Match wins when both are given (RFC 9110 13.2.2).
+    if "If-None-Match" in request.headers:
+        return False
+    since = request.if_modified_since
+    return since is not None and modified <= since
 
 
 @routes.get("/v1/resources/{resource_id}/calendar.ics")
 async def resource_calendar(request: web.Request) -> web.Response:
     reader(request)
     resource_id = request.match_info["resource_id"]
-    given = query_as(request, ResourceCalendarQuery).from_
-    # By default the feed starts 90 days back; ?from= reaches further.
-    since = instant(given, "from") if given else datetime.now(UTC) - timedelta(days=90)
-    query = AiringQuery(resource_id=resource_id, starts_from=since, limit=5000)
+    query_as(request, ResourceCalendarQuery)
     async with request.app[POOL].acquire() as conn:
         row = await catalogue.resource(conn, request.app[SCHEMA], resource_id)
     if row is None:
         raise Problem(404, "Not found", f"no resource {resource_id!r}")
-    return await _ics(request, f"Loa — {row['name']}", query, resource_id.replace(":", "-"))
+    return await _ics(request, f"Loa — {row['name']}", resource_id.replace(":", "-"), resource_id=resource_id)
 
 
 @routes.get("/v1/campaigns/{campaign_id}/calendar.ics")
@@ -415,5 +514,4 @@ async def campaign_calendar(request: web.Request) -> web.Response:
         row = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
     if row is None:
         raise Problem(404, "Not found", f"no campaign {campaign_id}")
-    query = AiringQuery(campaign_id=campaign_id, limit=20_000)
-    return await _ics(request, f"Loa — {row['name']}", query, f"campaign-{campaign_id}")
+    return await _ics(request, f"Loa — {row['name']}", f"campaign-{campaign_id}", campaign_id=campaign_id)

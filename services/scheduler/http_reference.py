@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
@@ -21,7 +22,8 @@ from contracts.http.scheduler import (
     ResourceView,
 )
 from contracts.http.types import ResourceId
-from services.common.query import query_as
+from services.common import pages
+from services.common.query import invalid, query_as
 from services.common.web import (
     Problem,
     body_as,
@@ -87,13 +89,24 @@ async def put_resource(request: web.Request) -> web.Response:
 
 @routes.get("/v1/resources")
 async def list_resources(request: web.Request) -> web.Response:
+    """Resources in id order, a page at a time (``Link: rel="next"``)."""
     principal(request)
     q = query_as(request, ResourcesQuery)
+    after = pages.decode(q.cursor, 1)
     async with request.app[POOL].acquire() as conn:
-        rows = await catalogue.resources(
-            conn, request.app[SCHEMA], province=q.province, type=q.type.value if q.type else None
+        rows, total = await catalogue.resource_page(
+            conn,
+            request.app[SCHEMA],
+            province=q.province,
+            type=q.type.value if q.type else None,
+            after=str(after[0]) if after else None,
+            limit=q.limit + 1,
+            count=q.total,
         )
-    return json(ResourceList(items=[resource_view(r) for r in rows]))
+    rows, more = pages.split(rows, q.limit)
+    cursor = pages.encode([rows[-1]["resource_id"]]) if more else None
+    body = ResourceList(items=[resource_view(r) for r in rows], total=total, next_cursor=cursor)
+    return pages.page(request, body, cursor)
 
 
 @routes.get("/v1/resources/{resource_id}")
@@ -187,15 +200,25 @@ async def update_campaign(request: web.Request) -> web.Response:
 
 @routes.get("/v1/campaigns")
 async def list_campaigns(request: web.Request) -> web.Response:
+    """Campaigns newest first, a page at a time (``Link: rel="next"``)."""
     principal(request)
-    province = query_as(request, CampaignsQuery).province
+    q = query_as(request, CampaignsQuery)
+    key = pages.decode(q.cursor, 3)
+    try:
+        after = (date.fromisoformat(key[0]), str(key[1]), uuid.UUID(key[2])) if key else None
+    except (TypeError, ValueError):
+        raise invalid("cursor", "not a cursor of this list") from None
     async with request.app[POOL].acquire() as conn:
-        rows = await conn.fetch(
-            f"select * from {request.app[SCHEMA]}.campaigns where ($1::text is null or province = $1) "
-            "order by starts_on desc, name",
-            province,
+        rows, total = await catalogue.campaign_page(
+            conn, request.app[SCHEMA], province=q.province, after=after, limit=q.limit + 1, count=q.total
         )
-    return json(CampaignList(items=[campaign_view(r) for r in rows]))
+    rows, more = pages.split(rows, q.limit)
+    last = rows[-1] if rows else None
+    cursor = None
+    if more and last is not None:
+        cursor = pages.encode([last["starts_on"].isoformat(), last["name"], str(last["campaign_id"])])
+    body = CampaignList(items=[campaign_view(r) for r in rows], total=total, next_cursor=cursor)
+    return pages.page(request, body, cursor)
 
 
 @routes.get("/v1/campaigns/{campaign_id}")

@@ -20,7 +20,9 @@ ENDPOINTS: list[Endpoint] = [
     ("post", "/v1/airings", "Plan an airing (409 names the airings in the way; emergencies bump normal ones; "
      "makeup_of names the missed airing it makes up for)",
      "planner", bodies.AiringRequest, bodies.AiringView, 201, []),
-    ("get", "/v1/airings", "Find airings (paginated, sorted by start; sort=-starts_at for newest first)",
+    ("get", "/v1/airings", "Find airings by province, commune (resource_id), kind, language, status, "
+     "campaign and period, sorted by start (sort=-starts_at: newest first); keyset pages: the next "
+     "page is in Link rel=next and next_cursor, total only with total=true (offset is deprecated)",
      "any", None, bodies.AiringPage, 200, bodies.AiringsQuery),
     ("get", "/v1/airings/{airing_id}", "One airing", "any", None, bodies.AiringView, 200, []),
     ("post", "/v1/airings/{airing_id}/reschedule", "Move an airing", "planner",
@@ -41,11 +43,11 @@ ENDPOINTS: list[Endpoint] = [
     ("get", "/v1/confirmations/template.xlsx", "A blank as-run log to fill in", "any", None,
      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 200, []),
     ("get", "/v1/airings/{airing_id}/history", "Every event of an airing from the event store: type, time, "
-     "actor, correlation id and what changed", "any", None, as_run.History, 200, []),
+     "actor, correlation id and what changed", "any", None, as_run.History, 200, bodies.HistoryQuery),
     ("get", "/v1/series/{series_id}/history", "Every event of a series and the scheduling of its airings",
-     "any", None, as_run.History, 200, []),
+     "any", None, as_run.History, 200, bodies.HistoryQuery),
     ("get", "/v1/campaigns/{campaign_id}/history", "Every change of a campaign's definition", "any", None,
-     as_run.History, 200, []),
+     as_run.History, 200, bodies.HistoryQuery),
     ("post", "/v1/airings/{airing_id}/live", "A livestream went live (at: when it really did, on its day, "
      "not in the future)", "operator",
      bodies.LivestreamLiveRequest, bodies.AiringView, 200, []),
@@ -61,13 +63,15 @@ ENDPOINTS: list[Endpoint] = [
     ("put", "/v1/resources/{resource_id}", "Register a commune's loudspeakers, a programme or a page (201), "
      "or change its description (200); planner of its province", "planner",
      bodies.ResourceRequest, bodies.ResourceView, (201, 200), []),
-    ("get", "/v1/resources", "Resources, by province and type", "any", None, bodies.ResourceList, 200,
+    ("get", "/v1/resources", "Resources, by province and type, in id order (keyset pages: Link rel=next)",
+     "any", None, bodies.ResourceList, 200,
      bodies.ResourcesQuery),
     ("get", "/v1/resources/{resource_id}", "One resource", "any", None, bodies.ResourceView, 200, []),
     ("post", "/v1/campaigns", "Plan a campaign (201; 200 when the campaign id exists: its definition is "
      "replaced); target communes must be communes of its province",
      "planner", bodies.CampaignRequest, bodies.CampaignView, (201, 200), []),
-    ("get", "/v1/campaigns", "Campaigns, newest first", "any", None, bodies.CampaignList, 200,
+    ("get", "/v1/campaigns", "Campaigns, newest first (keyset pages: Link rel=next)", "any", None,
+     bodies.CampaignList, 200,
      bodies.CampaignsQuery),
     ("get", "/v1/campaigns/{campaign_id}", "One campaign", "any", None, bodies.CampaignView, 200, []),
     ("put", "/v1/campaigns/{campaign_id}", "Change a campaign", "planner",
@@ -97,7 +101,9 @@ ENDPOINTS: list[Endpoint] = [
 API = ApiDocument(
     title="Loa scheduler",
     description="Plan livestreams, 'Giờ thứ 9' radio segments and commune loudspeaker broadcasts; "
-    "operators confirm airings. Errors are RFC 9457 problem+json.",
+    "operators confirm airings. Errors are RFC 9457 problem+json. Lists are keyset-paginated: "
+    "follow the `Link: <…>; rel=\"next\"` header (or pass `next_cursor` as `cursor`) until it is absent; "
+    "`total=true` adds the count of every matching item.",
     endpoints=ENDPOINTS,
     problem=bodies.Problem,
     path=DOCUMENT,

@@ -59,9 +59,15 @@ create table if not exists {s}.airings (
 );
 alter table {s}.airings add column if not exists makeup_of uuid;
 create index if not exists airings_makeup on {s}.airings (makeup_of) where makeup_of is not null;
-create index if not exists airings_resource_start on {s}.airings (resource_id, starts_at);
-create index if not exists airings_campaign on {s}.airings (campaign_id, starts_at);
-create index if not exists airings_start on {s}.airings (starts_at);
+-- (x, starts_at) indexes gave way to the keyset ones below, which serve the same queries
+drop index if exists {s}.airings_resource_start;
+drop index if exists {s}.airings_campaign;
+drop index if exists {s}.airings_start;
+-- keyset pages: (starts_at, airing_id) is the lists' order, whole or within a filter
+create index if not exists airings_page on {s}.airings (starts_at, airing_id);
+create index if not exists airings_resource_page on {s}.airings (resource_id, starts_at, airing_id);
+create index if not exists airings_campaign_page on {s}.airings (campaign_id, starts_at, airing_id);
+create index if not exists airings_status_page on {s}.airings (status, starts_at, airing_id);
 create index if not exists airings_series on {s}.airings (series_id, recurrence_id)
     where series_id is not null;
 """
@@ -182,6 +188,7 @@ class AiringsProjection:
 class AiringQuery:
     resource_id: str | None = None
     campaign_id: Any = None
+    province: str | None = None
     kind: str | None = None
     language: str | None = None
     status: str | None = None
@@ -190,11 +197,14 @@ class AiringQuery:
     limit: int = 100
     offset: int = 0
     descending: bool = False
+    after: tuple[datetime, Any] | None = None  # keyset: (starts_at, airing_id) of the last row seen
+    count: bool = False
 
 
 async def find_airings(
     conn: asyncpg.Connection, schema: str, q: AiringQuery
-) -> tuple[list[asyncpg.Record], int]:
+) -> tuple[list[asyncpg.Record], int | None]:
+    """Airings in (starts_at, airing_id) order, after ``q.after``; the total only when ``q.count``."""
     clause, args = where(
         (
             ("resource_id", q.resource_id, "="),
@@ -206,14 +216,83 @@ async def find_airings(
             ("starts_at", q.starts_before, "<"),
         )
     )
+    if q.province is not None:
+        args.append(q.province)
+        clause += (" and " if clause else "where ") + (
+            f"resource_id in (select resource_id from {schema}.resources where province = ${len(args)})"
+        )
+    total = await conn.fetchval(f"select count(*) from {schema}.airings {clause}", *args) if q.count else None
     order = "desc" if q.descending else "asc"
-    total = await conn.fetchval(f"select count(*) from {schema}.airings {clause}", *args)
+    if q.after is not None:
+        args += list(q.after)
+        # A row comparison walks the (starts_at, airing_id) index from the cursor on: no OFFSET scan.
+        clause += (" and " if clause else "where ") + (
+            f"(starts_at, airing_id) {'<' if q.descending else '>'} (${len(args) - 1}, ${len(args)})"
+        )
     rows = await conn.fetch(
         f"select {VIEW_COLUMNS} from {schema}.airings {clause} "
-        f"order by starts_at {order}, airing_id limit {int(q.limit)} offset {int(q.offset)}",
+        f"order by starts_at {order}, airing_id {order} limit {int(q.limit)} offset {int(q.offset)}",
         *args,
     )
     return rows, total
+
+
+def _feed_query(schema: str, columns: str, resource_id: str | None) -> str:
+    column = "resource_id" if resource_id is not None else "campaign_id"
+    return f"""select {columns} from {schema}.airings
+               where {column} = $1 and starts_at >= $2 and starts_at < $3
+               union
+               select {columns} from {schema}.airings
+               where series_id = any($4::uuid[]) and recurrence_id >= $5 and recurrence_id < $6"""
+
+
+@dataclass(frozen=True)
+class FeedQuery:
+    """A feed's airings: those of the resource or campaign starting in [starts_from, starts_before),
+    and those of ``series_ids`` whose occurrence (RECURRENCE-ID, local) is in [local_from,
+    local_before) even if moved out, so the series' exceptions are complete."""
+
+    resource_id: str | None
+    campaign_id: Any
+    starts_from: datetime
+    starts_before: datetime
+    series_ids: list[Any]
+    local_from: datetime
+    local_before: datetime
+
+    def args(self) -> tuple:
+        owner = self.resource_id if self.resource_id is not None else self.campaign_id
+        return (
+            owner, self.starts_from, self.starts_before, self.series_ids, self.local_from, self.local_before
+        )  # fmt: skip
+
+
+async def feed_airings(conn: asyncpg.Connection, schema: str, q: FeedQuery) -> list[asyncpg.Record]:
+    """Every airing of a feed, in start order. No limit: a feed's window is bounded instead."""
+    query = _feed_query(schema, f"{VIEW_COLUMNS}, position", q.resource_id)
+    return await conn.fetch(f"{query} order by starts_at, airing_id", *q.args())
+
+
+async def feed_version(conn: asyncpg.Connection, schema: str, q: FeedQuery) -> tuple[int, int, int]:
+    """(airings, their latest position, the latest position of any resource): what a feed's ETag is
+    made of, without reading its rows (a phone polling an unchanged feed costs this query)."""
+    query = _feed_query(schema, "airing_id, position", q.resource_id)
+    row = await conn.fetchrow(
+        f"""select count(*) as n, coalesce(max(position), 0) as latest,
+                   (select coalesce(max(position), 0) from {schema}.resources) as places
+            from ({query}) feed""",
+        *q.args(),
+    )
+    return row["n"], row["latest"], row["places"]
+
+
+async def recorded_at(conn: asyncpg.Connection, schema: str, positions: set[int]) -> dict[int, datetime]:
+    """When the events at ``positions`` were recorded: the feeds' DTSTAMP and Last-Modified."""
+    rows = await conn.fetch(
+        f"select global_position, recorded_at from {schema}.events where global_position = any($1::bigint[])",
+        list(positions),
+    )
+    return {r["global_position"]: r["recorded_at"] for r in rows}
 
 
 async def airing_by_id(conn: asyncpg.Connection, schema: str, airing_id) -> asyncpg.Record | None:

@@ -107,6 +107,16 @@ class LoaApi:
     async def _get(self, base: str, path: str, token: str, **params: Any) -> Any:
         return (await self._call("GET", base + path, token, params=params)).body
 
+    async def _every(self, base: str, path: str, token: str, **params: Any) -> list:
+        """Every item of a keyset-paginated list, page after page."""
+        items, cursor = [], None
+        while True:
+            page = await self._get(base, path, token, **params, limit=1000, cursor=cursor)
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items
+
     # -- who is this (the API's own answer: a bad or expired token is refused there) -----------
 
     async def check_token(self, token: str) -> None:
@@ -117,9 +127,7 @@ class LoaApi:
     # -- resources --------------------------------------------------------------------------
 
     async def resources(self, token: str, *, province: str | None = None, type: str | None = None) -> list:
-        return (await self._get(self.scheduler, "/v1/resources", token, province=province, type=type))[
-            "items"
-        ]
+        return await self._every(self.scheduler, "/v1/resources", token, province=province, type=type)
 
     async def resource(self, token: str, resource_id: str) -> dict:
         return await self._get(self.scheduler, f"/v1/resources/{resource_id}", token)
@@ -130,7 +138,7 @@ class LoaApi:
     # -- campaigns ----------------------------------------------------------------------------
 
     async def campaigns(self, token: str, *, province: str | None = None) -> list:
-        return (await self._get(self.scheduler, "/v1/campaigns", token, province=province))["items"]
+        return await self._every(self.scheduler, "/v1/campaigns", token, province=province)
 
     async def campaign(self, token: str, campaign_id: UUID | str) -> dict:
         return await self._get(self.scheduler, f"/v1/campaigns/{campaign_id}", token)

@@ -157,7 +157,7 @@ async def test_august_2023_reports_the_seed_figures(http):
 
 async def test_loading_the_demo_again_adds_nothing(product, http):
     session, scheduler, _ = http
-    params = {"from": "2023-08-01", "to": "2023-09-01", "limit": 1}
+    params = {"from": "2023-08-01", "to": "2023-09-01", "limit": 1, "total": "true"}
 
     async def planned() -> int:
         async with session.get(f"{scheduler}/v1/airings", params=params, headers=bearer(TOKENS.planner)) as r:

@@ -164,7 +164,9 @@ async def test_report_stats_progress_and_dashboard_agree(client, metrics):
     async def stats(**q):
         return (await ok(await metrics.get("/v1/stats", params=MONTH | q, headers=VIEWER)))["rows"]
 
-    listed = await ok(await client.get("/v1/airings", params=MONTH | {"limit": 100}, headers=VIEWER))
+    listed = await ok(
+        await client.get("/v1/airings", params=MONTH | {"limit": 100, "total": "true"}, headers=VIEWER)
+    )
     statuses = Counter(a["status"] for a in listed["items"])
     assert listed["total"] == 30 and len(statuses) == 9  # every status there is
 

@@ -74,7 +74,9 @@ async def a_year(client, metrics) -> None:
     )
     listed = await (
         await client.get(
-            "/v1/airings", params={"from": "2022-01-01", "to": "2023-01-01", "limit": 100}, headers=VIEWER
+            "/v1/airings",
+            params={"from": "2022-01-01", "to": "2023-01-01", "limit": 100, "total": "true"},
+            headers=VIEWER,
         )
     ).json()
     assert listed["total"] == 48

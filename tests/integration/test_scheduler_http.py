@@ -91,7 +91,9 @@ async def test_idempotency_key_replays_the_first_response(client):
     assert first.status == retry.status == 201
     assert await first.json() == await retry.json()
     assert retry.headers["Idempotent-Replayed"] == "true"
-    listed = await (await client.get("/v1/airings", params={"resource_id": EA_TU}, headers=VIEWER)).json()
+    listed = await (
+        await client.get("/v1/airings", params={"resource_id": EA_TU, "total": "true"}, headers=VIEWER)
+    ).json()
     assert listed["total"] == 1
     other = await client.post("/v1/airings", json=bulletin(title="khác"), headers=headers)
     assert other.status == 422

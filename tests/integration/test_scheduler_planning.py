@@ -261,7 +261,9 @@ async def test_a_series_is_kept_ahead_and_edited_this_following_and_whole(client
     assert ended.status == 200 and (await ended.json())["ended_from"] is not None
     left = await (
         await client.get(
-            "/v1/airings", params={"resource_id": HOA_THANG, "status": "scheduled"}, headers=VIEWER
+            "/v1/airings",
+            params={"resource_id": HOA_THANG, "status": "scheduled", "total": "true"},
+            headers=VIEWER,
         )
     ).json()
     assert left["total"] == 0

@@ -82,7 +82,7 @@ def schemathesis(service: Service, folder: Path, label: str, token: str | None) 
     ]  # fmt: skip
     if token:
         command += ["--header", f"Authorization: Bearer {token}"]
-    run = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=max(600, 10 * EXAMPLES))
     assert report.exists(), run.stdout[-5000:] + run.stderr[-3000:]
     result = json.loads(report.read_text())
     result["output"] = run.stdout

@@ -224,7 +224,9 @@ async def test_the_fan_out_preview_names_each_conflict_and_writes_nothing(web, c
     assert re.search(r'id="preview-planned">14<', text), text
     assert "Thông báo của xã" in text and "Xã Ea Tu" in text
     listed = await (
-        await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"}, headers=PLANNER)
+        await client.get(
+            "/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01", "total": "true"}, headers=PLANNER
+        )
     ).json()
     assert listed["total"] == 1
     committed = await web.post(
@@ -232,7 +234,9 @@ async def test_the_fan_out_preview_names_each_conflict_and_writes_nothing(web, c
     )
     assert committed.status == 201, await committed.text()
     listed = await (
-        await client.get("/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01"}, headers=PLANNER)
+        await client.get(
+            "/v1/airings", params={"from": "2027-01-01", "to": "2027-02-01", "total": "true"}, headers=PLANNER
+        )
     ).json()
     assert listed["total"] == 15
 
@@ -455,7 +459,9 @@ async def test_the_fan_out_dry_run_answers_what_it_would_plan_and_writes_nothing
     assert result["planned"] == 2 and result["by_commune"] == {EA_TU: {"Kinh": 1, "Êđê": 1}, HOA_THANG: {}}
     assert [c["title"] for s in result["skipped"] for c in s["conflicts"]] == ["Họp dân"]
     listed = await (
-        await client.get("/v1/airings", params={"from": "2027-01-15", "to": "2027-01-16"}, headers=PLANNER)
+        await client.get(
+            "/v1/airings", params={"from": "2027-01-15", "to": "2027-01-16", "total": "true"}, headers=PLANNER
+        )
     ).json()
     assert listed["total"] == 1  # only the meeting
     real = await client.post(
@@ -609,9 +615,7 @@ async def test_a_series_changed_from_one_of_its_occurrences(web, client):
 async def test_the_phone_calendar_link_carries_a_read_only_token_for_that_feed_alone(web, client):
     """A phone's calendar keeps its address in clear: the link must not hold the operator's token."""
     csrf = await sign_in(web, OPERATOR)
-    answer = await web.post(
-        "/op/calendar", data={"csrf": csrf, "resource_id": EA_TU}, allow_redirects=False
-    )
+    answer = await web.post("/op/calendar", data={"csrf": csrf, "resource_id": EA_TU}, allow_redirects=False)
     assert answer.status == 303, await answer.text()
     link = answer.headers["Location"]
     assert link.startswith("webcal://") and f"/v1/resources/{EA_TU}/calendar.ics?token=" in link

@@ -92,6 +92,7 @@ async def calendar(request: web.Request) -> web.Response:
             campaign_id=campaign_id,
             **{"from": first.isoformat(), "to": (last + timedelta(days=1)).isoformat()},
             limit=LIMIT,
+            total="true",
         )
     by_day: dict[date, list] = {}
     for airing in page["items"]:
