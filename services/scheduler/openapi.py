@@ -92,7 +92,8 @@ ENDPOINTS: list[Endpoint] = [
      "(all or nothing; skip_conflicts lists what was left out; dry_run previews it, 200)", "planner",
      bodies.FanOutRequest, bodies.FanOutResult, 201, []),
     ("post", "/v1/tokens/{jti}/revocation", "Revoke a token by its jti: every service refuses it within "
-     "seconds", "planner without a province", access.RevocationRequest, access.RevocationView, (201, 200), []),
+     "seconds (a second time: 200 with the first record)", "planner without a province",
+     access.RevocationRequest, access.RevocationView, (201, 200), []),
     ("get", "/v1/links", "A read-only link token for one calendar feed or /dashboard (never one that writes)",
      "any", None, access.FeedLink, 200, ["feed"]),
 ]  # fmt: skip
