@@ -19,6 +19,7 @@ import orjson
 from aiohttp import web
 from yarl import URL
 
+from contracts.events.status import PENDING
 from services.common.localtime import VIETNAM
 from services.web.client import ApiDown, ApiProblem
 from services.web.keys import ASSET_VERSIONS
@@ -27,6 +28,7 @@ from services.web.pages.common import api, signed_in, writing
 routes = web.RouteTableDef()
 MISSED_REASONS = ("Mất điện", "Hỏng thiết bị", "Loa hỏng", "Thời tiết xấu", "Người phát vắng mặt")
 KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
+LATE_NIGHT_UNTIL = 6  # o'clock: yesterday's run-sheet is shown whole before this hour
 LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
 
 
@@ -46,12 +48,19 @@ async def op_redirect(request: web.Request) -> web.Response:
 @routes.get("/op/")
 async def run_sheets(request: web.Request) -> web.Response:
     session = signed_in(request)
-    today = datetime.now(VIETNAM).date()
-    days = [today, today + timedelta(days=1)]
+    now = datetime.now(VIETNAM)
+    today = now.date()
+    # Yesterday too: a bulletin of 23:40 is confirmed after midnight. Until early morning the whole
+    # of yesterday is shown (what was just confirmed stays in sight); later only what still waits.
+    days = [today - timedelta(days=1), today, today + timedelta(days=1)]
     resources = [r for r in session.resources if r != "*"]
     if session.role != "operator" and "resource_id" in request.query:
         resources = [request.query["resource_id"]]
     sheets = await asyncio.gather(*(_sheet(request, session.token, r, days) for r in resources))
+    for sheet in sheets:
+        (yesterday, items), *rest = sheet["days"]
+        waiting = [a for a in items if now.hour < LATE_NIGHT_UNTIL or a["status"] in PENDING]
+        sheet["days"] = [(yesterday, waiting), *rest] if waiting else rest
     client = api(request)
     return aiohttp_jinja2.render_template(
         "operator.html",
