@@ -32,6 +32,7 @@ from contracts.events.schedule import (
     AiringCancelled,
     AiringConfirmed,
     AiringRescheduled,
+    AiringRestored,
     AiringScheduled,
     ConfirmationCorrected,
     LivestreamEnded,
@@ -308,6 +309,8 @@ class StatisticsProjection:
                 await self._status(conn, e.airing_id, "ended", actual_end=e.at)
             case AiringCancelled() | AiringBumped():
                 await self._status(conn, e.airing_id, STATUS_OF[type(e)])
+            case AiringRestored():  # planned again, with the status it had before the bump
+                await self._status(conn, e.airing_id, e.status)
 
     async def _as_run(self, conn: asyncpg.Connection, e: AiringConfirmed | ConfirmationCorrected, at) -> None:
         """An as-run record, unless a later one (a correction that overtook it on the way) is known."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contracts.http import access
+from contracts.http import access, bumped
 from contracts.http import confirmations as as_run
 from contracts.http import scheduler as bodies
 from services.common.openapi import ApiDocument, Endpoint
@@ -27,6 +27,10 @@ ENDPOINTS: list[Endpoint] = [
      bodies.RescheduleRequest, bodies.AiringView, 200, []),
     ("post", "/v1/airings/{airing_id}/cancel", "Cancel an airing", "planner",
      bodies.CancelRequest, bodies.AiringView, 200, []),
+    ("post", "/v1/airings/{airing_id}/restore-bumped", "Give the airings this emergency bumped their slots "
+     "back, once it was cancelled or ended early: one result per airing (restored, or refused naming the "
+     "airing in the way); a bumped airing may also be rescheduled or cancelled on its own",
+     "planner", None, bumped.RestoreBumpedResult, 200, []),
     ("post", "/v1/airings/{airing_id}/confirmation", "Record what aired (operator of the resource)",
      "operator", bodies.ConfirmationRequest, bodies.AiringView, 200, []),
     ("post", "/v1/airings/{airing_id}/correction", "Change a confirmation explicitly, saying why (a second "
@@ -88,7 +92,8 @@ ENDPOINTS: list[Endpoint] = [
      "(all or nothing; skip_conflicts lists what was left out; dry_run previews it, 200)", "planner",
      bodies.FanOutRequest, bodies.FanOutResult, 201, []),
     ("post", "/v1/tokens/{jti}/revocation", "Revoke a token by its jti: every service refuses it within "
-     "seconds", "planner without a province", access.RevocationRequest, access.RevocationView, 201, []),
+     "seconds (200: it already was, since the time given)", "planner without a province",
+     access.RevocationRequest, access.RevocationView, (201, 200), []),
     ("get", "/v1/links", "A read-only link token for one calendar feed or /dashboard (never one that writes)",
      "any", None, access.FeedLink, 200, ["feed"]),
 ]  # fmt: skip

@@ -19,6 +19,7 @@ from contracts.events.schedule import (
     AiringCancelled,
     AiringConfirmed,
     AiringRescheduled,
+    AiringRestored,
     AiringScheduled,
     ConfirmationCorrected,
     LivestreamEnded,
@@ -58,6 +59,8 @@ create table if not exists {s}.airings (
     makeup_of   uuid
 );
 alter table {s}.airings add column if not exists makeup_of uuid;
+alter table {s}.airings add column if not exists bumped_by uuid;
+alter table {s}.airings add column if not exists bumped_by_title text;
 create index if not exists airings_makeup on {s}.airings (makeup_of) where makeup_of is not null;
 create index if not exists airings_resource_start on {s}.airings (resource_id, starts_at);
 create index if not exists airings_campaign on {s}.airings (campaign_id, starts_at);
@@ -68,7 +71,8 @@ create index if not exists airings_series on {s}.airings (series_id, recurrence_
 
 VIEW_COLUMNS = (
     "airing_id, kind, resource_id, starts_at, ends_at, title, topic, language, campaign_id, series_id, "
-    "recurrence_id, priority, status, script, audio_ref, actual_start, actual_end, reason, operator"
+    "recurrence_id, priority, status, script, audio_ref, actual_start, actual_end, reason, operator, "
+    "bumped_by, bumped_by_title"
 )
 
 
@@ -138,8 +142,14 @@ class AiringsProjection:
                 await self._set(conn, e.airing_id, position, status="cancelled", reason=e.reason)
             case AiringBumped():
                 await self._set(
-                    conn, e.airing_id, position, status="bumped", reason=f"bumped by {e.bumped_by_title}"
-                )
+                    conn, e.airing_id, position, status="bumped", reason=f"bumped by {e.bumped_by_title}",
+                    bumped_by=e.bumped_by, bumped_by_title=e.bumped_by_title,
+                )  # fmt: skip
+            case AiringRestored():  # its slot is back; the view no longer names the emergency
+                await self._set(
+                    conn, e.airing_id, position, status=e.status, reason=None, bumped_by=None,
+                    bumped_by_title=None,
+                )  # fmt: skip
             case LivestreamWentLive():
                 await self._set(
                     conn, e.airing_id, position, status="live", actual_start=e.at, operator=e.operator

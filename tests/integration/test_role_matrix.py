@@ -80,6 +80,7 @@ def examples(ids: dict[str, dict[str, str]], context: str, method: str, path: st
         ("post", "/v1/confirmations/as-run-log"): None,
         ("post", "/v1/airings/{airing_id}/live"): {"url": "https://facebook.com/live"},
         ("post", "/v1/airings/{airing_id}/end"): None,
+        ("post", "/v1/airings/{airing_id}/restore-bumped"): None,
         ("put", "/v1/resources/{resource_id}"): c["description"],
         ("post", "/v1/campaigns"): {"name": "Ma trận", "province": c["province"], "starts_on": "2023-08-01",
                                     "ends_on": "2023-08-31"},
