@@ -1,7 +1,14 @@
 """Bumped airings that come back: the view names the emergency, the planner restores them in one
 request (each refused with its reason while its slot is taken), or moves or cancels each one."""
 
-from tests.integration.scheduler_api import EA_TU, OPERATOR, PLANNER, VIEWER, client, events_seen
+import asyncio
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.common.settings import Settings
+from services.metrics.app import create_app as create_metrics
+from tests.integration.pg import unique_schema
+from tests.integration.scheduler_api import EA_TU, OPERATOR, PLANNER, SECRET, VIEWER, client, events_seen
 
 __all__ = ["client", "events_seen"]  # fixtures
 
@@ -127,3 +134,25 @@ async def test_only_planners_of_the_province_restore(client):
         "/v1/airings/6f1c2b7e-0000-4000-8000-000000000000/restore-bumped", headers=PLANNER
     )
     assert missing.status == 404
+
+
+async def test_the_statistics_count_a_restored_airing_as_planned_again(client, pg_dsn, amqp_url):
+    settings = Settings(pg_dsn=pg_dsn, amqp_url=amqp_url, token_secret=SECRET)
+    async with TestClient(TestServer(create_metrics(settings, schema=unique_schema("metrics")))) as metrics:
+        await plan(client, bulletin("Bản tin BHYT học sinh", "2023-08-07T17:30"))
+        storm = await plan(client, bulletin("Khẩn cấp: bão số 3", "2023-08-07T17:30", priority="emergency"))
+
+        async def figures() -> tuple[int, int]:
+            answer = await metrics.get("/v1/stats", params={"resource_id": EA_TU}, headers=VIEWER)
+            rows = (await answer.json())["rows"] if answer.status == 200 else []
+            return (rows[0]["airings_planned"], rows[0]["airings_bumped"]) if rows else (0, 0)
+
+        async def until(wanted: tuple[int, int]) -> None:
+            async with asyncio.timeout(15):  # the metrics service hears of it through RabbitMQ
+                while await figures() != wanted:  # noqa: ASYNC110
+                    await asyncio.sleep(0.1)
+
+        await until((1, 1))  # the emergency planned, the bulletin bumped
+        await client.post(f"/v1/airings/{storm['airing_id']}/cancel", json={}, headers=PLANNER)
+        assert (await restore(client, storm["airing_id"]))["restored"] == 1
+        await until((1, 0))  # the bulletin planned again, the emergency cancelled
