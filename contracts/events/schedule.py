@@ -117,6 +117,22 @@ class AiringRestored(Event):
     bumped_by: UUID = Field(description="the emergency airing that had taken the slot")
 
 
+class AiringContentChanged(Event):
+    """An airing's content changed where it stands (a whole-series change reaching an occurrence the
+    planner had moved by hand): same airing, same window, new title, topic, language, script or audio."""
+
+    wire_name: ClassVar[str] = "schedule.AiringContentChanged"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    resource_id: str = Field(min_length=1, max_length=120)
+    title: str = Field(min_length=1, max_length=300)
+    topic: str | None = Field(default=None, max_length=300)
+    language: str | None = Field(default=None, max_length=40)
+    script: str | None = Field(default=None, max_length=20_000)
+    audio_ref: str | None = Field(default=None, max_length=500)
+
+
 class LivestreamWentLive(Event):
     """A page's operator started the livestream."""
 
@@ -183,6 +199,7 @@ EVENTS: tuple[type[Event], ...] = (
     AiringCancelled,
     AiringBumped,
     AiringRestored,
+    AiringContentChanged,
     AiringConfirmed,
     ConfirmationCorrected,
     LivestreamWentLive,

@@ -31,6 +31,7 @@ from contracts.events.schedule import (
     AiringBumped,
     AiringCancelled,
     AiringConfirmed,
+    AiringContentChanged,
     AiringRescheduled,
     AiringRestored,
     AiringScheduled,
@@ -309,6 +310,11 @@ class StatisticsProjection:
                 await self._status(conn, e.airing_id, "ended", actual_end=e.at)
             case AiringCancelled() | AiringBumped():
                 await self._status(conn, e.airing_id, STATUS_OF[type(e)])
+            case AiringContentChanged():  # a series' new title or language reaching a hand-moved airing
+                await conn.execute(
+                    f"update {s}.airings set title = $2, language = $3 where airing_id = $1",
+                    e.airing_id, e.title, e.language,
+                )  # fmt: skip
             case AiringRestored():  # planned again, with the status it had before the bump
                 await self._status(conn, e.airing_id, e.status)
 

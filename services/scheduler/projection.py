@@ -18,6 +18,7 @@ from contracts.events.schedule import (
     AiringBumped,
     AiringCancelled,
     AiringConfirmed,
+    AiringContentChanged,
     AiringRescheduled,
     AiringRestored,
     AiringScheduled,
@@ -145,6 +146,9 @@ class AiringsProjection:
                     conn, e.airing_id, position, status="bumped", reason=f"bumped by {e.bumped_by_title}",
                     bumped_by=e.bumped_by, bumped_by_title=e.bumped_by_title,
                 )  # fmt: skip
+            case AiringContentChanged():
+                await self._set(conn, e.airing_id, position, title=e.title, topic=e.topic,
+                                language=e.language, script=e.script, audio_ref=e.audio_ref)  # fmt: skip
             case AiringRestored():  # its slot is back; the view no longer names the emergency
                 await self._set(
                     conn, e.airing_id, position, status=e.status, reason=None, bumped_by=None,

@@ -19,6 +19,7 @@ from contracts.events.schedule import (
     AiringBumped,
     AiringCancelled,
     AiringConfirmed,
+    AiringContentChanged,
     AiringKind,
     AiringRescheduled,
     AiringRestored,
@@ -53,6 +54,9 @@ from services.scheduler.domain.series import Segment, SeriesState
 
 Status = AiringStatus  # the one definition, in contracts
 
+
+CONTENT = ("title", "topic", "language", "script", "audio_ref")
+"""What an airing says, as opposed to when and where: it may change without moving the airing."""
 
 # States in which an airing holds its window on the resource.
 HOLDS_THE_SLOT = frozenset({Status.scheduled, Status.rescheduled, Status.live})
@@ -210,6 +214,12 @@ class Building:
                 before = self.airings[event.airing_id].status
                 self._update(
                     event.airing_id, status=Status.bumped, bumped_by=event.bumped_by, before_bump=before
+                )
+            case AiringContentChanged():
+                content = event.model_dump(include=set(CONTENT))
+                before = self.airings[event.airing_id]
+                self.airings[event.airing_id] = replace(
+                    before, scheduled=before.scheduled.model_copy(update=content)
                 )
             case AiringRestored():
                 self._update(event.airing_id, status=Status(event.status), before_bump=None)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from contracts.base import Event
-from contracts.events.schedule import AiringCancelled
+from contracts.events.schedule import AiringCancelled, AiringContentChanged
 from contracts.events.series import (
     SeriesDefinition,
     SeriesEnded,
@@ -36,6 +36,7 @@ from services.scheduler.domain.commands import (
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
 from services.scheduler.domain.recurrence import MAX_OCCURRENCES, Occurrence
 from services.scheduler.domain.schedule import (
+    CONTENT,
     ResourceSchedule,
     Status,
     _schedule,
@@ -216,9 +217,20 @@ def _apply(
     replaced = set()
     for recurrence_id, airing_id in sorted(one.occurrences.items()):
         airing = state.airings[airing_id]
+        if (
+            recurrence_id in wanted
+            and airing.status is Status.rescheduled
+            and recurrence_id >= effective_from
+        ):
+            # Moved by hand ("this airing"): its window is the planner's choice; what the series
+            # says (a new title, script …) still reaches it, where it stands.
+            content = _content_change(state, airing, _occurrence_command(one, *wanted[recurrence_id]))
+            if content is not None:
+                state = evolve(state, content)
+                events.append(content)
+            continue
         if recurrence_id < effective_from or airing.status is not Status.scheduled:
-            # history, live, already cancelled or bumped, or moved by hand ("this airing": the
-            # planner's choice stands, whatever the rule does after): left as it is
+            # history, live, already cancelled or bumped, or moved by hand: left as it is
             continue
         if recurrence_id in wanted:
             segment, occurrence = wanted[recurrence_id]
@@ -274,6 +286,13 @@ def _occurrence_command(one: SeriesState, segment: Segment, o: Occurrence) -> Sc
         script=d.script,
         audio_ref=d.audio_ref,
     )
+
+
+def _content_change(state: ResourceSchedule, airing, command: ScheduleAiring) -> AiringContentChanged | None:
+    wanted = {name: getattr(command, name) for name in CONTENT}
+    if all(getattr(airing.scheduled, name) == value for name, value in wanted.items()):
+        return None
+    return AiringContentChanged(airing_id=airing.airing_id, resource_id=state.resource_id, **wanted)
 
 
 def _same(scheduled, command: ScheduleAiring) -> bool:

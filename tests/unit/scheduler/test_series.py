@@ -5,7 +5,13 @@ from uuid import uuid4
 
 import pytest
 
-from contracts.events.schedule import AiringCancelled, AiringKind, AiringScheduled, Priority
+from contracts.events.schedule import (
+    AiringCancelled,
+    AiringContentChanged,
+    AiringKind,
+    AiringScheduled,
+    Priority,
+)
 from contracts.events.series import (
     SeriesDefinition,
     SeriesEnded,
@@ -352,3 +358,18 @@ def test_this_and_following_across_a_week_boundary_agrees_with_dateutil(
     )
     exdates = state.series[SERIES].current.definition.exdates
     assert holiday + delta in exdates and by_hand + delta in exdates and holiday not in exdates
+
+
+def test_the_whole_series_title_reaches_the_occurrence_moved_by_hand_where_it_stands():
+    state, _ = run(fold([]), plan())
+    moved = occurrence_id(SERIES, datetime(2023, 8, 22, 21, 0))
+    later = to_utc(datetime(2023, 8, 22, 22, 0))
+    state, _ = run(state, RescheduleAiring(moved, later, later + timedelta(minutes=15)))
+    renamed = {"title": "Giờ thứ 9 — Luật BHXH năm 2024", "script": "Kính thưa quý thính giả …"}
+    state, events = run(state, ReviseWholeSeries(SERIES, datetime(2023, 8, 14, 12, 0), renamed))
+    [changed] = [e for e in events if isinstance(e, AiringContentChanged)]
+    assert (changed.airing_id, changed.title, changed.script) == (moved, renamed["title"], renamed["script"])
+    assert moved not in {e.airing_id for e in events if isinstance(e, AiringCancelled)}
+    airing = state.airings[moved]
+    assert (airing.status, airing.starts_at, airing.title) == (Status.rescheduled, later, renamed["title"])
+    assert decide(state, ReviseWholeSeries(SERIES, datetime(2023, 8, 15, 12, 0), renamed)) == []
