@@ -2,6 +2,7 @@
 operator's token confirms only the granted resources → revoke → refused by both services within seconds."""
 
 import asyncio
+import re
 import time
 from urllib.parse import unquote
 
@@ -22,8 +23,9 @@ from tests.integration.scheduler_api import (
     events_seen,
     register,
 )
+from tests.integration.test_web_pages import web
 
-__all__ = ["client", "events_seen"]  # fixtures
+__all__ = ["client", "events_seen", "metrics", "web"]  # fixtures
 PLANNER_Y = {"Authorization": "Bearer " + issue(SECRET, "TT Quảng Trị", "planner", province="quang-tri")}
 GIO_LINH = "loudspeaker:xa-gio-linh"
 
@@ -147,3 +149,29 @@ async def test_only_planners_grant_and_a_grant_names_known_resources(client):
     assert await first.json() == await retry.json()  # the same grant, the same code: nothing twice
     listed = await (await client.get("/v1/grants", headers=PLANNER)).json()
     assert len(listed["items"]) == 1
+
+
+async def test_the_desk_grants_hands_over_with_a_qr_code_and_revokes(web, client):
+    from tests.integration.test_web_pages import sign_in
+
+    csrf = await sign_in(web, PLANNER)
+    page = await web.get("/desk/grants")
+    assert page.status == 200, await page.text()
+    form = {"csrf": csrf, "name": "Loa xã Ea Tu", "operator": "Y Bơ Êban", "resources": EA_TU, "days": "30",
+            "idempotency_key": "trang-cap-quyen-1"}  # fmt: skip
+    handed = await web.post("/desk/grants", data=form)
+    text = await handed.text()
+    assert handed.status == 201, text
+    assert 'src="data:image/png;base64,' in text and "/signin?token=" in text
+    assert re.search(r'<strong class="code">[0-9A-Z]{4}-[0-9A-Z]{4}</strong>', text)
+    [grant] = (await (await client.get("/v1/grants", headers=PLANNER)).json())["items"]
+    assert (grant["name"], grant["resources"]) == ("Loa xã Ea Tu", [EA_TU])
+    unknown = {"resources": "loudspeaker:xa-khong-co", "idempotency_key": "trang-cap-quyen-2"}
+    refused = await web.post("/desk/grants", data=form | unknown)
+    assert refused.status == 422 and "xa-khong-co" in await refused.text()
+    revoke = {"csrf": csrf, "idempotency_key": "thu-hoi-1"}
+    revoked = await web.post(f"/desk/grants/{grant['grant_id']}/revoke", data=revoke, allow_redirects=False)
+    assert revoked.status == 303
+    [after] = (await (await client.get("/v1/grants", headers=PLANNER)).json())["items"]
+    assert after["revoked_at"] is not None
+    assert "Đã thu hồi" in await (await web.get("/desk/grants")).text()
