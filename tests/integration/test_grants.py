@@ -175,3 +175,14 @@ async def test_the_desk_grants_hands_over_with_a_qr_code_and_revokes(web, client
     [after] = (await (await client.get("/v1/grants", headers=PLANNER)).json())["items"]
     assert after["revoked_at"] is not None
     assert "Đã thu hồi" in await (await web.get("/desk/grants")).text()
+
+
+async def test_an_operator_signs_in_with_the_short_code_typed_on_the_sign_in_page(web, client):
+    request = {"name": "Loa xã Ea Tu", "operator": "Y Bơ Êban", "resources": [EA_TU]}
+    code = (await (await client.post("/v1/grants", json=request, headers=PLANNER)).json())["code"]
+    wrong = await web.post("/signin", data={"token": "0000-000Z" if code != "0000-000Z" else "0000-0001"})
+    assert wrong.status == 401
+    signed = await web.post("/signin", data={"token": f"  {code.lower()} "})
+    assert signed.status == 200, await signed.text()
+    assert "/op/" in await signed.text()  # the operator's page, with the grant's token in its session
+    assert (await web.get("/op/")).status == 200
