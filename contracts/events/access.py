@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import ClassVar
+from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
@@ -25,5 +26,42 @@ class TokenRevoked(Event):
     revoked_at: AwareDatetime
 
 
-EVENTS: tuple[type[Event], ...] = (TokenRevoked,)
-__all__ = ["EVENTS", "TokenRevoked"]
+class AccessGranted(Event):
+    """A planner gave an operator a named set of resources (communes' loudspeakers, programmes, pages).
+
+    The grant is handed over as a token whose ``jti`` is ``grant_id`` and whose ``resources`` are
+    the grant's (a sign-in link, a QR code of it, or a short code exchanged for it). Only the
+    code's digest is kept: whoever reads the log cannot sign in with it.
+    """
+
+    wire_name: ClassVar[str] = "access.AccessGranted"
+    schema_version: ClassVar[int] = 1
+
+    grant_id: UUID
+    name: str = Field(min_length=1, max_length=200, description="what the grant is for, e.g. 'Loa xã Ea Tu'")
+    operator: str = Field(min_length=1, max_length=120, description="who holds it (the token's sub)")
+    province: str | None = Field(default=None, max_length=60, description="the province of its resources")
+    resources: list[str] = Field(min_length=1, max_length=500)
+    granted_by: str = Field(max_length=200)
+    granted_at: AwareDatetime
+    expires_at: AwareDatetime
+    code_digest: str = Field(
+        min_length=64, max_length=64, description="SHA-256 (hex) of the short sign-in code, never the code"
+    )
+
+
+class GrantRevoked(Event):
+    """A grant was withdrawn; an ``access.TokenRevoked`` for its ``jti`` (the grant id) goes with it,
+    so every service refuses its token within seconds."""
+
+    wire_name: ClassVar[str] = "access.GrantRevoked"
+    schema_version: ClassVar[int] = 1
+
+    grant_id: UUID
+    revoked_by: str = Field(max_length=200)
+    reason: str | None = Field(default=None, max_length=500)
+    revoked_at: AwareDatetime
+
+
+EVENTS: tuple[type[Event], ...] = (TokenRevoked, AccessGranted, GrantRevoked)
+__all__ = ["EVENTS", "AccessGranted", "GrantRevoked", "TokenRevoked"]

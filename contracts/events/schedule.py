@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
@@ -102,6 +102,37 @@ class AiringBumped(Event):
     bumped_by_title: str = Field(max_length=300)
 
 
+class AiringRestored(Event):
+    """A bumped airing got its slot back once the emergency that took it was cancelled or ended early.
+
+    ``status`` is the one it had before the bump (scheduled or rescheduled), so every read model
+    counts it as planned again without knowing its past."""
+
+    wire_name: ClassVar[str] = "schedule.AiringRestored"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    resource_id: str = Field(min_length=1, max_length=120)
+    status: Literal["scheduled", "rescheduled"]
+    bumped_by: UUID = Field(description="the emergency airing that had taken the slot")
+
+
+class AiringContentChanged(Event):
+    """An airing's content changed where it stands (a whole-series change reaching an occurrence the
+    planner had moved by hand): same airing, same window, new title, topic, language, script or audio."""
+
+    wire_name: ClassVar[str] = "schedule.AiringContentChanged"
+    schema_version: ClassVar[int] = 1
+
+    airing_id: UUID
+    resource_id: str = Field(min_length=1, max_length=120)
+    title: str = Field(min_length=1, max_length=300)
+    topic: str | None = Field(default=None, max_length=300)
+    language: str | None = Field(default=None, max_length=40)
+    script: str | None = Field(default=None, max_length=20_000)
+    audio_ref: str | None = Field(default=None, max_length=500)
+
+
 class LivestreamWentLive(Event):
     """A page's operator started the livestream."""
 
@@ -167,6 +198,8 @@ EVENTS: tuple[type[Event], ...] = (
     AiringRescheduled,
     AiringCancelled,
     AiringBumped,
+    AiringRestored,
+    AiringContentChanged,
     AiringConfirmed,
     ConfirmationCorrected,
     LivestreamWentLive,

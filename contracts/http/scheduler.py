@@ -230,6 +230,8 @@ class AiringView(Contract):
     actual_end: datetime | None = None
     reason: str | None = None
     operator: str | None = None
+    bumped_by: UUID | None = Field(default=None, description="the emergency airing that took its slot")
+    bumped_by_title: str | None = None
 
 
 class AiringPage(Contract):

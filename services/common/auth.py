@@ -155,6 +155,18 @@ def issue_link(
     return _sign(keyring(keys), sub, FEED, claims, ttl_seconds, now, None)
 
 
+def issue_grant(keys: Keyring | str, grant) -> str:
+    """The operator's token of a grant (``access.AccessGranted``): jti = the grant id, resources =
+    the grant's, valid from when it was granted until it expires. The same grant always gives the
+    same token under the same key, so it can be handed over again (a QR code) without being stored."""
+    claims = {"role": "operator", "resources": sorted(grant.resources), "grant": grant.name}
+    if grant.province:
+        claims["province"] = grant.province
+    issued = grant.granted_at.timestamp()
+    ttl = int(grant.expires_at.timestamp() - int(issued))
+    return _sign(keyring(keys), grant.operator, API, claims, ttl, issued, str(grant.grant_id))
+
+
 def _sign(keys: Keyring, sub, audience, claims, ttl_seconds, now, jti) -> str:
     issued = int(time.time() if now is None else now)
     payload = {

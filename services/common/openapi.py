@@ -52,6 +52,7 @@ PATH_PARAMETERS = {
     "series_id": {"type": "string", "format": "uuid"},
     "resource_id": {"type": "string", "minLength": 1, "maxLength": 120, "pattern": RESOURCE_ID},
     "jti": {"type": "string", "minLength": 1, "maxLength": 200},
+    "grant_id": {"type": "string", "format": "uuid"},
 }
 SSE_EVENT = {
     "type": "object",
@@ -224,6 +225,7 @@ ROLES = {
     "operator": ["operator", "planner"],
     "collector": ["collector", "planner"],
     "planner without a province": ["planner without a province"],
+    "anyone": ["anyone"],  # no token: what a token is obtained with
 }
 
 
@@ -235,7 +237,7 @@ def _operation(method, path, summary, roles, request, response, status, query) -
         "description": f"Role: {', '.join(ROLES[roles])}. Times without an offset are Asia/Ho_Chi_Minh "
         "wall-clock time.",
         "x-roles": ROLES[roles],
-        "security": [{"bearer": []}],
+        "security": [] if roles == "anyone" else [{"bearer": []}],
         "parameters": [
             {"name": p, "in": "path", "required": True, "schema": schema}
             for p, schema in PATH_PARAMETERS.items()

@@ -31,7 +31,9 @@ from contracts.events.schedule import (
     AiringBumped,
     AiringCancelled,
     AiringConfirmed,
+    AiringContentChanged,
     AiringRescheduled,
+    AiringRestored,
     AiringScheduled,
     ConfirmationCorrected,
     LivestreamEnded,
@@ -308,6 +310,13 @@ class StatisticsProjection:
                 await self._status(conn, e.airing_id, "ended", actual_end=e.at)
             case AiringCancelled() | AiringBumped():
                 await self._status(conn, e.airing_id, STATUS_OF[type(e)])
+            case AiringContentChanged():  # a series' new title or language reaching a hand-moved airing
+                await conn.execute(
+                    f"update {s}.airings set title = $2, language = $3 where airing_id = $1",
+                    e.airing_id, e.title, e.language,
+                )  # fmt: skip
+            case AiringRestored():  # planned again, with the status it had before the bump
+                await self._status(conn, e.airing_id, e.status)
 
     async def _as_run(self, conn: asyncpg.Connection, e: AiringConfirmed | ConfirmationCorrected, at) -> None:
         """An as-run record, unless a later one (a correction that overtook it on the way) is known."""

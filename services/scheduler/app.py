@@ -24,6 +24,7 @@ from services.scheduler import (
     http,
     http_confirmations,
     http_fanout,
+    http_grants,
     http_history,
     http_reference,
     http_series,
@@ -129,7 +130,8 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await connection.close()
 
     app.cleanup_ctx.extend([database, watch_revocations(schema, lambda app: app[POOL]), broker])
-    routed = (http, http_reference, http_series, http_fanout, http_tokens, http_confirmations, http_history)
+    routed = (http, http_reference, http_series, http_fanout, http_tokens, http_grants, http_confirmations,
+              http_history)  # fmt: skip
     for module in routed:
         app.router.add_routes(module.routes)
     app.router.add_get("/readyz", readyz)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from contracts.events.reference import ResourceType
 from contracts.events.schedule import AiringKind, Outcome
+from contracts.http.bumped import RestoreBumpedResult, RestoredAiring
 from contracts.http.scheduler import (
     AiringPage,
     AiringRequest,
@@ -38,12 +39,14 @@ from services.common.query import instant, invalid, query_as
 from services.common.web import Problem, body_as, json, new_id, principal, reader, request_metadata, require
 from services.scheduler import catalogue
 from services.scheduler.calendar import LONGEST, SeriesPlan, Window, feed
+from services.scheduler.domain import bumped
 from services.scheduler.domain.commands import (
     CancelAiring,
     ConfirmAiring,
     EndLivestream,
     GoLive,
     RescheduleAiring,
+    RestoreBumped,
     ScheduleAiring,
     check_actual_times,
 )
@@ -307,6 +310,50 @@ async def cancel(request: web.Request) -> web.Response:
         body = await body_as(request, CancelRequest)
         await run(request, row["resource_id"], CancelAiring(row["airing_id"], body.reason), who.sub)
         return json(await current(request, row["airing_id"]))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.post("/v1/airings/{airing_id}/restore-bumped")
+async def restore_bumped(request: web.Request) -> web.Response:
+    """Give the airings an emergency bumped their slots back: one result per airing (restored, or
+    refused with the reason and the airings in the way)."""
+    who = require(request, lambda p: p.may_plan, "restore bumped airings")
+
+    async def handle() -> web.Response:
+        row = await existing(request)
+        await plannable(request, who, row["resource_id"], None)
+        emergency_id = row["airing_id"]
+
+        def decision(state):
+            restoration = bumped.restore_bumped(state, RestoreBumped(emergency_id))
+            return restoration.events, restoration.items
+
+        metadata = request_metadata(request, who.sub)
+        with refusals():
+            outcome, items = await request.app[SCHEDULER].decide_with(row["resource_id"], decision, metadata)
+        await caught_up(request, outcome.position)
+        results = [
+            RestoredAiring(
+                airing_id=i.airing.airing_id,
+                title=i.airing.title,
+                starts_at=to_local(i.airing.starts_at),
+                ends_at=to_local(i.airing.ends_at),
+                result=i.result,
+                status=i.airing.status.value,
+                reason=i.reason,
+                conflicts=[conflicting(a) for a in i.in_the_way],
+            )
+            for i in items
+        ]
+        return json(
+            RestoreBumpedResult(
+                emergency_id=emergency_id,
+                restored=sum(r.result == "restored" for r in results),
+                refused=sum(r.result == "refused" for r in results),
+                items=results,
+            )
+        )
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contracts.http import access
+from contracts.http import access, bumped, grants
 from contracts.http import confirmations as as_run
 from contracts.http import scheduler as bodies
 from services.common.openapi import ApiDocument, Endpoint
@@ -29,6 +29,10 @@ ENDPOINTS: list[Endpoint] = [
      bodies.RescheduleRequest, bodies.AiringView, 200, []),
     ("post", "/v1/airings/{airing_id}/cancel", "Cancel an airing", "planner",
      bodies.CancelRequest, bodies.AiringView, 200, []),
+    ("post", "/v1/airings/{airing_id}/restore-bumped", "Give the airings this emergency bumped their slots "
+     "back, once it was cancelled or ended early: one result per airing (restored, or refused naming the "
+     "airing in the way); a bumped airing may also be rescheduled or cancelled on its own",
+     "planner", None, bumped.RestoreBumpedResult, 200, []),
     ("post", "/v1/airings/{airing_id}/confirmation", "Record what aired (operator of the resource)",
      "operator", bodies.ConfirmationRequest, bodies.AiringView, 200, []),
     ("post", "/v1/airings/{airing_id}/correction", "Change a confirmation explicitly, saying why (a second "
@@ -92,8 +96,21 @@ ENDPOINTS: list[Endpoint] = [
      "(all or nothing; skip_conflicts lists what was left out; dry_run previews it, 200)", "planner",
      bodies.FanOutRequest, bodies.FanOutResult, 201, []),
     ("post", "/v1/tokens/{jti}/revocation", "Revoke a token by its jti: every service refuses it within "
-     "seconds (a second time: 200 with the first record)", "planner without a province",
+     "seconds (200: it already was, since the time given)", "planner without a province",
      access.RevocationRequest, access.RevocationView, (201, 200), []),
+    ("post", "/v1/grants", "Grant an operator resources of the planner's province: its token (jti = the "
+     "grant id), a sign-in link for the web pages, a QR code of it and a short code (shown once)",
+     "planner", grants.GrantRequest, grants.GrantHandover, 201, []),
+    ("get", "/v1/grants", "The grants of the planner's province (every one for a national planner), "
+     "newest first", "planner", None, grants.GrantList, 200, ["province"]),
+    ("get", "/v1/grants/{grant_id}", "One grant", "planner", None, grants.GrantView, 200, []),
+    ("get", "/v1/grants/{grant_id}/qr.png", "The grant's sign-in address as a QR code (PNG); ?base= names "
+     "the web pages' address", "planner", None, "image/png", 200, ["base"]),
+    ("post", "/v1/grants/{grant_id}/revocation", "Revoke a grant: its token is refused by every service "
+     "within seconds", "planner", access.RevocationRequest, grants.GrantView, 200, []),
+    ("post", "/v1/grants/redeem", "Exchange the short code of a grant for the operator's token (no token "
+     "needed; 404 for an unknown, revoked or expired code)", "anyone", grants.RedeemRequest,
+     grants.Redeemed, 200, []),
     ("get", "/v1/links", "A read-only link token for one calendar feed or /dashboard (never one that writes)",
      "any", None, access.FeedLink, 200, ["feed"]),
 ]  # fmt: skip

@@ -18,7 +18,9 @@ from contracts.events.schedule import (
     AiringBumped,
     AiringCancelled,
     AiringConfirmed,
+    AiringContentChanged,
     AiringRescheduled,
+    AiringRestored,
     AiringScheduled,
     ConfirmationCorrected,
     LivestreamEnded,
@@ -58,6 +60,8 @@ create table if not exists {s}.airings (
     makeup_of   uuid
 );
 alter table {s}.airings add column if not exists makeup_of uuid;
+alter table {s}.airings add column if not exists bumped_by uuid;
+alter table {s}.airings add column if not exists bumped_by_title text;
 create index if not exists airings_makeup on {s}.airings (makeup_of) where makeup_of is not null;
 -- (x, starts_at) indexes gave way to the keyset ones below, which serve the same queries
 drop index if exists {s}.airings_resource_start;
@@ -74,7 +78,8 @@ create index if not exists airings_series on {s}.airings (series_id, recurrence_
 
 VIEW_COLUMNS = (
     "airing_id, kind, resource_id, starts_at, ends_at, title, topic, language, campaign_id, series_id, "
-    "recurrence_id, priority, status, script, audio_ref, actual_start, actual_end, reason, operator"
+    "recurrence_id, priority, status, script, audio_ref, actual_start, actual_end, reason, operator, "
+    "bumped_by, bumped_by_title"
 )
 
 
@@ -144,8 +149,17 @@ class AiringsProjection:
                 await self._set(conn, e.airing_id, position, status="cancelled", reason=e.reason)
             case AiringBumped():
                 await self._set(
-                    conn, e.airing_id, position, status="bumped", reason=f"bumped by {e.bumped_by_title}"
-                )
+                    conn, e.airing_id, position, status="bumped", reason=f"bumped by {e.bumped_by_title}",
+                    bumped_by=e.bumped_by, bumped_by_title=e.bumped_by_title,
+                )  # fmt: skip
+            case AiringContentChanged():
+                await self._set(conn, e.airing_id, position, title=e.title, topic=e.topic,
+                                language=e.language, script=e.script, audio_ref=e.audio_ref)  # fmt: skip
+            case AiringRestored():  # its slot is back; the view no longer names the emergency
+                await self._set(
+                    conn, e.airing_id, position, status=e.status, reason=None, bumped_by=None,
+                    bumped_by_title=None,
+                )  # fmt: skip
             case LivestreamWentLive():
                 await self._set(
                     conn, e.airing_id, position, status="live", actual_start=e.at, operator=e.operator

@@ -12,6 +12,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from contracts.base import Event
 from contracts.envelope import EventMetadata
@@ -28,6 +29,7 @@ from services.scheduler.domain.schedule import ResourceSchedule, decide, fold
 ATTEMPTS = 8
 EVENT_IDS = uuid.UUID("6b0f5d3e-8a4c-4f0e-9d7a-5c3b2a1f0e9d")
 
+T = TypeVar("T")
 Decision = Callable[[list[Event]], list[Event]]
 """Given a stream's history, the events to append (empty: nothing to do)."""
 
@@ -125,6 +127,31 @@ class Scheduler:
                 return Outcome([], result.last_position)
             self._remember(stream_id, version + len(events), fold(events, state))
             return Outcome(events, result.last_position)
+        raise TooBusy(f"{stream_id}: too many concurrent writers, try again")
+
+    async def decide_with(
+        self, resource_id: str, decision: Callable[[ResourceSchedule], tuple[list[Event], T]], metadata
+    ) -> tuple[Outcome, T]:
+        """Like :meth:`execute`, for a rule that answers more than its events (one result per item):
+        the answer returned is the one decided on the schedule the events were appended to."""
+        stream_id = stream_of(resource_id)
+        for _ in range(ATTEMPTS):
+            state, version = await self.load(resource_id)
+            events, answer = decision(state)
+            if not events:
+                return Outcome([], await self._head_position(stream_id, version)), answer
+            new = [
+                encode(event, metadata, event_id=self._event_id(metadata, stream_id, i, event))
+                for i, event in enumerate(events)
+            ]
+            try:
+                result = await self.store.append(stream_id, new, version)
+            except WrongExpectedVersion:
+                continue
+            if result.duplicate:
+                return Outcome([], result.last_position), answer
+            self._remember(stream_id, version + len(events), fold(events, state))
+            return Outcome(events, result.last_position), answer
         raise TooBusy(f"{stream_id}: too many concurrent writers, try again")
 
     async def record(self, stream_id: str, decision: Decision, metadata: EventMetadata) -> Outcome:

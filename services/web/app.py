@@ -22,7 +22,18 @@ from services.web import csrf, sessions
 from services.web.client import ApiDown, ApiProblem, LoaApi
 from services.web.i18n import STATUSES, Formats, load_catalogues, pick_language
 from services.web.keys import API, ASSET_VERSIONS, CATALOGUES, CSRF_KEY, LANGUAGE, SESSION, SETTINGS
-from services.web.pages import calendar, campaigns, desk, fanout, operator, plan, reports, resources, signin
+from services.web.pages import (
+    calendar,
+    campaigns,
+    desk,
+    fanout,
+    grants,
+    operator,
+    plan,
+    reports,
+    resources,
+    signin,
+)
 
 log = structlog.get_logger(__name__)
 HERE = Path(__file__).parent
@@ -159,7 +170,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/static/{name}", static_file)
-    for module in (signin, operator, desk, resources, campaigns, calendar, plan, fanout, reports):
+    for module in (signin, operator, desk, resources, campaigns, calendar, plan, fanout, reports, grants):
         app.router.add_routes(module.routes)
     return app
 

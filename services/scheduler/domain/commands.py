@@ -50,6 +50,13 @@ class CancelAiring:
 
 
 @dataclass(frozen=True)
+class RestoreBumped:
+    """Give back their slots to the airings an emergency bumped, each where its slot is free again."""
+
+    emergency_id: UUID
+
+
+@dataclass(frozen=True)
 class ConfirmAiring:
     airing_id: UUID
     outcome: Outcome

@@ -19,8 +19,10 @@ from contracts.events.schedule import (
     AiringBumped,
     AiringCancelled,
     AiringConfirmed,
+    AiringContentChanged,
     AiringKind,
     AiringRescheduled,
+    AiringRestored,
     AiringScheduled,
     ConfirmationCorrected,
     LivestreamEnded,
@@ -53,9 +55,14 @@ from services.scheduler.domain.series import Segment, SeriesState
 Status = AiringStatus  # the one definition, in contracts
 
 
+CONTENT = ("title", "topic", "language", "script", "audio_ref")
+"""What an airing says, as opposed to when and where: it may change without moving the airing."""
+
 # States in which an airing holds its window on the resource.
 HOLDS_THE_SLOT = frozenset({Status.scheduled, Status.rescheduled, Status.live})
 CONFIRMABLE = frozenset(Status) - {Status.cancelled, Status.bumped}
+# A bumped airing did not air: the planner may move it to another slot or withdraw it.
+MOVABLE = frozenset({Status.scheduled, Status.rescheduled, Status.bumped})
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,8 @@ class Airing:
     status: Status = Status.scheduled
     confirmation: AiringConfirmed | None = None
     went_live_at: datetime | None = None
+    bumped_by: UUID | None = None  # the emergency that last took its slot (kept once it is given back)
+    before_bump: Status | None = None  # what a restoration gives back
 
     @property
     def airing_id(self) -> UUID:
@@ -202,7 +211,18 @@ class Building:
             case AiringCancelled():
                 self._update(event.airing_id, status=Status.cancelled)
             case AiringBumped():
-                self._update(event.airing_id, status=Status.bumped)
+                before = self.airings[event.airing_id].status
+                self._update(
+                    event.airing_id, status=Status.bumped, bumped_by=event.bumped_by, before_bump=before
+                )
+            case AiringContentChanged():
+                content = event.model_dump(include=set(CONTENT))
+                before = self.airings[event.airing_id]
+                self.airings[event.airing_id] = replace(
+                    before, scheduled=before.scheduled.model_copy(update=content)
+                )
+            case AiringRestored():
+                self._update(event.airing_id, status=Status(event.status), before_bump=None)
             case LivestreamWentLive():
                 self._update(event.airing_id, status=Status.live, went_live_at=event.at)
             case LivestreamEnded():
@@ -353,9 +373,9 @@ def _get(state: ResourceSchedule, airing_id: UUID) -> Airing:
 def _reschedule(state: ResourceSchedule, c: RescheduleAiring) -> list[Event]:
     _check_window(c.starts_at, c.ends_at)
     airing = _get(state, c.airing_id)
-    if airing.status not in (Status.scheduled, Status.rescheduled):
+    if airing.status not in MOVABLE:
         raise InvalidTransition(f"airing {c.airing_id} is {airing.status}: it cannot move")
-    if (airing.starts_at, airing.ends_at) == (c.starts_at, c.ends_at):
+    if airing.status is not Status.bumped and (airing.starts_at, airing.ends_at) == (c.starts_at, c.ends_at):
         return []
     bumps = (
         []
@@ -388,7 +408,7 @@ def _cancel(state: ResourceSchedule, c: CancelAiring) -> list[Event]:
     airing = _get(state, c.airing_id)
     if airing.status is Status.cancelled:
         return []
-    if airing.status not in (Status.scheduled, Status.rescheduled):
+    if airing.status not in MOVABLE:
         raise InvalidTransition(f"airing {c.airing_id} is {airing.status}: it cannot be cancelled")
     return [AiringCancelled(airing_id=c.airing_id, resource_id=state.resource_id, reason=c.reason)]
 

@@ -10,12 +10,12 @@ way and records each skipped occurrence with the airings that hold its window.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
 from contracts.base import Event
-from contracts.events.schedule import AiringCancelled
+from contracts.events.schedule import AiringCancelled, AiringContentChanged
 from contracts.events.series import (
     SeriesDefinition,
     SeriesEnded,
@@ -36,6 +36,7 @@ from services.scheduler.domain.commands import (
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
 from services.scheduler.domain.recurrence import MAX_OCCURRENCES, Occurrence
 from services.scheduler.domain.schedule import (
+    CONTENT,
     ResourceSchedule,
     Status,
     _schedule,
@@ -102,13 +103,65 @@ def _revise(state: ResourceSchedule, c: ReviseSeries) -> list[Event]:
     current = one.segment_at(c.effective_from)
     if current.effective_from == c.effective_from and current.definition == c.definition:
         return []  # the same revision again
+    if _already(one, c):
+        return []  # the same revision again, its exclusions carried
+    effective_from, definition = _split(state, one, current, c)
     revised = SeriesRevised(
         series_id=c.series_id,
         resource_id=state.resource_id,
-        effective_from=c.effective_from,
-        definition=c.definition,
+        effective_from=effective_from,
+        definition=definition,
     )
-    return _apply(state, c.series_id, c.effective_from, [revised], c.skip_conflicts)
+    return _apply(state, c.series_id, effective_from, [revised], c.skip_conflicts)
+
+
+def _shift(current: Segment, c: ReviseSeries) -> timedelta:
+    """How far "this and following" moves the occurrence it names (RFC 5545 RANGE=THISANDFUTURE):
+    the new first_start is the named occurrence's new start."""
+    first = c.definition.first_start
+    if first == current.definition.first_start or first <= current.effective_from:
+        return timedelta(0)
+    return first - c.effective_from
+
+
+def _split(state: ResourceSchedule, one: SeriesState, current: Segment, c: ReviseSeries):
+    """The new segment's start and definition: the split occurrence's new start when it moves earlier
+    (the day keeps its airing), and every exclusion, cancellation and hand-moved occurrence after the
+    split carried into it, moved by the same change, so none comes back and none is replaced."""
+    delta = _shift(current, c)
+    if not delta:
+        return c.effective_from, c.definition
+    given = c.definition
+    exdates, rdates = set(given.exdates), set(given.rdates)
+    if given.exdates == current.definition.exdates:  # exclusions the planner left as they were move along
+        exdates = {x + delta if x >= c.effective_from else x for x in exdates}
+    if given.rdates == current.definition.rdates:
+        rdates = {x + delta if x >= c.effective_from else x for x in rdates}
+    start = local_instant(c.effective_from, given.zone)
+    produced = {o.local_start for _, o in one.between(start, one.through)} if one.through else set()
+    for recurrence_id, airing_id in one.occurrences.items():
+        if recurrence_id < c.effective_from or recurrence_id not in produced:
+            continue
+        if state.airings[airing_id].status in (Status.cancelled, Status.rescheduled):
+            exdates.add(recurrence_id + delta)  # "this one" was the planner's choice: it stays theirs
+    definition = given.model_copy(update={"exdates": sorted(exdates), "rdates": sorted(rdates)})
+    return min(c.effective_from, given.first_start), definition
+
+
+def _already(one: SeriesState, c: ReviseSeries) -> bool:
+    """A split recorded already: a segment from the same occurrence (or its new, earlier start) with
+    the same definition, give or take the exclusions it carried."""
+    bounds = {c.effective_from, min(c.effective_from, c.definition.first_start)}
+    fields = {"exdates", "rdates"}
+    for before, segment in zip(one.segments, one.segments[1:], strict=False):
+        if segment.effective_from in bounds and segment.definition.model_dump(
+            exclude=fields
+        ) == c.definition.model_dump(exclude=fields):
+            given = (c.definition.exdates, c.definition.rdates)
+            if given in ((segment.definition.exdates, segment.definition.rdates),
+                         (before.definition.exdates, before.definition.rdates)):  # fmt: skip
+                return True
+    return False
 
 
 def _revise_whole(state: ResourceSchedule, c: ReviseWholeSeries) -> list[Event]:
@@ -164,11 +217,22 @@ def _apply(
     replaced = set()
     for recurrence_id, airing_id in sorted(one.occurrences.items()):
         airing = state.airings[airing_id]
-        if recurrence_id < effective_from or airing.status not in (Status.scheduled, Status.rescheduled):
-            continue  # history, live, or already cancelled or bumped: left as it is
+        if (
+            recurrence_id in wanted
+            and airing.status is Status.rescheduled
+            and recurrence_id >= effective_from
+        ):
+            # Moved by hand ("this airing"): its window is the planner's choice; what the series
+            # says (a new title, script …) still reaches it, where it stands.
+            content = _content_change(state, airing, _occurrence_command(one, *wanted[recurrence_id]))
+            if content is not None:
+                state = evolve(state, content)
+                events.append(content)
+            continue
+        if recurrence_id < effective_from or airing.status is not Status.scheduled:
+            # history, live, already cancelled or bumped, or moved by hand: left as it is
+            continue
         if recurrence_id in wanted:
-            if airing.status is Status.rescheduled:
-                continue  # moved by hand ("this airing"): the planner's choice stands
             segment, occurrence = wanted[recurrence_id]
             if _same(airing.scheduled, _occurrence_command(one, segment, occurrence)):
                 continue
@@ -222,6 +286,13 @@ def _occurrence_command(one: SeriesState, segment: Segment, o: Occurrence) -> Sc
         script=d.script,
         audio_ref=d.audio_ref,
     )
+
+
+def _content_change(state: ResourceSchedule, airing, command: ScheduleAiring) -> AiringContentChanged | None:
+    wanted = {name: getattr(command, name) for name in CONTENT}
+    if all(getattr(airing.scheduled, name) == value for name, value in wanted.items()):
+        return None
+    return AiringContentChanged(airing_id=airing.airing_id, resource_id=state.resource_id, **wanted)
 
 
 def _same(scheduled, command: ScheduleAiring) -> bool:

@@ -1,4 +1,5 @@
-"""Sign in with a link (``/signin?token=…``) or a pasted token; sign out; switch the language.
+"""Sign in with a link (``/signin?token=…``), a pasted token or a grant's short code; sign out; switch the
+language.
 
 The link's token leaves the URL at once: the answer sets the session cookie and
 moves on with a same-site navigation (a redirect straight from a link opened in
@@ -64,7 +65,20 @@ async def signin_page(request: web.Request) -> web.Response:
 async def signin_form(request: web.Request) -> web.Response:
     form = await request.post()
     token = form.get("token")
-    return await _open(request, token if isinstance(token, str) else "")
+    text = token.strip() if isinstance(token, str) else ""
+    if text and "." not in text and len(text) <= 40:
+        text = await _redeemed(request, text)
+    return await _open(request, text)
+
+
+async def _redeemed(request: web.Request, code: str) -> str:
+    """The token of the grant a planner's short code names ("7KQ4-M2XD"), or "" (refused)."""
+    client = api(request)
+    try:
+        answer = await client._call("POST", client.scheduler + "/v1/grants/redeem", "", {"code": code})
+    except ApiProblem:
+        return ""
+    return answer.body["token"]
 
 
 @routes.post("/signout")

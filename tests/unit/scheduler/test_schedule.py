@@ -12,6 +12,7 @@ from contracts.events.schedule import (
     AiringConfirmed,
     AiringKind,
     AiringRescheduled,
+    AiringRestored,
     AiringScheduled,
     ConfirmationCorrected,
     LivestreamEnded,
@@ -20,6 +21,7 @@ from contracts.events.schedule import (
     Priority,
 )
 from services.common.localtime import to_utc
+from services.scheduler.domain.bumped import restore_bumped
 from services.scheduler.domain.commands import (
     CancelAiring,
     ConfirmAiring,
@@ -27,6 +29,7 @@ from services.scheduler.domain.commands import (
     EndLivestream,
     GoLive,
     RescheduleAiring,
+    RestoreBumped,
     ScheduleAiring,
 )
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
@@ -380,3 +383,108 @@ def test_a_livestream_after_the_fact_keeps_its_real_times_on_its_day_and_never_i
     # An overrun past midnight still ends on its night.
     [ended] = decide(state, EndLivestream(live.airing_id, "op", at(0, 30, day=8), received_at=years_later))
     assert ended.at == at(0, 30, day=8)
+
+
+# -- bumped airings that can come back ------------------------------------------------
+
+
+def _storm_over(*airings, start=(17, 35), minutes=20):
+    """A schedule where an emergency bulletin bumped ``airings``, and the emergency."""
+    storm = schedule("Khẩn cấp: bão số 3", start=start, minutes=minutes, priority=Priority.emergency)
+    state, _ = given(*airings, storm)
+    return state, storm
+
+
+def test_a_bumped_airing_remembers_the_emergency_and_its_status_before():
+    a = schedule("Bản tin BHYT", start=(17, 30))
+    storm = schedule("Khẩn cấp: bão số 3", start=(17, 35), minutes=20, priority=Priority.emergency)
+    state, _ = given(a, RescheduleAiring(a.airing_id, at(17, 40), at(17, 55)), storm)
+    bumped = state.airings[a.airing_id]
+    assert (bumped.status, bumped.bumped_by, bumped.before_bump) == (
+        Status.bumped,
+        storm.airing_id,
+        Status.rescheduled,
+    )
+
+
+def test_cancelling_the_emergency_then_restoring_gives_every_bumped_airing_its_slot_back():
+    a = schedule("Bản tin BHYT", start=(17, 30))
+    b = schedule("Bản tin BHXH tự nguyện", start=(17, 45))
+    state, storm = _storm_over(a, b)
+    state = fold(decide(state, CancelAiring(storm.airing_id, "bão đổi hướng")), state)
+    restoration = restore_bumped(state, RestoreBumped(storm.airing_id))
+    assert [type(e) for e in restoration.events] == [AiringRestored, AiringRestored]
+    assert {e.airing_id for e in restoration.events} == {a.airing_id, b.airing_id}
+    assert all(e.status == "scheduled" and e.bumped_by == storm.airing_id for e in restoration.events)
+    assert [(i.airing.airing_id, i.result) for i in restoration.items] == [
+        (a.airing_id, "restored"),
+        (b.airing_id, "restored"),
+    ]
+    after = fold(restoration.events, state)
+    assert after.airings[a.airing_id].status is Status.scheduled
+    # The restored airings hold their windows again: a normal airing over them is refused.
+    with pytest.raises(Conflict) as err:
+        decide(after, schedule("Bản tin khác", start=(17, 50)))
+    assert {w.airing_id for w in err.value.in_the_way} == {b.airing_id}
+    # A retry restores nothing twice and says why.
+    again = restore_bumped(after, RestoreBumped(storm.airing_id))
+    assert again.events == [] and {i.result for i in again.items} == {"not_bumped"}
+    assert "scheduled" in again.items[0].reason
+
+
+def test_a_restored_airing_that_was_rescheduled_comes_back_rescheduled():
+    a = schedule("Bản tin BHYT", start=(17, 30))
+    state, _ = given(a, RescheduleAiring(a.airing_id, at(17, 40), at(17, 55)))
+    storm = schedule("Khẩn cấp: bão số 3", start=(17, 35), minutes=20, priority=Priority.emergency)
+    state = fold(decide(state, storm), state)
+    state = fold(decide(state, CancelAiring(storm.airing_id)), state)
+    [event] = restore_bumped(state, RestoreBumped(storm.airing_id)).events
+    assert event.status == "rescheduled"
+    assert fold([event], state).airings[a.airing_id].status is Status.rescheduled
+
+
+def test_restoring_refuses_each_airing_whose_slot_is_taken_with_the_reason():
+    a = schedule("Bản tin BHYT", start=(17, 30))
+    b = schedule("Bản tin BHXH tự nguyện", start=(18, 0))
+    state, storm = _storm_over(a, b, start=(17, 30), minutes=45)
+    # The emergency ends early (moved to 17:30–17:50): b's slot is free, a's is still taken by it.
+    state = fold(decide(state, RescheduleAiring(storm.airing_id, at(17, 30), at(17, 50))), state)
+    restoration = restore_bumped(state, RestoreBumped(storm.airing_id))
+    by_id = {i.airing.airing_id: i for i in restoration.items}
+    assert by_id[b.airing_id].result == "restored"
+    refused = by_id[a.airing_id]
+    assert refused.result == "refused" and "Khẩn cấp: bão số 3" in refused.reason
+    assert [w.airing_id for w in refused.in_the_way] == [storm.airing_id]
+    assert [e.airing_id for e in restoration.events] == [b.airing_id]
+
+
+def test_restoring_refuses_a_slot_the_emergency_aired_over():
+    a = schedule("Bản tin BHYT", start=(17, 30))
+    state, storm = _storm_over(a)
+    aired = ConfirmAiring(storm.airing_id, Outcome.aired, "op", at(18), at(17, 35), at(17, 55))
+    state = fold(decide(state, aired), state)
+    [item] = restore_bumped(state, RestoreBumped(storm.airing_id)).items
+    assert item.result == "refused" and "aired over" in item.reason
+
+
+def test_restoring_for_an_unknown_airing_is_not_found():
+    state, _ = given(schedule())
+    with pytest.raises(NotFound):
+        restore_bumped(state, RestoreBumped(uuid4()))
+
+
+def test_a_bumped_airing_can_be_rescheduled_or_cancelled_but_not_confirmed():
+    a = schedule("Bản tin BHYT", start=(17, 30))
+    b = schedule("Bản tin BHXH tự nguyện", start=(17, 45))
+    state, storm = _storm_over(a, b)
+    [moved] = decide(state, RescheduleAiring(a.airing_id, at(19), at(19, 15), "sau tin khẩn"))
+    assert isinstance(moved, AiringRescheduled) and fold([moved], state).airings[a.airing_id].status is (
+        Status.rescheduled
+    )
+    with pytest.raises(Conflict) as err:  # back into the emergency's window: it is in the way
+        decide(state, RescheduleAiring(a.airing_id, at(17, 30), at(17, 45)))
+    assert [w.airing_id for w in err.value.in_the_way] == [storm.airing_id]
+    [cancelled] = decide(state, CancelAiring(b.airing_id, "không phát lại"))
+    assert isinstance(cancelled, AiringCancelled)
+    with pytest.raises(InvalidTransition):
+        decide(state, confirm(a))

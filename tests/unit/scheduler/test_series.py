@@ -5,7 +5,13 @@ from uuid import uuid4
 
 import pytest
 
-from contracts.events.schedule import AiringCancelled, AiringKind, AiringScheduled, Priority
+from contracts.events.schedule import (
+    AiringCancelled,
+    AiringContentChanged,
+    AiringKind,
+    AiringScheduled,
+    Priority,
+)
 from contracts.events.series import (
     SeriesDefinition,
     SeriesEnded,
@@ -252,3 +258,118 @@ def test_the_whole_series_changes_every_revision_from_now_on_and_keeps_their_rul
     with pytest.raises(InvalidCommand) as refused:
         decide(state, ReviseWholeSeries(SERIES, datetime(2023, 8, 15, 12, 0), {"duration_minutes": 0}))
     assert refused.value.field == "duration_minutes"
+
+
+# -- "this and following" by RFC 5545's model: the split keeps every choice after it ------------------
+
+THROUGH = to_utc(datetime(2027, 1, 16))
+LOA_EA_TU = "loudspeaker:xa-ea-tu"
+
+
+def live_starts(state) -> set[datetime]:
+    """The local starts of the series' airings that will air (scheduled, or moved by hand)."""
+    from services.common.localtime import to_local
+
+    return {
+        to_local(a.starts_at).replace(tzinfo=None)
+        for a in state.airings.values()
+        if a.scheduled.series_id == SERIES and a.status in (Status.scheduled, Status.rescheduled)
+    }
+
+
+def expected(*parts, minus=(), plus=()) -> set[datetime]:
+    """The occurrences dateutil gives for each (rule, dtstart, until) part, minus and plus some."""
+    from dateutil.rrule import rrulestr
+
+    out: set[datetime] = set()
+    for rule, dtstart, until in parts:
+        out |= {d for d in rrulestr(rule, dtstart=dtstart).between(dtstart, until, inc=True) if d < until}
+    return (out - set(minus)) | set(plus)
+
+
+def planned(definition: SeriesDefinition):
+    state, _ = run(
+        fold([]), plan(definition, through=THROUGH, resource_id=LOA_EA_TU, kind=AiringKind.loudspeaker)
+    )
+    return state
+
+
+def test_this_and_following_earlier_keeps_the_day_the_exdates_and_the_planners_choices():
+    daily = SeriesDefinition(rule="FREQ=DAILY", first_start=datetime(2026, 12, 1, 6, 0), duration_minutes=15,
+                             title="Bản tin sáng", language="Kinh",
+                             exdates=[datetime(2026, 12, 25, 6, 0), datetime(2027, 1, 1, 6, 0)])  # fmt: skip
+    state = planned(daily)
+    by_hand = occurrence_id(SERIES, datetime(2026, 12, 20, 6, 0))
+    moved = occurrence_id(SERIES, datetime(2026, 12, 22, 6, 0))
+    state, _ = run(state, CancelAiring(by_hand, "họp dân"))
+    evening = to_utc(datetime(2026, 12, 22, 19, 0))
+    state, _ = run(state, RescheduleAiring(moved, evening, evening + timedelta(minutes=15)))
+    # 06:00 → 05:30 from 14/12 (the HTTP layer merges the series' exdates into the new definition).
+    earlier = daily.model_copy(update={"first_start": datetime(2026, 12, 14, 5, 30)})
+    state, _ = run(state, ReviseSeries(SERIES, datetime(2026, 12, 14, 6, 0), earlier))
+    split = datetime(2026, 12, 14, 5, 30)
+    assert live_starts(state) == expected(
+        ("FREQ=DAILY", datetime(2026, 12, 1, 6, 0), split),
+        ("FREQ=DAILY", split, datetime(2027, 1, 16)),
+        minus=[datetime(2026, 12, d, 5, 30) for d in (20, 22, 25)] + [datetime(2027, 1, 1, 5, 30)],
+        plus=[datetime(2026, 12, 22, 19, 0)],
+    )
+    assert datetime(2026, 12, 14, 5, 30) in live_starts(state)  # the day of the split keeps its airing
+    assert (
+        state.airings[moved].status is Status.rescheduled
+        and state.airings[by_hand].status is Status.cancelled
+    )
+    # The same revision again records nothing; the horizon carries on without bringing anything back.
+    assert decide(state, ReviseSeries(SERIES, datetime(2026, 12, 14, 6, 0), earlier)) == []
+    state, more = run(state, ExtendSeries(SERIES, to_utc(datetime(2027, 1, 20))))
+    assert [a.recurrence_id for a in scheduled(more)] == [
+        datetime(2027, 1, d, 5, 30) for d in (16, 17, 18, 19)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old_rule", "old_start", "named", "new_rule", "new_start"),
+    [
+        # later, across a week boundary: Fridays 18:00 → Mondays 18:30 from Friday 18/12
+        ("FREQ=WEEKLY;BYDAY=FR", datetime(2026, 12, 4, 18, 0), datetime(2026, 12, 18, 18, 0),
+         "FREQ=WEEKLY;BYDAY=MO", datetime(2026, 12, 21, 18, 30)),
+        # earlier, across a week boundary: Mondays 18:00 → Fridays 17:00 from Monday 21/12
+        ("FREQ=WEEKLY;BYDAY=MO", datetime(2026, 12, 7, 18, 0), datetime(2026, 12, 21, 18, 0),
+         "FREQ=WEEKLY;BYDAY=FR", datetime(2026, 12, 18, 17, 0)),
+    ],
+)  # fmt: skip
+def test_this_and_following_across_a_week_boundary_agrees_with_dateutil(
+    old_rule, old_start, named, new_rule, new_start
+):
+    delta = new_start - named
+    holiday = named + timedelta(weeks=1)
+    weekly = SeriesDefinition(rule=old_rule, first_start=old_start, duration_minutes=20, title="Bản tin tuần",
+                              language="Êđê", exdates=[holiday])  # fmt: skip
+    state = planned(weekly)
+    by_hand = named + timedelta(weeks=2)
+    state, _ = run(state, CancelAiring(occurrence_id(SERIES, by_hand), "mất điện"))
+    revised = weekly.model_copy(update={"rule": new_rule, "first_start": new_start})
+    state, _ = run(state, ReviseSeries(SERIES, named, revised))
+    split = min(named, new_start)
+    assert live_starts(state) == expected(
+        (old_rule, old_start, split),
+        (new_rule, new_start, datetime(2027, 1, 16)),
+        minus=[holiday + delta, by_hand + delta],
+    )
+    exdates = state.series[SERIES].current.definition.exdates
+    assert holiday + delta in exdates and by_hand + delta in exdates and holiday not in exdates
+
+
+def test_the_whole_series_title_reaches_the_occurrence_moved_by_hand_where_it_stands():
+    state, _ = run(fold([]), plan())
+    moved = occurrence_id(SERIES, datetime(2023, 8, 22, 21, 0))
+    later = to_utc(datetime(2023, 8, 22, 22, 0))
+    state, _ = run(state, RescheduleAiring(moved, later, later + timedelta(minutes=15)))
+    renamed = {"title": "Giờ thứ 9 — Luật BHXH năm 2024", "script": "Kính thưa quý thính giả …"}
+    state, events = run(state, ReviseWholeSeries(SERIES, datetime(2023, 8, 14, 12, 0), renamed))
+    [changed] = [e for e in events if isinstance(e, AiringContentChanged)]
+    assert (changed.airing_id, changed.title, changed.script) == (moved, renamed["title"], renamed["script"])
+    assert moved not in {e.airing_id for e in events if isinstance(e, AiringCancelled)}
+    airing = state.airings[moved]
+    assert (airing.status, airing.starts_at, airing.title) == (Status.rescheduled, later, renamed["title"])
+    assert decide(state, ReviseWholeSeries(SERIES, datetime(2023, 8, 15, 12, 0), renamed)) == []
