@@ -43,6 +43,9 @@ CONNECTION_ERRORS = (
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.ConnectionFailureError,
+    # A connection killed mid-operation can answer "cannot switch to state …; another operation is
+    # in progress" instead of a closed-connection error: it is the same lost connection.
+    asyncpg.InternalClientError,
 )
 
 
