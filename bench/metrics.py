@@ -34,7 +34,7 @@ from services.eventstore.port import Expect, StreamAppend
 from services.eventstore.postgres import PostgresEventStore, create_pool
 from services.metrics.ingest import stream_of
 
-SECRET = "bench-secret-0123456789"
+SECRET = "bench-secret-0123456789-0123456789-abcdef"  # 32+ bytes: services refuse shorter keys
 COLLECTOR = {"Authorization": f"Bearer {issue(SECRET, 'bench collector', 'collector')}"}
 NATIONAL = {"Authorization": f"Bearer {issue(SECRET, 'bench planner', 'planner')}"}
 SCHEMA = "metrics"
