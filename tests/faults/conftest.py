@@ -27,9 +27,10 @@ import asyncpg
 import pytest
 
 from services.common.auth import issue
-from services.devstack import Stack, broker_users
+from services.devstack import Stack
 from services.devstack.apps import App
 from services.devstack.servers import account, port_open, postgres_bin, run
+from tests.vhosts import fresh_vhost
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULT_SHIFT = 50
@@ -194,7 +195,7 @@ async def product(fault_stack, request):
     name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
     database, vhost = f"loa_f_{name}", f"loa-f-{name}"
     await fresh_database(fault_stack, database)
-    await fresh_vhost_named(fault_stack, vhost)
+    await fresh_vhost(fault_stack, vhost)
     instance = fault_stack.product(
         database=database,
         vhost=vhost,
@@ -213,29 +214,6 @@ async def product(fault_stack, request):
     finally:
         for app in instance.apps():
             made.stop(app)
-
-
-async def fresh_vhost_named(stack: Stack, vhost: str) -> None:
-    api = stack.rabbitmq.management_url + "api"
-    login = {"Authorization": aiohttp.encode_basic_auth("loa", "loa")}
-    async with aiohttp.ClientSession(headers=login) as http:
-        deadline = time.monotonic() + 60
-        while True:  # the management plugin answers a little after the broker
-            try:
-                async with http.delete(f"{api}/vhosts/{vhost}") as r:
-                    assert r.status in (204, 404), await r.text()
-                break
-            except aiohttp.ClientConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(1)
-        async with http.put(f"{api}/vhosts/{vhost}") as r:
-            assert r.status in (201, 204), await r.text()
-        grant = {"configure": ".*", "write": ".*", "read": ".*"}
-        async with http.put(f"{api}/permissions/{vhost}/loa", json=grant) as r:
-            assert r.status in (201, 204), await r.text()
-    # Each service runs on its own broker user (app_env names them): give them this vhost too.
-    await asyncio.to_thread(broker_users.ensure, stack.rabbitmq.management_url, vhost)
 
 
 def pytest_collection_modifyitems(items):

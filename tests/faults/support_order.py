@@ -28,7 +28,7 @@ from services.common.settings import Settings
 from services.devstack import Stack
 from services.devstack.apps import App
 from services.devstack.servers import free_port
-from tests.faults.conftest import fresh_vhost_named
+from tests.vhosts import fresh_vhost
 
 DATABASE, VHOST = "loa_faults_order", "loa-faults-order"
 SECRET = Settings().token_secret
@@ -123,15 +123,11 @@ async def fresh_database(stack: Stack) -> None:
         await conn.close()
 
 
-async def fresh_vhost(stack: Stack) -> None:
-    await fresh_vhost_named(stack, VHOST)
-
-
 @pytest.fixture
 async def product(servers):
     """A fresh, empty product (nothing started yet); every process it started is stopped after."""
     await fresh_database(servers)
-    await fresh_vhost(servers)
+    await fresh_vhost(servers, VHOST)
     shutil.rmtree(servers.folder / "faults-order", ignore_errors=True)
     stack = servers.product(
         database=DATABASE, vhost=VHOST, scheduler_port=0, metrics_port=0, run_name="faults-order"

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import aiohttp
@@ -26,6 +25,7 @@ from services.common.auth import issue
 from services.common.settings import Settings
 from services.demo.loader import Tokens
 from services.devstack.servers import free_port
+from tests.vhosts import fresh_vhost
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -43,34 +43,13 @@ async def fresh_database(stack) -> None:
         await conn.close()
 
 
-async def fresh_vhost(stack) -> None:
-    api = stack.rabbitmq.management_url + "api"
-    login = {"Authorization": aiohttp.encode_basic_auth("loa", "loa")}
-    async with aiohttp.ClientSession(headers=login) as http:
-        deadline = time.monotonic() + 60
-        while True:  # the management plugin answers a little after the broker
-            try:
-                async with http.delete(f"{api}/vhosts/{VHOST}") as r:
-                    assert r.status in (204, 404), await r.text()
-                break
-            except aiohttp.ClientConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(1)
-        async with http.put(f"{api}/vhosts/{VHOST}") as r:
-            assert r.status in (201, 204), await r.text()
-        grant = {"configure": ".*", "write": ".*", "read": ".*"}
-        async with http.put(f"{api}/permissions/{VHOST}/loa", json=grant) as r:
-            assert r.status in (201, 204), await r.text()
-
-
 @pytest.fixture(scope="module")
 async def product(stack):
     """Loa as ``./loa up`` brings it up, with the demo province loaded and the simulator running."""
     if stack is None:
         pytest.skip("brings up its own services on the launcher's test servers")
     await fresh_database(stack)
-    await fresh_vhost(stack)
+    await fresh_vhost(stack, VHOST)
     shutil.rmtree(stack.folder / "e2e", ignore_errors=True)  # this run's logs only
     instance = stack.product(
         database=DATABASE,
