@@ -657,6 +657,7 @@ async def test_an_airing_opens_with_its_history_and_a_bumped_one_names_its_emerg
     assert [when[-16:] for _, when, _ in rows] == [f"{t:%d/%m/%Y %H:%M}" for t in local_times]
     assert [who for _, _, who in rows] == [e["actor"] or "–" for e in recorded]
     assert "title: Bản tin nông nghiệp" in history
+    assert "starts_at: 03/05/2027 17:00" in history  # what changed, in Vietnam time
 
     emergency = await (await web.get(f"/desk/airings/{flood}")).text()
     assert "Khôi phục các lượt bị thay" in emergency and "Bản tin nông nghiệp" in emergency

@@ -131,6 +131,22 @@ async def calendar(request: web.Request) -> web.Response:
     )
 
 
+def _said(value: object) -> str:
+    """A history's changed value as a reader reads it: an instant in Vietnam time, the rest as it is."""
+    if isinstance(value, str) and len(value) >= 16 and value[4] == "-" and value[10] == "T":
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if instant.tzinfo is not None:
+            return f"{instant.astimezone(VIETNAM):%d/%m/%Y %H:%M}"
+    return str(value)
+
+
+def _history(entries: list[dict]) -> list[dict]:
+    return [e | {"changes": {k: _said(v) for k, v in e["changes"].items()}} for e in entries]
+
+
 async def _bumped_by(request: web.Request, token: str, emergency: dict) -> list[dict]:
     """The airings an emergency bumped: bumped ones on its resource that overlap it and name it."""
     if emergency.get("priority") != "emergency":
@@ -156,7 +172,13 @@ async def _details(
         client.airing(session.token, airing_id), client.history(session.token, airing_id)
     )
     bumped = await _bumped_by(request, session.token, airing)
-    context = {"a": airing, "history": history, "events": EVENTS, "bumped": bumped, "restored": restored}
+    context = {
+        "a": airing,
+        "history": _history(history),
+        "events": EVENTS,
+        "bumped": bumped,
+        "restored": restored,
+    }
     return aiohttp_jinja2.render_template(
         "_airing.html", request, context | {"problem": problem, "notice": notice, "key": new_key()}
     )
