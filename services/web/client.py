@@ -158,6 +158,15 @@ class LoaApi:
     async def airing(self, token: str, airing_id: UUID | str) -> dict:
         return await self._get(self.scheduler, f"/v1/airings/{airing_id}", token)
 
+    async def history(self, token: str, airing_id: UUID | str) -> list:
+        """Every event of an airing, oldest first (``GET /v1/airings/{id}/history``, all pages)."""
+        return await self._every(self.scheduler, f"/v1/airings/{airing_id}/history", token)
+
+    async def restore_bumped(self, token: str, emergency_id: str, key: str) -> Answer:
+        """Give the airings this emergency bumped their slots back: one result per airing."""
+        url = f"{self.scheduler}/v1/airings/{emergency_id}/restore-bumped"
+        return await self._call("POST", url, token, {}, key=key)
+
     async def plan_airing(self, token: str, body: dict, key: str) -> Answer:
         return await self._call("POST", f"{self.scheduler}/v1/airings", token, body, key=key)
 
@@ -199,10 +208,13 @@ class LoaApi:
 
     # -- figures ----------------------------------------------------------------------------
 
-    async def report(self, token: str, *, month: str, province: str | None, campaign_id: str | None,
-                     format: str = "json") -> Answer:  # fmt: skip
-        params = {"month": month, "province": province, "campaign_id": campaign_id, "format": format}
-        return await self._call("GET", f"{self.metrics}/v1/reports/monthly", token, params=params)
+    async def report(self, token: str, *, period: str | None = None, province: str | None = None,
+                     campaign_id: str | None = None, format: str = "json", **span: str | None,
+                     ) -> Answer:  # fmt: skip
+        """``GET /v1/reports``: ``period`` (2023-08, 2023-Q3, 2022) or ``span`` ``from``/``to`` (days)."""
+        params = {"period": period, "province": province, "campaign_id": campaign_id, "format": format}
+        params |= span
+        return await self._call("GET", f"{self.metrics}/v1/reports", token, params=params)
 
     def dashboard_url(self) -> str:
         return f"{self.metrics}/dashboard"

@@ -524,8 +524,8 @@ async def test_pages_allow_only_their_own_scripts_and_the_report_downloads_pass_
     assert csv.status == 200 and csv.headers["Content-Type"].startswith("text/csv")
     assert 'filename="bao-cao-2023-08-dak-lak.csv"' in csv.headers["Content-Disposition"]
     direct = await metrics.get(
-        "/v1/reports/monthly",
-        params={"month": "2023-08", "province": "dak-lak", "format": "csv"},
+        "/v1/reports",
+        params={"period": "2023-08", "province": "dak-lak", "format": "csv"},
         headers=VIEWER,
     )
     assert await csv.read() == await direct.read()  # the API's bytes, as they are
@@ -630,3 +630,109 @@ async def test_the_phone_calendar_link_carries_a_read_only_token_for_that_feed_a
               "title": "Không được phép"},
     )  # fmt: skip
     assert writes.status in (401, 403)
+
+
+async def test_an_airing_opens_with_its_history_and_a_bumped_one_names_its_emergency(web, client):
+    csrf = await sign_in(web, PLANNER)
+    headers = {"X-CSRF-Token": csrf}
+
+    async def plan(title, starts_at, minutes, **extra):
+        body = {"kind": "loudspeaker", "resource_id": EA_TU, "starts_at": starts_at,
+                "duration_minutes": minutes, "title": title, **extra}  # fmt: skip
+        response = await client.post("/v1/airings", headers=PLANNER, json=body)
+        assert response.status == 201, await response.text()
+        return (await response.json())["airing_id"]
+
+    normal = await plan("Bản tin nông nghiệp", "2027-05-03T17:00", 15)
+    flood = await plan("Khẩn cấp: lũ quét", "2027-05-03T16:55", 30, priority="emergency")
+
+    opened = await (await web.get(f"/desk/airings/{normal}")).text()
+    assert "Bị thay bởi tin khẩn" in opened and f'hx-get="/desk/airings/{flood}"' in opened
+    assert "Khẩn cấp: lũ quét" in opened
+    history = opened[opened.index('id="history"') :]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", history)
+    assert [what for what, _, _ in rows] == ["Lên lịch", "Bị tin khẩn thay thế"]
+    recorded = (await (await client.get(f"/v1/airings/{normal}/history", headers=PLANNER)).json())["items"]
+    local_times = [datetime.fromisoformat(e["recorded_at"]).astimezone(VIETNAM) for e in recorded]
+    assert [when[-16:] for _, when, _ in rows] == [f"{t:%d/%m/%Y %H:%M}" for t in local_times]
+    assert [who for _, _, who in rows] == [e["actor"] or "–" for e in recorded]
+    assert "title: Bản tin nông nghiệp" in history
+    assert "starts_at: 03/05/2027 17:00" in history  # what changed, in Vietnam time
+
+    emergency = await (await web.get(f"/desk/airings/{flood}")).text()
+    assert "Khôi phục các lượt bị thay" in emergency and "Bản tin nông nghiệp" in emergency
+
+    # While the emergency holds the slot, the restoration is refused, naming it.
+    held = await web.post(
+        f"/desk/airings/{flood}/restore-bumped", headers=headers, data={"idempotency_key": "k-restore-1"}
+    )
+    text = await held.text()
+    assert held.status == 200 and 'data-result="refused"' in text and "lũ quét" in text
+    cancelled = await client.post(f"/v1/airings/{flood}/cancel", json={}, headers=PLANNER)
+    assert cancelled.status == 200
+    for _ in range(2):  # the same form sent twice restores once
+        done = await web.post(
+            f"/desk/airings/{flood}/restore-bumped", headers=headers, data={"idempotency_key": "k-restore-2"}
+        )
+        assert 'data-result="restored"' in await done.text()
+    again = await web.post(
+        f"/desk/airings/{flood}/restore-bumped", headers=headers, data={"idempotency_key": "k-restore-3"}
+    )
+    assert 'data-result="not_bumped"' in await again.text()
+    view = await (await client.get(f"/v1/airings/{normal}", headers=PLANNER)).json()
+    assert (view["status"], view["bumped_by"]) == ("scheduled", None)
+    events = (await (await client.get(f"/v1/airings/{normal}/history", headers=PLANNER)).json())["items"]
+    assert [e["type"].rsplit(".", 1)[-1] for e in events].count("AiringRestored") == 1
+
+    forged = await web.post(f"/desk/airings/{flood}/restore-bumped", data={"idempotency_key": "k-restore-4"})
+    assert forged.status == 403
+    await sign_in(web, VIEWER)
+    assert "Khôi phục các lượt bị thay" not in await (await web.get(f"/desk/airings/{flood}")).text()
+
+
+@pytest.mark.parametrize(
+    ("asked", "period", "first", "last"),
+    [
+        (
+            {"kind": "quarter", "year": "2023", "quarter": "3"},
+            {"period": "2023-Q3"},
+            "01/07/2023",
+            "30/09/2023",
+        ),
+        ({"kind": "year", "year": "2023"}, {"period": "2023"}, "01/01/2023", "31/12/2023"),
+        ({"period": "2023-08"}, {"period": "2023-08"}, "01/08/2023", "31/08/2023"),
+        (
+            {"kind": "range", "from": "2023-08-05", "to": "2023-09-04"},
+            {"from": "2023-08-05", "to": "2023-09-04"},
+            "05/08/2023",
+            "04/09/2023",
+        ),
+    ],
+)
+async def test_the_report_page_shows_any_period_as_the_api_does(web, metrics, asked, period, first, last):
+    await sign_in(web, VIEWER)
+    page = await web.get("/desk/reports", params=asked | {"province": "dak-lak"})
+    text = await page.text()
+    assert page.status == 200 and first in text and last in text
+    direct = await metrics.get("/v1/reports", params=period | {"province": "dak-lak"}, headers=VIEWER)
+    report = await direct.json()
+    shown = dict(re.findall(r'data-key="([^"]+)">([^<]*)<', text))
+    assert shown.keys() == report["totals"].keys()
+    assert [int(v.replace(".", "")) for v in shown.values()] == list(report["totals"].values())
+    label = period.get("period") or f"{period['from']}-den-{period['to']}"
+    csv = await web.get("/desk/reports/download", params=asked | {"province": "dak-lak", "format": "csv"})
+    assert f'filename="bao-cao-{label}-dak-lak.csv"' in csv.headers["Content-Disposition"]
+    api_csv = await metrics.get(
+        "/v1/reports", params=period | {"province": "dak-lak", "format": "csv"}, headers=VIEWER
+    )
+    assert await csv.read() == await api_csv.read()
+    json = await web.get("/desk/reports/download", params=asked | {"province": "dak-lak", "format": "json"})
+    assert await json.json() == report
+
+
+async def test_a_period_the_api_refuses_is_named_on_the_report_page(web):
+    await sign_in(web, VIEWER)
+    backwards = {"kind": "range", "from": "2023-09-04", "to": "2023-08-05", "province": "dak-lak"}
+    page = await web.get("/desk/reports", params=backwards)
+    text = await page.text()
+    assert page.status == 200 and 'class="problem' in text and 'id="report"' not in text

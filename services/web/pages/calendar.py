@@ -17,6 +17,14 @@ from services.web.pages.common import api, form_key, gettext, new_key, signed_in
 
 routes = web.RouteTableDef()
 LIMIT = 1000
+EVENTS = {
+    "AiringScheduled": "Lên lịch", "AiringRescheduled": "Dời giờ", "AiringCancelled": "Hủy",
+    "AiringBumped": "Bị tin khẩn thay thế", "AiringRestored": "Khôi phục",
+    "AiringContentChanged": "Đổi nội dung",
+    "LivestreamWentLive": "Bắt đầu trực tiếp", "LivestreamEnded": "Kết thúc trực tiếp",
+    "AiringConfirmed": "Xác nhận phát", "ConfirmationCorrected": "Sửa xác nhận",
+}  # fmt: skip
+"""An airing's events as the history says them (msgids of the catalogues); others show their type."""
 
 
 def span(view: str, day: date) -> tuple[date, date]:
@@ -123,12 +131,72 @@ async def calendar(request: web.Request) -> web.Response:
     )
 
 
-async def _details(request: web.Request, airing_id: str, problem: ApiProblem | None = None, notice=None):
-    session = signed_in(request)
-    airing = await api(request).airing(session.token, airing_id)
-    return aiohttp_jinja2.render_template(
-        "_airing.html", request, {"a": airing, "problem": problem, "notice": notice, "key": new_key()}
+def _said(value: object) -> str:
+    """A history's changed value as a reader reads it: an instant in Vietnam time, the rest as it is."""
+    if isinstance(value, str) and len(value) >= 16 and value[4] == "-" and value[10] == "T":
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if instant.tzinfo is not None:
+            return f"{instant.astimezone(VIETNAM):%d/%m/%Y %H:%M}"
+    return str(value)
+
+
+def _history(entries: list[dict]) -> list[dict]:
+    return [e | {"changes": {k: _said(v) for k, v in e["changes"].items()}} for e in entries]
+
+
+async def _bumped_by(request: web.Request, token: str, emergency: dict) -> list[dict]:
+    """The airings an emergency bumped: bumped ones on its resource that overlap it and name it."""
+    if emergency.get("priority") != "emergency":
+        return []
+    starts = datetime.fromisoformat(emergency["starts_at"])
+    page = await api(request).airings(
+        token,
+        resource_id=emergency["resource_id"],
+        status="bumped",
+        limit=LIMIT,
+        # An airing it bumped overlaps it, so it starts before it ends and at most a day before it.
+        **{"from": (starts - timedelta(days=1)).isoformat(), "to": emergency["ends_at"]},
     )
+    return [a for a in page["items"] if a.get("bumped_by") == emergency["airing_id"]]
+
+
+async def _details(
+    request: web.Request, airing_id: str, problem: ApiProblem | None = None, notice=None, restored=None
+):
+    session = signed_in(request)
+    client = api(request)
+    airing, history = await asyncio.gather(
+        client.airing(session.token, airing_id), client.history(session.token, airing_id)
+    )
+    bumped = await _bumped_by(request, session.token, airing)
+    context = {
+        "a": airing,
+        "history": _history(history),
+        "events": EVENTS,
+        "bumped": bumped,
+        "restored": restored,
+    }
+    return aiohttp_jinja2.render_template(
+        "_airing.html", request, context | {"problem": problem, "notice": notice, "key": new_key()}
+    )
+
+
+@routes.post("/desk/airings/{airing_id}/restore-bumped")
+async def restore_bumped(request: web.Request) -> web.Response:
+    """Give the airings this emergency bumped their slots back, and say what became of each."""
+    session = await writing(request)
+    airing_id = request.match_info["airing_id"]
+    form = await request.post()
+    try:
+        answer = await api(request).restore_bumped(session.token, airing_id, form_key(form))
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        return await _details(request, airing_id, problem)
+    return await _details(request, airing_id, restored=answer.body)
 
 
 @routes.get("/desk/airings/{airing_id}")
