@@ -155,18 +155,7 @@ async def monthly_report(
             )
             for r in programmes
         ],
-        livestreams=[
-            ReportLine(
-                label=r["title"],
-                values={
-                    "page": r["page"],
-                    "date": f"{r['starts_at'].astimezone(VIETNAM):%d/%m/%Y %H:%M}",
-                    "status": r["status"],
-                }
-                | {c: r["counters"].get(c, 0) for c in COUNTERS},
-            )
-            for r in livestreams
-        ],
+        livestreams=[livestream_line(r) for r in livestreams],
         pages=[ReportLine(label=name, values=values) for name, values in sorted(pages.items())],
     )
 
@@ -300,18 +289,20 @@ async def period_report(
         ],
         radio=[ReportLine(label=r["name"], values=airing_counts(r)) for r in programmes],
         platforms=[ReportLine(label=PLATFORMS.get(k, k), values=v) for k, v in sorted(platforms.items())],
-        livestreams=[
-            ReportLine(
-                label=r["title"],
-                values={
-                    "page": r["page"],
-                    "date": f"{r['starts_at'].astimezone(VIETNAM):%d/%m/%Y %H:%M}",
-                    "status": r["status"],
-                }
-                | {c: r["counters"].get(c, 0) for c in COUNTERS},
-            )
-            for r in livestreams
-        ],
+        livestreams=[livestream_line(r) for r in livestreams],
+    )
+
+
+def livestream_line(r) -> ReportLine:
+    """A livestream's line in every report: its page, local start, status and final counters."""
+    return ReportLine(
+        label=r["title"],
+        values={
+            "page": r["page"],
+            "date": f"{r['starts_at'].astimezone(VIETNAM):%d/%m/%Y %H:%M}",
+            "status": r["status"],
+        }
+        | {c: r["counters"].get(c, 0) for c in COUNTERS},
     )
 
 
