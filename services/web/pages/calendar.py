@@ -184,19 +184,28 @@ async def _details(
     )
 
 
+async def _answer(request: web.Request, airing_id: str, call, **shown) -> web.Response:
+    """The airing's panel after an API call: its problem when the API refused (a lapsed session
+    goes to sign-in), else what ``shown`` says (a notice, or restore results from the answer)."""
+    try:
+        answer = await call
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        return await _details(request, airing_id, problem)
+    if shown.pop("restored", False):
+        shown["restored"] = answer.body
+    return await _details(request, airing_id, **shown)
+
+
 @routes.post("/desk/airings/{airing_id}/restore-bumped")
 async def restore_bumped(request: web.Request) -> web.Response:
     """Give the airings this emergency bumped their slots back, and say what became of each."""
     session = await writing(request)
     airing_id = request.match_info["airing_id"]
     form = await request.post()
-    try:
-        answer = await api(request).restore_bumped(session.token, airing_id, form_key(form))
-    except ApiProblem as problem:
-        if problem.status == 401:
-            raise
-        return await _details(request, airing_id, problem)
-    return await _details(request, airing_id, restored=answer.body)
+    call = api(request).restore_bumped(session.token, airing_id, form_key(form))
+    return await _answer(request, airing_id, call, restored=True)
 
 
 @routes.get("/desk/airings/{airing_id}")
@@ -213,13 +222,8 @@ async def move(request: web.Request) -> web.Response:
         "starts_at": f"{form.get('date')}T{form.get('time')}",
         "reason": str(form.get("reason", "")) or None,
     }
-    try:
-        await api(request).reschedule(session.token, airing_id, body, form_key(form))
-    except ApiProblem as problem:
-        if problem.status == 401:
-            raise
-        return await _details(request, airing_id, problem)
-    return await _details(request, airing_id, notice="moved")
+    call = api(request).reschedule(session.token, airing_id, body, form_key(form))
+    return await _answer(request, airing_id, call, notice="moved")
 
 
 @routes.post("/desk/airings/{airing_id}/cancel")
@@ -227,22 +231,15 @@ async def cancel(request: web.Request) -> web.Response:
     session = await writing(request)
     airing_id = request.match_info["airing_id"]
     form = await request.post()
-    try:
-        await api(request).cancel(
-            session.token, airing_id, {"reason": str(form.get("reason", "")) or None}, form_key(form)
-        )
-    except ApiProblem as problem:
-        if problem.status == 401:
-            raise
-        return await _details(request, airing_id, problem)
-    return await _details(request, airing_id, notice="cancelled")
+    body = {"reason": str(form.get("reason", "")) or None}
+    call = api(request).cancel(session.token, airing_id, body, form_key(form))
+    return await _answer(request, airing_id, call, notice="cancelled")
 
 
 @routes.post("/desk/airings/{airing_id}/makeup")
 async def makeup(request: web.Request) -> web.Response:
-    """Plan a make-up of a missed airing: the same content on the same resource at a new time.
-
-    (The API does not link a make-up to its miss yet; the title says it.)"""
+    """Plan a make-up of a missed airing: the same content on the same resource at a new time,
+    naming the miss (``makeup_of``), so that reports count it once, as made up."""
     session = await writing(request)
     airing_id = request.match_info["airing_id"]
     form = await request.post()
@@ -255,17 +252,13 @@ async def makeup(request: web.Request) -> web.Response:
         "duration_minutes": minutes,
         "starts_at": f"{form.get('date')}T{form.get('time')}",
         "title": f"Phát bù: {missed['title']}",
+        "makeup_of": airing_id,
     }
     for name in ("language", "script", "topic", "campaign_id", "audio_ref"):
         if missed.get(name):
             body[name] = missed[name]
-    try:
-        await api(request).plan_airing(session.token, body, form_key(form))
-    except ApiProblem as problem:
-        if problem.status == 401:
-            raise
-        return await _details(request, airing_id, problem)
-    return await _details(request, airing_id, notice="made-up")
+    call = api(request).plan_airing(session.token, body, form_key(form))
+    return await _answer(request, airing_id, call, notice="made-up")
 
 
 @routes.post("/desk/airings/{airing_id}/series")
