@@ -1,8 +1,12 @@
-"""python -m bench [--quick] [--dsn DSN]: Loa side by side with the raw ceiling and the peer.
+"""python -m bench [--quick] [--dsn DSN] [--only SUITE] [--keep]: Loa beside the raw ceiling and the peer.
 
 Prints a table and writes bench/results.json (a list of {"name", "unit", "loa",
-"raw", "peer", …}). Without --dsn or LOA_PG_DSN it starts the project's own
-servers (./loa up) and uses a database ``loa_bench`` there.
+"raw", "peer", …}). Without --dsn or LOA_PG_DSN it starts the servers of ./loa up
+(PostgreSQL and RabbitMQ only) and runs each suite in a database ``loa_bench_<suite>``
+and a RabbitMQ virtual host ``loa-bench-<suite>`` of its own, made before the suite
+and dropped after it, so a bench beside a running demo touches neither its data nor
+its queues. A figure whose wait runs past its deadline is reported as FAILED with
+the reason, the other suites still run, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 import uvloop
 
 from bench import asrun, backfill, eventstore, feeds, metrics, reports, scheduler
-from bench.harness import table
+from bench.harness import Broker, isolated, not_measured, table
 
 HERE = Path(__file__).resolve().parent
 
@@ -49,15 +53,27 @@ def machine() -> dict:
     }
 
 
-def default_dsn() -> str:
-    if os.environ.get("LOA_PG_DSN"):
-        return os.environ["LOA_PG_DSN"]
+def servers(dsn: str | None) -> tuple[str | None, Broker | None]:
+    """Where the suites' databases and virtual hosts are made: on the launcher's servers (started
+    when they do not run), unless the caller named a PostgreSQL (``--dsn``, ``LOA_PG_DSN``) or a
+    RabbitMQ (``LOA_AMQP_URL``), which are then used as they are."""
+    dsn = dsn or os.environ.get("LOA_PG_DSN")
+    if dsn:
+        os.environ["LOA_PG_DSN"] = dsn
+    if dsn and os.environ.get("LOA_AMQP_URL"):
+        return None, None
     from services.devstack import Stack
 
     stack = Stack.for_dev()
-    stack.postgres.up()
-    stack.postgres.create_database("loa_bench")
-    return stack.pg_dsn.rsplit("/", 1)[0] + "/loa_bench"
+    server_dsn = None
+    if not dsn:
+        stack.postgres.up()
+        server_dsn = stack.postgres.dsn.rsplit("/", 1)[0] + "/postgres"
+    broker = None
+    if not os.environ.get("LOA_AMQP_URL"):
+        stack.rabbitmq.up()
+        broker = Broker(stack.rabbitmq.url, stack.rabbitmq.management_url)
+    return server_dsn, broker
 
 
 def server_version(dsn: str) -> str:
@@ -78,23 +94,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one round (a smoke run)")
     parser.add_argument("--dsn", help="PostgreSQL to measure on (default: LOA_PG_DSN or ./loa's own)")
     parser.add_argument("--only", choices=[name for name, _ in SUITES], action="append")
+    parser.add_argument("--keep", action="store_true", help="leave each suite's database and vhost")
     parser.add_argument("--out", default=str(HERE / "results.json"))
     args = parser.parse_args(argv)
-    dsn = args.dsn or default_dsn()
+    server_dsn, broker = servers(args.dsn)
     uvloop.install()
-    results = []
+    results, failed = [], 0
     for name, suite in SUITES:
         if args.only and name not in args.only:
             continue
         print(f"# {name} …", file=sys.stderr, flush=True)
-        results += asyncio.run(suite(dsn, quick=args.quick))
+        with isolated(name, server_dsn=server_dsn, broker=broker, keep=args.keep) as place:
+            try:
+                results += asyncio.run(suite(place.dsn, quick=args.quick))
+            except Exception as error:  # any failure fails this suite, not the run
+                # the suite's remaining figures are lost, the other suites still run
+                why = str(error) or type(error).__name__
+                print(f"# {name} FAILED: {why}", file=sys.stderr, flush=True)
+                results.append(not_measured(f"{name} (suite)", why))
+                failed += 1
     print(table(results))
-    info = machine() | {"postgresql": server_version(dsn), "quick": args.quick}
+    version = server_version(server_dsn or os.environ["LOA_PG_DSN"])
+    info = machine() | {"postgresql": version, "quick": args.quick}
     print(f"\nmachine: {info}")
     Path(args.out).write_text(json.dumps([r.record() for r in results], indent=2, ensure_ascii=False) + "\n")
     (Path(args.out).with_suffix(".machine.json")).write_text(json.dumps(info, indent=2) + "\n")
     print(f"wrote {args.out}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import aiohttp
 import asyncpg
 from openpyxl import Workbook
 
-from bench.harness import Result, Timer
+from bench.harness import Result, Timer, within
 from bench.scheduler import (
     LANGUAGES,
     PLANNER,
@@ -53,7 +53,9 @@ async def planned(session, base: str, communes: list[str], first: date, n: int) 
     )
     items: list[dict] = []
     end = (first + timedelta(weeks=7)).isoformat()
-    await asyncio.wait_for(until_listed(session, base, first.isoformat(), end, n), 120)
+    await within(
+        120, f"the read model lists {n:,} airings", until_listed(session, base, first.isoformat(), end, n)
+    )
     while len(items) < n:
         params = {"from": first.isoformat(), "to": end, "limit": "1000", "offset": str(len(items))}
         async with session.get(f"{base}/v1/airings", params=params, headers=PLANNER) as r:

@@ -22,7 +22,7 @@ import aiohttp
 import asyncpg
 import orjson
 
-from bench.harness import Result, Timer
+from bench.harness import Result, Timer, deadline, within
 from bench.peer import new_sample, peer_app
 from bench.scheduler import amqp_url, free_port, percentile, process, rss_mb
 from contracts.envelope import EventMetadata
@@ -156,7 +156,7 @@ async def broker_ceiling(url: str, n: int) -> float:
                         aio_pika.Message(body, delivery_mode=PERSISTENT), routing_key=name)
                     for _ in range(min(500, n - chunk))
                 ))  # fmt: skip
-            await done.wait()
+            await within(600, f"the broker ceiling consumes {n:,} messages", done.wait())
         await queue.delete(if_unused=False, if_empty=False)
     return n / t.seconds
 
@@ -280,8 +280,9 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
                 return (await r.json())["as_of_position"]
 
         target = await _head(dsn)
-        while await caught_up() < target:  # noqa: ASYNC110 — polling the service
-            await asyncio.sleep(0.5)
+        async with deadline(1800, f"the statistics catch up with position {target}"):
+            while await caught_up() < target:  # noqa: ASYNC110 — polling the service
+                await asyncio.sleep(0.5)
         with Timer() as rebuild:
             async with session.post(f"{base}/v1/admin/rebuild", headers=NATIONAL) as r:
                 rebuilt = await r.json()
@@ -300,7 +301,9 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
 
         n = 10_000 if quick else 50_000
         ceiling = await broker_ceiling(url, n)
-        loa = await ingest_via_queue(url, dsn, airings, n, caught_up)
+        loa = await within(
+            600, f"{n:,} queued samples stored and counted", ingest_via_queue(url, dsn, airings, n, caught_up)
+        )
         results.append(Result(
             "samples through RabbitMQ into store and statistics", "samples/s", loa, raw=ceiling,
             note=f"{n:,} persistent samples; raw: aio-pika publish (confirms) -> quorum queue -> consume+ack",

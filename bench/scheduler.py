@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 import aiohttp
 import asyncpg
 
-from bench.harness import Result, Timer, median
+from bench.harness import Result, Timer, median, within
 from services.common.auth import issue
 from services.devstack.servers import free_port
 
@@ -314,7 +314,11 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
             "gap_minutes": 5,
         })  # fmt: skip
         total = result["planned"]
-        listed = await until_listed(session, base, "2025-01-01", "2025-01-31", total)
+        listed = await within(
+            600,
+            f"the read model lists {total:,} airings",
+            until_listed(session, base, "2025-01-01", "2025-01-31", total),
+        )
         peak = rss_mb(scheduler.pid, "VmHWM")
         raw = await raw_copy(dsn, total)
         results.append(
@@ -347,12 +351,12 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
                 i += 1
 
         bodies = airing_bodies()
-        await until_idle(dsn)
+        await within(600, "the relay and read model catch up", until_idle(dsn))
         await paced(session, f"{base}/v1/airings", bodies, rate, 1, PLANNER)  # warm-up
         loa = await paced(session, f"{base}/v1/airings", bodies, rate, seconds, PLANNER)
 
         # -- the same requests as fast as 32 clients go, on one replica and then on two -------------
-        await until_idle(dsn)
+        await within(600, "the relay and read model catch up", until_idle(dsn))
         one = await closed_loop(session, [base], bodies, 32, seconds)
         port2 = free_port()
         async with process(["-m", "services.scheduler"], env | {"LOA_SCHEDULER_PORT": str(port2)}, port2):
