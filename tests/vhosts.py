@@ -1,4 +1,4 @@
-"""A fresh RabbitMQ virtual host for a product that a test brings up on the test servers."""
+"""A fresh database and RabbitMQ virtual host for a product that a test brings up on the test servers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import aiohttp
+import asyncpg
 
 from services.devstack import Stack, broker_users
 
@@ -32,3 +33,18 @@ async def fresh_vhost(stack: Stack, vhost: str) -> None:
         async with http.put(f"{api}/permissions/{vhost}/loa", json=grant) as r:
             assert r.status in (201, 204), await r.text()
     await asyncio.to_thread(broker_users.ensure, stack.rabbitmq.management_url, vhost)
+
+
+async def fresh_database(stack: Stack, database: str) -> None:
+    """``database`` dropped (its connections closed) and made again, empty."""
+    conn = await asyncpg.connect(stack.postgres.dsn.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await conn.execute(f"drop database if exists {database} with (force)")
+        await conn.execute(f"create database {database}")
+    finally:
+        await conn.close()
+
+
+async def fresh_place(stack: Stack, database: str, vhost: str) -> None:
+    """An empty database and an empty virtual host for one product, made side by side."""
+    await asyncio.gather(fresh_database(stack, database), fresh_vhost(stack, vhost))

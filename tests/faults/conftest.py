@@ -30,7 +30,7 @@ from services.common.auth import issue
 from services.devstack import Stack
 from services.devstack.apps import App
 from services.devstack.servers import account, port_open, postgres_bin, run
-from tests.vhosts import fresh_vhost
+from tests.vhosts import fresh_place
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULT_SHIFT = 50
@@ -48,6 +48,17 @@ def fault_stack_for() -> Stack:
         dist_port=25691 + offset,
         epmd_port=44369 + offset,
     )
+
+
+def kill_hard(app: App) -> None:
+    """``kill -9`` of a service's process group: no shutdown, no flush, no goodbye to the database or
+    the broker. The test process started it, so it reaps it: its pid is gone for good."""
+    pid = app.pid()
+    assert pid is not None, f"{app.name} does not run"
+    os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+    app.pid_file.unlink(missing_ok=True)
 
 
 @dataclass
@@ -126,12 +137,7 @@ class Product:
 
     def kill(self, app: App) -> None:
         """``kill -9`` of a service's process group: no shutdown, no flush, nothing said."""
-        pid = app.pid()
-        assert pid is not None, f"{app.name} does not run"
-        os.killpg(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)  # reap it, so that its pid is gone for good
-        app.pid_file.unlink(missing_ok=True)
+        kill_hard(app)
 
     def start(self, app: App) -> None:
         app.up(self.env)
@@ -178,15 +184,6 @@ class Product:
             await conn.close()
 
 
-async def fresh_database(stack: Stack, database: str) -> None:
-    conn = await asyncpg.connect(stack.postgres.dsn.rsplit("/", 1)[0] + "/postgres")
-    try:
-        await conn.execute(f"drop database if exists {database} with (force)")
-        await conn.execute(f"create database {database}")
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 async def product(fault_stack, request):
     """The scheduler and the metrics service as processes, on a fresh database and virtual host."""
@@ -194,8 +191,7 @@ async def product(fault_stack, request):
 
     name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
     database, vhost = f"loa_f_{name}", f"loa-f-{name}"
-    await fresh_database(fault_stack, database)
-    await fresh_vhost(fault_stack, vhost)
+    await fresh_place(fault_stack, database, vhost)
     instance = fault_stack.product(
         database=database,
         vhost=vhost,

@@ -9,9 +9,7 @@ stop them and ``kill -9`` them. Test modules import the fixtures they use.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +26,8 @@ from services.common.settings import Settings
 from services.devstack import Stack
 from services.devstack.apps import App
 from services.devstack.servers import free_port
-from tests.vhosts import fresh_vhost
+from tests.faults.conftest import kill_hard
+from tests.vhosts import fresh_place
 
 DATABASE, VHOST = "loa_faults_order", "loa-faults-order"
 SECRET = Settings().token_secret
@@ -48,14 +47,9 @@ def operator(resources: Iterable[str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def servers():
-    """The launcher's test servers (.loa/test), started if needed, stopped at the end if we started them."""
-    stack = Stack.for_tests()
-    was_running = all(stack.status().values())
-    stack.up()
-    yield stack
-    if not was_running and not os.environ.get("LOA_KEEP_TEST_STACK"):
-        stack.down()
+def servers(test_servers: Stack) -> Stack:
+    """The launcher's test servers (``tests/conftest.py``), shared with the integration tests."""
+    return test_servers
 
 
 @dataclass
@@ -95,11 +89,7 @@ class Product:
 
     def kill(self, service: str, replica: int = 1) -> None:
         """``kill -9``: no shutdown, no goodbye to the database or the broker."""
-        app = self.app(service, replica)
-        pid = app.pid()
-        assert pid is not None, f"{app.name} is not running"
-        os.killpg(pid, signal.SIGKILL)
-        app.pid_file.unlink(missing_ok=True)
+        kill_hard(self.app(service, replica))
 
     def down(self) -> None:
         """Stop every process, all at once (each may take a few seconds to finish its requests)."""
@@ -114,20 +104,10 @@ class Product:
             await conn.close()
 
 
-async def fresh_database(stack: Stack) -> None:
-    conn = await asyncpg.connect(stack.postgres.dsn.rsplit("/", 1)[0] + "/postgres")
-    try:
-        await conn.execute(f"drop database if exists {DATABASE} with (force)")
-        await conn.execute(f"create database {DATABASE}")
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
 async def product(servers):
     """A fresh, empty product (nothing started yet); every process it started is stopped after."""
-    await fresh_database(servers)
-    await fresh_vhost(servers, VHOST)
+    await fresh_place(servers, DATABASE, VHOST)
     shutil.rmtree(servers.folder / "faults-order", ignore_errors=True)
     stack = servers.product(
         database=DATABASE, vhost=VHOST, scheduler_port=0, metrics_port=0, run_name="faults-order"
@@ -184,6 +164,16 @@ async def schedule(http, scheduler: str, resource_id: str, starts: datetime, key
     async with http.post(f"{scheduler}/v1/airings", json=body, headers=headers) as r:
         assert r.status in (200, 201), await r.text()
         return (await r.json())["airing_id"]
+
+
+async def plan_across(http, scheduler: str, communes: list[str], per_commune: int) -> list[str]:
+    """``per_commune`` evening bulletins (days 0, 1, …) in each commune, planned side by side."""
+
+    def commune(c: str):
+        return asyncio.gather(*(schedule(http, scheduler, c, slot(day)) for day in range(per_commune)))
+
+    planned = await asyncio.gather(*(commune(c) for c in communes))
+    return [airing for ids in planned for airing in ids]
 
 
 async def eventually(check, timeout: float, what: str, interval: float = 0.25):

@@ -16,7 +16,7 @@ import aio_pika
 import orjson
 
 from tests.faults import support_order
-from tests.faults.support_order import COLLECTOR, eventually, register_communes, schedule, slot
+from tests.faults.support_order import COLLECTOR, eventually, plan_across, register_communes
 
 servers, product, http = support_order.servers, support_order.product, support_order.http  # fixtures
 
@@ -41,16 +41,7 @@ def batch(airings: list[str], writer: int, n: int) -> list[dict]:
 async def test_collectors_and_the_queue_on_the_same_airings_get_no_5xx(product, http):
     scheduler = (await product.start("scheduler")).url
     communes = await register_communes(http, scheduler, 5)
-    airings = [
-        a
-        for ids in await asyncio.gather(
-            *(
-                asyncio.gather(*(schedule(http, scheduler, c, slot(d)) for d in range(AIRINGS // 5)))
-                for c in communes
-            )
-        )
-        for a in ids
-    ]
+    airings = await plan_across(http, scheduler, communes, AIRINGS // 5)
     metrics = (await product.start("metrics")).url
 
     async def known():

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from tests.faults import support_order
-from tests.faults.support_order import COLLECTOR, eventually, register_communes, schedule, slot
+from tests.faults.support_order import COLLECTOR, eventually, plan_across, register_communes
 
 servers, product, http = support_order.servers, support_order.product, support_order.http  # fixtures
 
@@ -36,16 +36,7 @@ async def samples_accepted(http, metrics: str, airings: list[str]) -> int:
 async def test_a_late_consumer_and_a_reset_one_know_every_earlier_airing(product, http):
     scheduler = (await product.start("scheduler")).url
     communes = await register_communes(http, scheduler, 5)
-    airings = [
-        a
-        for ids in await asyncio.gather(
-            *(
-                asyncio.gather(*(schedule(http, scheduler, c, slot(day)) for day in range(AIRINGS // 5)))
-                for c in communes
-            )
-        )
-        for a in ids
-    ]
+    airings = await plan_across(http, scheduler, communes, AIRINGS // 5)
     assert len(set(airings)) == AIRINGS
 
     # 1. The metrics service starts for the first time, after all of it: its queue was waiting.

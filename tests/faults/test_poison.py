@@ -22,17 +22,14 @@ from services.bus.topology import DEAD_LETTER_EXCHANGE, declare_exchanges
 from services.eventstore.port import Expect, NewEvent
 from services.eventstore.postgres import PostgresEventStore, create_pool
 from tests.faults.conftest import COLLECTOR, PLANNER, VIEWER, bearer
-from tests.faults.workload import figures, known_to_metrics, plan_livestreams, sample, until
+from tests.faults.workload import figures, planned_and_known, sample, until
 
 NATIONAL_PLANNER = bearer("planner", "Ban Tuyên truyền BHXH Việt Nam")
 
 
 @pytest.fixture(scope="module")
 async def airings(product):
-    async with aiohttp.ClientSession() as http:
-        ids = await plan_livestreams(product, 3, http)
-    await known_to_metrics(product, ids)
-    return ids
+    return await planned_and_known(product, 3)
 
 
 async def test_a_counter_beyond_2_53_is_refused_at_the_door_naming_the_field(product, airings):

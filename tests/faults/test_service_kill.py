@@ -14,19 +14,16 @@ import asyncio
 import time
 
 import aiohttp
-import orjson
 
 from tests.faults.workload import (
     Answers,
-    figures,
-    known_to_metrics,
-    plan_livestreams,
+    every_reading_stored_once,
+    planned_and_known,
     post_until_stored,
     probe_after_recovery,
     publish_until_confirmed,
+    queued_readings,
     sample,
-    stored_samples,
-    until,
 )
 
 AIRINGS = 20
@@ -35,16 +32,10 @@ COLLECTORS = 4
 
 
 async def test_a_killed_metrics_service_loses_no_acknowledged_sample(product):
-    async with aiohttp.ClientSession() as http:
-        airings = await plan_livestreams(product, AIRINGS, http)
-    await known_to_metrics(product, airings)
+    airings = await planned_and_known(product, AIRINGS)
     answers = Answers()
     http_minutes = list(range(2, MINUTES + 1, 2))
-    amqp_bodies = [
-        orjson.dumps([sample(a, minute, "amqp") for a in airings[half::2]])
-        for minute in range(1, MINUTES + 1, 2)
-        for half in (0, 1)
-    ]
+    amqp_bodies = queued_readings(airings, MINUTES)
     done = 0
     kill_at = len(http_minutes) * 4 // 10
     killed = asyncio.Event()
@@ -77,15 +68,7 @@ async def test_a_killed_metrics_service_loses_no_acknowledged_sample(product):
     assert await amqp == len(amqp_bodies)
     assert ready[0] < 15, f"ready {ready[0]:.1f} s after the restart"
 
-    expected = AIRINGS * MINUTES
-
-    async def all_stored():
-        return (await stored_samples(product))[0] >= expected
-
-    await until(all_stored, timeout=60)
-    assert await stored_samples(product) == (expected, expected), "acknowledged = stored, none twice"
-    newest = {"views": 10 * MINUTES, "interactions": MINUTES}
-    assert await figures(product, airings) == dict.fromkeys(airings, newest)
+    await every_reading_stored_once(product, airings, MINUTES)
 
     await asyncio.sleep(max(0.0, restarted_at[0] + 5 - time.monotonic()))
     late = time.monotonic()

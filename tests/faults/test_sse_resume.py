@@ -16,7 +16,7 @@ import aiohttp
 import orjson
 
 from tests.faults.conftest import COLLECTOR, VIEWER
-from tests.faults.workload import known_to_metrics, plan_livestreams, sample
+from tests.faults.workload import planned_and_known, sample
 
 CYCLES = 100
 
@@ -71,9 +71,7 @@ class Dashboard:
 
 
 async def test_a_hundred_reconnects_racing_new_readings_lose_no_update(product):
-    async with aiohttp.ClientSession() as http:
-        [airing_id] = await plan_livestreams(product, 1, http)
-    await known_to_metrics(product, [airing_id])
+    [airing_id] = await planned_and_known(product, 1)
     lost = []
     async with aiohttp.ClientSession() as http, aiohttp.ClientSession() as collector:
         dashboard = Dashboard(f"{product.metrics.url}/v1/stream", airing_id)

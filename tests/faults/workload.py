@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import aio_pika
 import aiohttp
+import orjson
 
 from tests.faults.conftest import COLLECTOR, PLANNER, VIEWER, Product
 
@@ -63,6 +64,37 @@ async def known_to_metrics(product: Product, airing_ids: list[str], timeout: flo
                     if r.status == 200:
                         break
                 await asyncio.sleep(0.1)
+
+
+async def planned_and_known(product: Product, count: int) -> list[str]:
+    """``count`` livestreams planned (:func:`plan_livestreams`) and known to the metrics service."""
+    async with aiohttp.ClientSession() as http:
+        airings = await plan_livestreams(product, count, http)
+    await known_to_metrics(product, airings)
+    return airings
+
+
+def queued_readings(airings: list[str], minutes: int) -> list[bytes]:
+    """The odd minutes' readings as queue messages, each minute in two halves of the airings."""
+    return [
+        orjson.dumps([sample(a, minute, "amqp") for a in airings[half::2]])
+        for minute in range(1, minutes + 1, 2)
+        for half in (0, 1)
+    ]
+
+
+async def every_reading_stored_once(product: Product, airings: list[str], minutes: int) -> None:
+    """Every reading of every minute in the metrics log once (none lost, none twice), and each
+    airing's figures those of its newest minute."""
+    expected = len(airings) * minutes
+
+    async def all_stored():
+        return (await stored_samples(product))[0] >= expected
+
+    await until(all_stored, timeout=60)
+    assert await stored_samples(product) == (expected, expected), "acknowledged = stored, none twice"
+    newest = {"views": 10 * minutes, "interactions": minutes}
+    assert await figures(product, airings) == dict.fromkeys(airings, newest)
 
 
 def sample(airing_id: str, minute: int, source: str) -> dict:

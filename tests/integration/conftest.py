@@ -15,18 +15,14 @@ TEST_DATABASE = "loa_test"
 
 
 @pytest.fixture(scope="session")
-def stack():
-    """The test stack (.loa/test), started if needed and stopped at the end if we started it."""
+def stack(request) -> Stack | None:
+    """The test stack (``test_servers`` in tests/conftest.py) with the database ``loa_test``;
+    None when LOA_PG_DSN and LOA_AMQP_URL name servers of one's own (nothing is started then)."""
     if os.environ.get("LOA_PG_DSN") and os.environ.get("LOA_AMQP_URL"):
-        yield None
-        return
-    stack = Stack.for_tests()
-    was_running = all(stack.status().values())
-    stack.up()
+        return None
+    stack = request.getfixturevalue("test_servers")
     stack.postgres.create_database(TEST_DATABASE)
-    yield stack
-    if not was_running and not os.environ.get("LOA_KEEP_TEST_STACK"):
-        stack.down()
+    return stack
 
 
 @pytest.fixture(scope="session")
