@@ -104,6 +104,46 @@ async def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(web, 
     assert len((await (await client.get("/v1/campaigns", headers=PLANNER)).json())["items"]) == 1
 
 
+async def test_the_desks_campaign_list_counts_aired_as_the_progress_does(web, client):
+    # partial is aired (contracts/events/status.py), also shown on its own: never added to it again
+    today = datetime.now(VIETNAM).date()
+    made = await client.post(
+        "/v1/campaigns",
+        headers=PLANNER | {"Idempotency-Key": str(uuid.uuid4())},
+        json={
+            "name": "Tiến độ một nghĩa",
+            "province": "dak-lak",
+            "starts_on": (today - timedelta(days=1)).isoformat(),
+            "ends_on": (today + timedelta(days=30)).isoformat(),
+            "communes": [EA_TU],
+        },
+    )
+    assert made.status == 201, await made.text()
+    campaign_id = (await made.json())["campaign_id"]
+    for minutes, outcome in ((-150, {"outcome": "aired"}), (-90, {"outcome": "partial", "reason": "mưa to"})):
+        body = {
+            "kind": "loudspeaker",
+            "resource_id": EA_TU,
+            "starts_at": local(minutes),
+            "duration_minutes": 15,
+            "title": "Bản tin BHYT",
+            "language": "Êđê",
+            "campaign_id": campaign_id,
+        }
+        planned = await client.post("/v1/airings", headers=PLANNER, json=body)
+        assert planned.status == 201, await planned.text()
+        airing_id = (await planned.json())["airing_id"]
+        confirmed = await client.post(f"/v1/airings/{airing_id}/confirmation", headers=OPERATOR, json=outcome)
+        assert confirmed.status in (200, 201), await confirmed.text()
+    progress = await (await client.get(f"/v1/campaigns/{campaign_id}/progress", headers=PLANNER)).json()
+    assert (progress["totals"]["aired"], progress["totals"]["partial"]) == (2, 1)
+    await sign_in(web, PLANNER)
+    page = await (await web.get("/desk")).text()
+    row = re.search(rf'href="/desk/campaigns/{campaign_id}".*?</tr>', page, re.S).group(0)
+    _communes, planned, aired, missed = re.findall(r'<td class="n">([^<]*)</td>', row)[:4]
+    assert (planned, aired, missed) == (str(progress["totals"]["planned"]), "2", "0")
+
+
 @pytest.mark.parametrize(
     "path",
     [
