@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
@@ -212,8 +213,13 @@ class Stack:
             for path in (self.servers_folder.parent, self.servers_folder):
                 path.mkdir(parents=True, exist_ok=True)
                 path.chmod(0o755)
-        self.postgres.up()
-        self.rabbitmq.up()
+        # Installed one after the other (one apt at a time), then started side by side: RabbitMQ's
+        # Erlang boot (~9 s) hides PostgreSQL's initdb and start.
+        self.postgres.ensure_installed()
+        self.rabbitmq.ensure_installed()
+        with ThreadPoolExecutor(2) as pool:
+            for started in [pool.submit(self.postgres.up), pool.submit(self.rabbitmq.up)]:
+                started.result()
         if with_apps:
             self.replicas_file.parent.mkdir(parents=True, exist_ok=True)
             self.replicas_file.write_text(str(self.replica_count()))

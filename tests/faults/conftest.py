@@ -30,6 +30,7 @@ from services.common.auth import issue
 from services.devstack import Stack
 from services.devstack.apps import App
 from services.devstack.servers import account, port_open, postgres_bin, run
+from tests.conftest import stop_at_the_end
 from tests.vhosts import fresh_place
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,7 +92,7 @@ class Breaker:
 
 
 @pytest.fixture(scope="session")
-def fault_stack():
+def fault_stack(request):
     if os.environ.get("LOA_PG_DSN") and os.environ.get("LOA_AMQP_URL"):
         pytest.skip("the fault suite kills servers: it runs only on the ones it starts itself")
     stack = fault_stack_for()
@@ -99,7 +100,7 @@ def fault_stack():
     stack.breaker = Breaker(stack)
     yield stack
     if not os.environ.get("LOA_KEEP_TEST_STACK"):
-        stack.down()
+        stop_at_the_end(request.config, stack)
 
 
 def bearer(role: str, sub: str, **claims) -> dict[str, str]:
@@ -204,8 +205,8 @@ async def product(fault_stack, request):
         app.log_file.unlink(missing_ok=True)  # this run's log only
     made = Product(instance, fault_stack.breaker, env)
     try:
-        for app in instance.apps():
-            await asyncio.to_thread(app.up, env)
+        # side by side: each waits for its own /healthz, and neither needs the other to start
+        await asyncio.gather(*(asyncio.to_thread(app.up, env) for app in instance.apps()))
         yield made
     finally:
         for app in instance.apps():
