@@ -120,7 +120,7 @@ API = ApiDocument(
     title="Loa scheduler",
     description="Plan livestreams, 'Giờ thứ 9' radio segments and commune loudspeaker broadcasts; "
     "operators confirm airings. Errors are RFC 9457 problem+json. Lists are keyset-paginated: "
-    "follow the `Link: <…>; rel=\"next\"` header (or pass `next_cursor` as `cursor`) until it is absent; "
+    'follow the `Link: <…>; rel="next"` header (or pass `next_cursor` as `cursor`) until it is absent; '
     "`total=true` adds the count of every matching item.",
     endpoints=ENDPOINTS,
     problem=bodies.Problem,
