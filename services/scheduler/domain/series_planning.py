@@ -325,7 +325,8 @@ def _apply(
             command = replace(_occurrence_command(one, *wanted[recurrence_id]), **mine)
             if _same(airing.scheduled, command):
                 continue
-            if mine and (airing.starts_at, airing.ends_at) == (command.starts_at, command.ends_at):
+            where = (airing.starts_at, airing.ends_at, airing.priority)
+            if mine and where == (command.starts_at, command.ends_at, command.priority):
                 # Content of its own, in its window still: the series' change reaches the rest of it.
                 content = content_change(state, airing, _content(command))
                 if content is not None:
