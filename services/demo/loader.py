@@ -195,6 +195,8 @@ class Loader:
         self.confirmed += not replayed
 
     async def missed_and_made_up(self, airing: dict, reason: str | None, campaign_id: str) -> None:
+        if local(airing["ends_at"]) > self.now:
+            return  # not over yet: its as-run record, and its make-up, come with a later run
         # A make-up names its missed airing, which must be confirmed missed first.
         await self.report(airing, "missed", reason)
         await self.make_up(airing, campaign_id)
