@@ -77,7 +77,6 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             await create_tables(conn, schema)
         idempotency = IdempotencyStore(pool, schema)
         await idempotency.create()
-
         # Replicas share the database: the read model and the horizon keeper run in one process
         # at a time (services/eventstore/leadership.py); every process waits on the read model.
         # The read model halts rather than skips: a run-sheet or a conflict check read from a model
