@@ -48,6 +48,15 @@ class SeriesPlanned(Event):
     definition: SeriesDefinition
 
 
+class CarriedOverride(Contract):
+    """An occurrence changed by hand (an override, RFC 5545 RECURRENCE-ID) that a revision carried
+    into the revised series under a new RECURRENCE-ID, moved by the same change; its own choices
+    (its moved window, its own title …) stay as they were."""
+
+    airing_id: UUID
+    recurrence_id: datetime = Field(description="its RECURRENCE-ID in the revised series (local)")
+
+
 class SeriesRevised(Event):
     """The series changed for the occurrences from ``effective_from`` on ("this and following")."""
 
@@ -62,6 +71,11 @@ class SeriesRevised(Event):
         description="local start from which the definitions after this one stay (whole-series edits)",
     )
     definition: SeriesDefinition
+    overrides: list[CarriedOverride] = Field(
+        default_factory=list,
+        description="occurrences changed by hand that the change moved to a new RECURRENCE-ID (added in"
+        " version 1 as an optional field: events without it carried none)",
+    )
 
 
 class SeriesEnded(Event):

@@ -436,6 +436,7 @@ class SeriesRequest(SeriesDefinition):
 
 
 class RevisionScope(StrEnum):
+    this = "this"  # this occurrence alone: its content (title, topic, language, script, audio_ref)
     following = "following"  # this occurrence and the ones after it
     all = "all"  # the whole series, from its next occurrence on (what has passed stays as it was)
 
@@ -445,7 +446,9 @@ class SeriesRevisionRequest(Contract):
 
     scope: RevisionScope
     occurrence: LocalDateTime | None = Field(
-        default=None, description="local start of the first occurrence to change (scope=following)"
+        default=None,
+        description="RECURRENCE-ID (local start as the series plans it, also of an occurrence moved by hand)"
+        " of the occurrence to change (scope=this) or of the first one to change (scope=following)",
     )
     rule: Rule | None = Field(default=None, min_length=1)
     first_start: LocalDateTime | None = None
@@ -464,6 +467,8 @@ class SeriesRevisionRequest(Contract):
     def _occurrence(self) -> SeriesRevisionRequest:
         if self.scope is RevisionScope.following and self.occurrence is None:
             raise ValueError("scope=following names the occurrence it starts from")
+        if self.scope is RevisionScope.this and self.occurrence is None:
+            raise ValueError("scope=this names the occurrence it changes")
         return self
 
 

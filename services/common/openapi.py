@@ -255,6 +255,12 @@ def _operation(method, path, summary, roles, request, response, status, query) -
             },
         },
     }
+    if roles == "anyone":  # what a token is obtained with: guessing it is slowed down
+        op["responses"]["429"] = {
+            "description": "Too many failed attempts from this client: retry after Retry-After seconds",
+            "content": {"application/problem+json": {"schema": problem}},
+            "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+        }
     op["responses"]["405"]["headers"] = {
         "Allow": {"description": "the methods the path answers", "schema": {"type": "string"}}
     }

@@ -158,9 +158,10 @@ class Loader:
         calls = []
         for index, airing in enumerate(bulletins):
             record = as_run(index)
-            calls.append(self.report(airing, record.outcome, record.reason, record.late_minutes))
             if record.make_up:
-                calls.append(self.make_up(airing, campaign_id))
+                calls.append(self.missed_and_made_up(airing, record.reason, campaign_id))
+            else:
+                calls.append(self.report(airing, record.outcome, record.reason, record.late_minutes))
         for index, airing in enumerate(sorted(others, key=lambda a: a["starts_at"])):
             record = as_run(index)
             calls.append(self.report(airing, record.outcome, record.reason, record.late_minutes))
@@ -193,7 +194,16 @@ class Loader:
         # confirmation is replayed too, and nothing new was said.
         self.confirmed += not replayed
 
+    async def missed_and_made_up(self, airing: dict, reason: str | None, campaign_id: str) -> None:
+        if local(airing["ends_at"]) > self.now:
+            return  # not over yet: its as-run record, and its make-up, come with a later run
+        # A make-up names its missed airing, which must be confirmed missed first.
+        await self.report(airing, "missed", reason)
+        await self.make_up(airing, campaign_id)
+
     async def make_up(self, missed: dict, campaign_id: str) -> None:
+        """The missed bulletin again the next morning, naming the airing it makes up (``makeup_of``),
+        so reports count the miss once, as made up."""
         starts = local(missed["starts_at"])
         morning = datetime.combine(starts.date() + timedelta(days=1), datetime.min.time(), VIETNAM)
         body = {
@@ -205,6 +215,7 @@ class Loader:
             "language": missed["language"],
             "campaign_id": campaign_id,
             "script": missed.get("script"),
+            "makeup_of": missed["airing_id"],
         }
         airing = await self.scheduler.call(
             "POST", "/v1/airings", self.planner, body, key=f"demo-make-up-{missed['airing_id']}"

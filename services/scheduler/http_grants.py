@@ -4,6 +4,7 @@ link, its QR code, a short code), list the grants, revoke one (its token refused
 from __future__ import annotations
 
 import io
+import ipaddress
 import os
 import secrets
 import uuid
@@ -20,6 +21,7 @@ from contracts.http.grants import GrantHandover, GrantList, GrantRequest, GrantV
 from services.common.auth import Keyring, Principal, issue_grant
 from services.common.revocations import REVOCATIONS
 from services.common.web import KEYS, SECRET, Problem, body_as, json, new_id, request_metadata, require
+from services.scheduler import redeem_attempts
 from services.scheduler.domain.grants import (
     Grant,
     code_digest,
@@ -28,6 +30,7 @@ from services.scheduler.domain.grants import (
     fold_grants,
     make_code,
 )
+from services.scheduler.domain.redeem_limits import FAILURES, WINDOW
 from services.scheduler.http import caught_up, plannable, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
 
@@ -178,17 +181,47 @@ async def revoke_grant(request: web.Request) -> web.Response:
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
 
+def client_address(request: web.Request) -> str:
+    """Who is guessing: the peer, or the address the web pages (a loopback or private peer) name in
+    X-Forwarded-For for the browser they serve, so that one browser's guesses never lock out everyone
+    signing in through the pages. A client on the public network cannot name another address."""
+    peer = request.remote or "unknown"
+    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+    try:
+        trusted = ipaddress.ip_address(peer).is_private and bool(forwarded)
+        return str(ipaddress.ip_address(forwarded)) if trusted else peer
+    except ValueError:
+        return peer
+
+
 @routes.post("/v1/grants/redeem")
 async def redeem(request: web.Request) -> web.Response:
-    """Exchange the short code a planner handed over for the operator's token (no token needed)."""
+    """Exchange the short code a planner handed over for the operator's token (no token needed).
+
+    Ten wrong codes from one address within ten minutes, and the next attempt is refused (429 with
+    Retry-After) until the oldest leaves the window (``domain/redeem_limits.py``)."""
     body = await body_as(request, RedeemRequest)
     with refusals():
         digest = code_digest(body.code)
     now = datetime.now(UTC)
+    # Every attempt counts as a wrong code until the code proves right: guesses sent in parallel
+    # from one address never get past the limit together.
+    schema, address = request.app[SCHEMA], client_address(request)
+    async with request.app[POOL].acquire() as conn:
+        wait, attempt = await redeem_attempts.reserve(conn, schema, address, now)
+    if wait is not None:
+        raise Problem(
+            429, "Too many attempts",
+            f"{FAILURES} wrong codes from {address} within {WINDOW.seconds // 60} minutes: try again "
+            f"in {wait} s, or ask the planner for the link or the QR code",
+            headers={"Retry-After": str(wait)},
+        )  # fmt: skip
     for found in (await grants(request)).values():
         if secrets.compare_digest(found.granted.code_digest, digest):
             if not found.usable(now):
                 break
+            async with request.app[POOL].acquire() as conn:
+                await redeem_attempts.forget(conn, schema, attempt)
             token = issue_grant(_keys(request), found.granted)
             g = found.granted
             return json(Redeemed(grant_id=g.grant_id, name=g.name, operator=g.operator,

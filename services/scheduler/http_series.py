@@ -24,6 +24,7 @@ from services.common.localtime import VIETNAM
 from services.common.web import Problem, body_as, field_errors, json, new_id, principal, require
 from services.scheduler import catalogue
 from services.scheduler.domain.commands import EndSeries, PlanSeries, ReviseSeries, ReviseWholeSeries
+from services.scheduler.domain.overrides import ReviseOccurrence
 from services.scheduler.http import plannable, run
 from services.scheduler.keys import HORIZON_DAYS, IDEMPOTENCY, POOL, SCHEMA
 
@@ -125,7 +126,9 @@ async def revise_series(request: web.Request) -> web.Response:
         changes = body.model_dump(
             mode="json", exclude_unset=True, exclude={"scope", "occurrence", "skip_conflicts"}
         )
-        if body.scope is RevisionScope.following:
+        if body.scope is RevisionScope.this:  # an override: its content of its own (domain/overrides.py)
+            command = ReviseOccurrence(current.series_id, wall_clock(body.occurrence), changes)
+        elif body.scope is RevisionScope.following:
             definition = _merged(current.definition, changes)
             command = ReviseSeries(
                 current.series_id, wall_clock(body.occurrence), definition, body.skip_conflicts

@@ -87,8 +87,9 @@ ENDPOINTS: list[Endpoint] = [
      "kept scheduled over the horizon", "planner", bodies.SeriesRequest, bodies.SeriesView, 201, []),
     ("get", "/v1/series/{series_id}", "One series, how far it is scheduled and what was skipped", "any",
      None, bodies.SeriesView, 200, []),
-    ("post", "/v1/series/{series_id}/revision", "Change this and following occurrences, or the whole "
-     "series (one occurrence: use /v1/airings/{id})", "planner",
+    ("post", "/v1/series/{series_id}/revision", "Change one occurrence's content (scope=this), this "
+     "and following occurrences, or the whole series; occurrences changed by hand keep their own choices "
+     "(to move or cancel one occurrence: /v1/airings/{id})", "planner",
      bodies.SeriesRevisionRequest, bodies.SeriesView, 200, []),
     ("post", "/v1/series/{series_id}/end", "End a series: no occurrence from the given one on", "planner",
      bodies.SeriesEndRequest, bodies.SeriesView, 200, []),
@@ -109,7 +110,8 @@ ENDPOINTS: list[Endpoint] = [
     ("post", "/v1/grants/{grant_id}/revocation", "Revoke a grant: its token is refused by every service "
      "within seconds", "planner", access.RevocationRequest, grants.GrantView, 200, []),
     ("post", "/v1/grants/redeem", "Exchange the short code of a grant for the operator's token (no token "
-     "needed; 404 for an unknown, revoked or expired code)", "anyone", grants.RedeemRequest,
+     "needed; 404 for an unknown, revoked or expired code; 429 after 10 wrong codes from one address in 10 "
+     "minutes)", "anyone", grants.RedeemRequest,
      grants.Redeemed, 200, []),
     ("get", "/v1/links", "A read-only link token for one calendar feed or /dashboard (never one that writes)",
      "any", None, access.FeedLink, 200, ["feed"]),
@@ -120,7 +122,7 @@ API = ApiDocument(
     title="Loa scheduler",
     description="Plan livestreams, 'Giờ thứ 9' radio segments and commune loudspeaker broadcasts; "
     "operators confirm airings. Errors are RFC 9457 problem+json. Lists are keyset-paginated: "
-    "follow the `Link: <…>; rel=\"next\"` header (or pass `next_cursor` as `cursor`) until it is absent; "
+    'follow the `Link: <…>; rel="next"` header (or pass `next_cursor` as `cursor`) until it is absent; '
     "`total=true` adds the count of every matching item.",
     endpoints=ENDPOINTS,
     problem=bodies.Problem,

@@ -26,6 +26,7 @@ from contracts.events.schedule import (
     LivestreamEnded,
     LivestreamWentLive,
 )
+from contracts.events.series import SeriesRevised
 from services.common.sql import where
 from services.eventstore.checkpoints import CheckpointStore
 from services.eventstore.codec import decode
@@ -173,6 +174,9 @@ class AiringsProjection:
                     conn, e.airing_id, position, status=e.outcome.value, actual_start=e.actual_start,
                     actual_end=e.actual_end, reason=e.reason, operator=e.operator,
                 )  # fmt: skip
+            case SeriesRevised():  # occurrences changed by hand, carried to a new RECURRENCE-ID
+                for carried in e.overrides:
+                    await self._set(conn, carried.airing_id, position, recurrence_id=carried.recurrence_id)
             case ConfirmationCorrected():  # the latest as-run record is the airing's
                 await self._set(
                     conn, e.airing_id, position, status=e.outcome.value, actual_start=e.actual_start,

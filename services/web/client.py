@@ -76,8 +76,11 @@ class LoaApi:
         *,
         key: str | None = None,
         params: dict[str, Any] | None = None,
+        forwarded_for: str | None = None,
     ) -> Answer:
         headers = {"Authorization": f"Bearer {token}"}
+        if forwarded_for:  # the browser's address, for limits kept per client (code redemption)
+            headers["X-Forwarded-For"] = forwarded_for
         if key:
             headers["Idempotency-Key"] = key
         data = None

@@ -186,3 +186,28 @@ async def test_an_operator_signs_in_with_the_short_code_typed_on_the_sign_in_pag
     assert signed.status == 200, await signed.text()
     assert "/op/" in await signed.text()  # the operator's page, with the grant's token in its session
     assert (await web.get("/op/")).status == 200
+
+
+async def test_guessing_codes_is_refused_after_ten_wrong_ones_per_address_for_ten_minutes(client):
+    request = {"name": "Loa xã Ea Tu", "operator": "H'Hen Niê", "resources": [EA_TU], "days": 30}
+    response = await client.post("/v1/grants", json=request, headers=PLANNER)
+    assert response.status == 201, await response.text()
+    code = (await response.json())["code"]
+    wrong = [f"{i:04d}-{i:04d}" for i in range(20) if f"{i:04d}-{i:04d}" != code]
+    guesser = {"X-Forwarded-For": "203.0.113.7"}  # as the web pages name the browser they serve
+    for guess in wrong[:10]:
+        assert (await client.post("/v1/grants/redeem", json={"code": guess}, headers=guesser)).status == 404
+    refused = await client.post("/v1/grants/redeem", json={"code": wrong[10]}, headers=guesser)
+    assert refused.status == 429, await refused.text()
+    assert refused.content_type == "application/problem+json"
+    problem = await refused.json()
+    assert (problem["status"], problem["title"]) == (429, "Too many attempts")
+    assert "203.0.113.7" in problem["detail"]
+    assert 590 <= int(refused.headers["Retry-After"]) <= 600
+    # Even the right code waits: the guesser learns nothing more from this address.
+    right = await client.post("/v1/grants/redeem", json={"code": code}, headers=guesser)
+    assert right.status == 429
+    # Another browser is not locked out, and a right code never counts as a failure.
+    other = {"X-Forwarded-For": "198.51.100.20"}
+    for _ in range(12):
+        assert (await client.post("/v1/grants/redeem", json={"code": code}, headers=other)).status == 200

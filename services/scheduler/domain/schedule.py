@@ -256,6 +256,12 @@ class Building:
                 revision = max(s.revision for s in one.segments) + 1
                 segments = (*before, Segment(event.effective_from, event.definition, revision), *after)
                 self.series[event.series_id] = replace(one, segments=segments)
+                if event.overrides:  # overrides carried to their new RECURRENCE-ID (series_planning)
+                    occurrences = self._occurrences_of(event.series_id)
+                    moved = {o.airing_id for o in event.overrides}
+                    for key in [k for k, v in occurrences.items() if v in moved]:
+                        del occurrences[key]
+                    occurrences.update({o.recurrence_id: o.airing_id for o in event.overrides})
             case SeriesEnded():
                 self.series[event.series_id] = replace(
                     self.series[event.series_id], ended_from=event.effective_from

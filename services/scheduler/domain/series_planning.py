@@ -9,13 +9,15 @@ way and records each skipped occurrence with the airings that hold its window.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 
 from contracts.base import Event
-from contracts.events.schedule import AiringCancelled, AiringContentChanged
+from contracts.events.schedule import AiringCancelled
 from contracts.events.series import (
     SeriesDefinition,
     SeriesEnded,
@@ -34,6 +36,14 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
 )
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
+from services.scheduler.domain.overrides import (
+    ReviseOccurrence,
+    Shift,
+    carried,
+    content_change,
+    owned,
+    revise_occurrence,
+)
 from services.scheduler.domain.recurrence import MAX_OCCURRENCES, Occurrence
 from services.scheduler.domain.schedule import (
     CONTENT,
@@ -53,6 +63,8 @@ def decide(state: ResourceSchedule, command: Command) -> list[Event]:
             return _revise(state, command)
         case ReviseWholeSeries():
             return _revise_whole(state, command)
+        case ReviseOccurrence():
+            return revise_occurrence(state, command)
         case EndSeries():
             return _end(state, command)
         case ExtendSeries():
@@ -112,7 +124,8 @@ def _revise(state: ResourceSchedule, c: ReviseSeries) -> list[Event]:
         effective_from=effective_from,
         definition=definition,
     )
-    return _apply(state, c.series_id, effective_from, [revised], c.skip_conflicts)
+    shift = Shift(c.effective_from, _shift(current, c))
+    return _apply(state, c.series_id, effective_from, [revised], c.skip_conflicts, shift)
 
 
 def _shift(current: Segment, c: ReviseSeries) -> timedelta:
@@ -126,8 +139,9 @@ def _shift(current: Segment, c: ReviseSeries) -> timedelta:
 
 def _split(state: ResourceSchedule, one: SeriesState, current: Segment, c: ReviseSeries):
     """The new segment's start and definition: the split occurrence's new start when it moves earlier
-    (the day keeps its airing), and every exclusion, cancellation and hand-moved occurrence after the
-    split carried into it, moved by the same change, so none comes back and none is replaced."""
+    (the day keeps its airing), and every exclusion and cancellation after the split carried into it,
+    moved by the same change, so none comes back. (Occurrences moved by hand are carried as overrides
+    under their moved RECURRENCE-ID: ``_apply``.)"""
     delta = _shift(current, c)
     if not delta:
         return c.effective_from, c.definition
@@ -142,7 +156,7 @@ def _split(state: ResourceSchedule, one: SeriesState, current: Segment, c: Revis
     for recurrence_id, airing_id in one.occurrences.items():
         if recurrence_id < c.effective_from or recurrence_id not in produced:
             continue
-        if state.airings[airing_id].status in (Status.cancelled, Status.rescheduled):
+        if state.airings[airing_id].status is Status.cancelled:
             exdates.add(recurrence_id + delta)  # "this one" was the planner's choice: it stays theirs
     definition = given.model_copy(update={"exdates": sorted(exdates), "rdates": sorted(rdates)})
     return min(c.effective_from, given.first_start), definition
@@ -169,16 +183,23 @@ def _revise_whole(state: ResourceSchedule, c: ReviseWholeSeries) -> list[Event]:
     # "From now on" for a series that has not started yet means all of it.
     c = replace(c, effective_from=max(c.effective_from, one.segments[0].effective_from))
     _check_revision(one, c.effective_from)
-    revisions = []
+    delta = _whole_shift(one, c.changes)
+    changes = {k: v for k, v in c.changes.items() if k != "first_start"}
     following = [s.effective_from for s in one.segments[1:]] + [None]
-    for segment, until in zip(one.segments, following, strict=True):
-        if until is not None and until <= c.effective_from:
-            continue  # wholly in the past
-        try:
-            definition = SeriesDefinition.model_validate(segment.definition.model_dump() | c.changes)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            raise InvalidCommand(".".join(map(str, error["loc"])) or "definition", error["msg"]) from None
+    # Segments wholly in the past stay as they were.
+    live = [
+        s
+        for s, until in zip(one.segments, following, strict=True)
+        if until is None or until > c.effective_from
+    ]
+    starts = [_revised_from(s, c.effective_from, delta, first=i == 0) for i, s in enumerate(live)]
+    revisions = []
+    for i, segment in enumerate(live):
+        until = starts[i + 1] if i + 1 < len(live) else None
+        effective_from = max(segment.effective_from, c.effective_from)
+        update = changes | _moved(state, one, segment, following[one.segments.index(segment)],
+                                  Shift(effective_from, delta), c.changes)  # fmt: skip
+        definition = _definition(segment.definition.model_dump() | update)
         if definition == segment.definition:
             continue
         recurrence_of(definition, new=True)
@@ -186,14 +207,63 @@ def _revise_whole(state: ResourceSchedule, c: ReviseWholeSeries) -> list[Event]:
             SeriesRevised(
                 series_id=c.series_id,
                 resource_id=state.resource_id,
-                effective_from=max(segment.effective_from, c.effective_from),
+                effective_from=starts[i],
                 until=until,
                 definition=definition,
             )
         )
     if not revisions:
         return []
-    return _apply(state, c.series_id, c.effective_from, revisions, c.skip_conflicts)
+    shift = Shift(c.effective_from, delta)
+    return _apply(state, c.series_id, c.effective_from, revisions, c.skip_conflicts, shift)
+
+
+def _revised_from(segment: Segment, now: datetime, delta: timedelta, *, first: bool) -> datetime:
+    """Where a segment's revision starts: from now on for the one in force now; a later one's start
+    moves with the shift (the first one's only earlier: its own first occurrence must stay in it)."""
+    start = max(segment.effective_from, now)
+    if delta and segment.effective_from >= now and (not first or delta < timedelta(0)):
+        start = max(segment.effective_from + delta, now)
+    return start
+
+
+def _definition(values: dict) -> SeriesDefinition:
+    try:
+        return SeriesDefinition.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InvalidCommand(".".join(map(str, error["loc"])) or "definition", error["msg"]) from None
+
+
+def _whole_shift(one: SeriesState, changes: dict) -> timedelta:
+    """How far a whole-series change of ``first_start`` moves every occurrence: the planner gives the
+    series' first start as they read it (the current definition's) at its new time."""
+    if "first_start" not in changes:
+        return timedelta(0)
+    current = one.current.definition
+    return _definition(current.model_dump() | {"first_start": changes["first_start"]}).first_start - (
+        current.first_start
+    )
+
+
+def _moved(
+    state: ResourceSchedule, one: SeriesState, segment: Segment, until, shift: Shift, given: dict
+) -> dict[str, Any]:
+    """A segment's first start, exclusions and cancellations moved by a whole-series shift, so that
+    none comes back (RDATE and EXDATE the planner gave in the change are theirs as given)."""
+    if not shift.by:
+        return {}
+    d = segment.definition
+    update: dict[str, Any] = {"first_start": d.first_start + shift.by}
+    exdates = set(d.exdates) if "exdates" in given else {shift(x) for x in d.exdates}
+    for recurrence_id, airing_id in one.occurrences.items():
+        mine = segment.effective_from <= recurrence_id and (until is None or recurrence_id < until)
+        if mine and recurrence_id >= shift.start and state.airings[airing_id].status is Status.cancelled:
+            exdates.add(shift(recurrence_id))
+    update["exdates"] = sorted(exdates)
+    if "rdates" not in given:
+        update["rdates"] = sorted(shift(x) for x in d.rdates)
+    return update
 
 
 def _check_revision(one: SeriesState, effective_from: datetime) -> None:
@@ -204,39 +274,69 @@ def _check_revision(one: SeriesState, effective_from: datetime) -> None:
 
 
 def _apply(
-    state: ResourceSchedule, series_id, effective_from: datetime, revisions: list[SeriesRevised], skip: bool
+    state: ResourceSchedule,
+    series_id,
+    effective_from: datetime,
+    revisions: list[SeriesRevised],
+    skip: bool,
+    shift: Shift | None = None,
 ) -> list[Event]:
-    """The revisions, then: occurrences the new rules drop are cancelled, changed ones replaced."""
+    """The revisions, then: occurrences the new rules drop are cancelled, changed ones replaced.
+
+    Overrides keep their own choices: one moved by hand keeps its window (and is carried, under its
+    RECURRENCE-ID moved by ``shift``, into the revised series), one with content of its own keeps it;
+    what the series changes in the other fields reaches both, where they stand."""
+    before = state.series[series_id]
+    own = owned(state, before)
+    trial = state
+    for revised in revisions:
+        trial = evolve(trial, revised)
+    start = local_instant(effective_from, trial.series[series_id].current.definition.zone)
+    through = trial.series[series_id].through or start
+    produced = {o.local_start for _, o in trial.series[series_id].between(start, through)}
+    moved = carried(state, before, shift or Shift(effective_from), produced)
+    if moved:
+        revisions = [*revisions[:-1], revisions[-1].model_copy(update={"overrides": moved})]
     for revised in revisions:
         state = evolve(state, revised)
     one = state.series[series_id]
-    start = local_instant(effective_from, one.current.definition.zone)
-    through = one.through or start
     wanted = {o.local_start: (segment, o) for segment, o in one.between(start, through)}
     events: list[Event] = list(revisions)
-    replaced = set()
+    replaced: set[datetime] = set()
+    kept: dict[datetime, dict[str, Any]] = {}  # RECURRENCE-ID -> content its new airing keeps
     for recurrence_id, airing_id in sorted(one.occurrences.items()):
         airing = state.airings[airing_id]
-        if (
-            recurrence_id in wanted
-            and airing.status is Status.rescheduled
-            and recurrence_id >= effective_from
-        ):
+        mine = own.get(airing_id, {})
+        if recurrence_id < effective_from:
+            continue  # history
+        if airing.status is Status.rescheduled:
             # Moved by hand ("this airing"): its window is the planner's choice; what the series
-            # says (a new title, script …) still reaches it, where it stands.
-            content = _content_change(state, airing, _occurrence_command(one, *wanted[recurrence_id]))
-            if content is not None:
-                state = evolve(state, content)
-                events.append(content)
+            # says (a new title, script …) still reaches it, where it stands, unless it is its own.
+            if recurrence_id in wanted:
+                command = _occurrence_command(one, *wanted[recurrence_id])
+                content = content_change(state, airing, _content(command) | mine)
+                if content is not None:
+                    state = evolve(state, content)
+                    events.append(content)
             continue
-        if recurrence_id < effective_from or airing.status is not Status.scheduled:
-            # history, live, already cancelled or bumped, or moved by hand: left as it is
-            continue
+        if airing.status is not Status.scheduled:
+            continue  # live, already cancelled or bumped, or confirmed: left as it is
         if recurrence_id in wanted:
-            segment, occurrence = wanted[recurrence_id]
-            if _same(airing.scheduled, _occurrence_command(one, segment, occurrence)):
+            command = replace(_occurrence_command(one, *wanted[recurrence_id]), **mine)
+            if _same(airing.scheduled, command):
+                continue
+            where = (airing.starts_at, airing.ends_at, airing.priority)
+            if mine and where == (command.starts_at, command.ends_at, command.priority):
+                # Content of its own, in its window still: the series' change reaches the rest of it.
+                content = content_change(state, airing, _content(command))
+                if content is not None:
+                    state = evolve(state, content)
+                    events.append(content)
                 continue
             replaced.add(recurrence_id)
+            kept[recurrence_id] = mine
+        elif mine and shift is not None:
+            kept[shift(recurrence_id)] = mine  # its replacement, moved by the change, keeps its own
         cancelled = AiringCancelled(
             airing_id=airing_id, resource_id=state.resource_id, reason="series revised"
         )
@@ -245,8 +345,12 @@ def _apply(
     one = state.series[series_id]
     if through > start:
         # Only skipped occurrences are news here: the horizon itself does not move.
-        events += _materialise(state, one, start, through, skip=skip, again=replaced, mark=False)
+        events += _materialise(state, one, start, through, skip=skip, again=replaced, mark=False, own=kept)
     return events
+
+
+def _content(command: ScheduleAiring) -> dict[str, Any]:
+    return {name: getattr(command, name) for name in CONTENT}
 
 
 def _end(state: ResourceSchedule, c: EndSeries) -> list[Event]:
@@ -288,13 +392,6 @@ def _occurrence_command(one: SeriesState, segment: Segment, o: Occurrence) -> Sc
     )
 
 
-def _content_change(state: ResourceSchedule, airing, command: ScheduleAiring) -> AiringContentChanged | None:
-    wanted = {name: getattr(command, name) for name in CONTENT}
-    if all(getattr(airing.scheduled, name) == value for name, value in wanted.items()):
-        return None
-    return AiringContentChanged(airing_id=airing.airing_id, resource_id=state.resource_id, **wanted)
-
-
 def _same(scheduled, command: ScheduleAiring) -> bool:
     return (
         scheduled.starts_at == command.starts_at
@@ -317,8 +414,10 @@ def _materialise(
     skip: bool,
     again: frozenset | set = frozenset(),
     mark: bool = True,
+    own: Mapping[datetime, dict[str, Any]] | None = None,
 ) -> list[Event]:
-    """Airings for the occurrences in [start, through) that have none yet, then SeriesExtended."""
+    """Airings for the occurrences in [start, through) that have none yet, then SeriesExtended;
+    ``own``: content that the new airing of an occurrence keeps from the override it replaces."""
     wanted = one.between(start, through)
     if len(wanted) > MAX_OCCURRENCES:
         raise InvalidCommand(
@@ -329,7 +428,9 @@ def _materialise(
     for segment, occurrence in wanted:
         if occurrence.local_start in one.occurrences and occurrence.local_start not in again:
             continue
-        command = _occurrence_command(one, segment, occurrence)
+        command = replace(
+            _occurrence_command(one, segment, occurrence), **(own or {}).get(occurrence.local_start, {})
+        )
         if command.airing_id in state.airings:
             continue
         try:

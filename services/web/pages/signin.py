@@ -75,7 +75,9 @@ async def _redeemed(request: web.Request, code: str) -> str:
     """The token of the grant a planner's short code names ("7KQ4-M2XD"), or "" (refused)."""
     client = api(request)
     try:
-        answer = await client._call("POST", client.scheduler + "/v1/grants/redeem", "", {"code": code})
+        answer = await client._call(
+            "POST", client.scheduler + "/v1/grants/redeem", "", {"code": code}, forwarded_for=request.remote
+        )
     except ApiProblem:
         return ""
     return answer.body["token"]

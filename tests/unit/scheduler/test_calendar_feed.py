@@ -122,3 +122,25 @@ def test_an_occurrence_replaced_by_a_revision_is_shown_once():
     window = Window(datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 8, tzinfo=UTC))
     for rows in ([old, new], [new, old]):
         assert [s for _, s in expanded(feed("x", window, rows, [series]), window)] == ["Bản tin mới (Kinh)"]
+
+
+def test_an_occurrence_moved_by_hand_across_a_week_boundary_is_an_override_not_an_exdate():
+    # A series on Sundays 23:30 (moved there from Mondays 06:00 by "this and following"), whose
+    # occurrence of Sunday 13/12 the planner had moved to Monday 14/12 07:30 and retitled.
+    first = datetime(2026, 12, 6, 23, 30)
+    series = plan("FREQ=WEEKLY;BYDAY=SU", first)
+    moved = airing(datetime(2026, 12, 13, 23, 30), moved_to=datetime(2026, 12, 14, 7, 30),
+                   status="rescheduled", title="Bản tin: số đặc biệt")  # fmt: skip
+    rows = [airing(first), moved, airing(datetime(2026, 12, 20, 23, 30))]
+    window = Window(datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 21, tzinfo=UTC))
+    ics = feed("Loa — Xã Ea Tu", window, rows, [series])
+    text = ics.decode()
+    assert text.count("BEGIN:VEVENT") == 2 and "EXDATE" not in text
+    assert "RECURRENCE-ID;TZID=Asia/Ho_Chi_Minh:20261213T233000" in text
+    assert "DTSTART;TZID=Asia/Ho_Chi_Minh:20261214T073000" in text
+    vietnam = ZoneInfo("Asia/Ho_Chi_Minh")
+    assert [(t.astimezone(vietnam).strftime("%d %H:%M"), s) for t, s in expanded(ics, window)] == [
+        ("06 23:30", "Bản tin (Kinh)"),
+        ("14 07:30", "Bản tin: số đặc biệt (Kinh)"),
+        ("20 23:30", "Bản tin (Kinh)"),
+    ]

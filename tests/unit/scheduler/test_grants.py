@@ -16,6 +16,7 @@ from services.scheduler.domain.grants import (
     make_code,
     normalise_code,
 )
+from services.scheduler.domain.redeem_limits import FAILURES, WINDOW, retry_after
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # the token test verifies against the clock
 SECRET = "unit-secret-0123456789"
@@ -74,3 +75,48 @@ def test_a_grants_token_names_the_grant_and_is_the_same_every_time():
     )
     assert who.may_operate("loudspeaker:xa-ea-tu", "dak-lak")
     assert not who.may_operate("loudspeaker:xa-hoa-thang", "dak-lak")
+
+
+def test_ten_wrong_codes_in_ten_minutes_make_the_next_attempt_wait_for_the_oldest_to_expire():
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    failures = [now - timedelta(minutes=9, seconds=30) + timedelta(seconds=i) for i in range(FAILURES)]
+    assert FAILURES == 10 and WINDOW == timedelta(minutes=10)
+    assert retry_after(failures[:-1], now) is None  # nine: one more may be tried
+    assert retry_after(failures, now) == 30  # the oldest leaves the window in 30 s
+    assert retry_after(failures, now + timedelta(seconds=30)) is None
+    # Failures older than the window do not count, however many.
+    assert retry_after([now - WINDOW - timedelta(seconds=i) for i in range(100)], now) is None
+    # A burst: the wait is never below one second.
+    assert retry_after([now] * 20, now + WINDOW - timedelta(milliseconds=1)) == 1
+
+
+class _Peer:
+    """A connection from ``address``, as aiohttp's transport tells it."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def get_extra_info(self, name: str, default=None):
+        return (self.address, 40000) if name == "peername" else default
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "counted"),
+    [
+        ("127.0.0.1", "203.0.113.7", "203.0.113.7"),  # the web pages, naming the browser they serve
+        ("10.0.3.4", "198.51.100.1, 203.0.113.7", "203.0.113.7"),  # the last hop is the one we trust
+        ("14.160.32.9", "203.0.113.7", "14.160.32.9"),  # a public client cannot pose as another
+        ("127.0.0.1", "không phải địa chỉ", "127.0.0.1"),
+        ("127.0.0.1", None, "127.0.0.1"),
+    ],
+)
+def test_guesses_are_counted_per_browser_behind_the_web_pages_never_per_forged_address(
+    peer, forwarded, counted
+):
+    from aiohttp.test_utils import make_mocked_request
+
+    from services.scheduler.http_grants import client_address
+
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    request = make_mocked_request("POST", "/v1/grants/redeem", headers=headers, transport=_Peer(peer))
+    assert client_address(request) == counted
