@@ -32,7 +32,7 @@ from services.common.auth import issue
 from services.eventstore.codec import encode_many, random_ids
 from services.eventstore.port import Expect, StreamAppend
 from services.eventstore.postgres import PostgresEventStore, create_pool
-from services.metrics.ingest import stream_of
+from services.metrics.app.handlers import stream_of
 
 SECRET = "bench-secret-0123456789-0123456789-abcdef"  # 32+ bytes: services refuse shorter keys
 COLLECTOR = {"Authorization": f"Bearer {issue(SECRET, 'bench collector', 'collector')}"}

@@ -3,9 +3,9 @@
 from aiohttp import web
 
 from services.common.web import IdempotencyStore
-from services.metrics.generations import ReadModel
-from services.metrics.ingest import SampleIngestor
-from services.metrics.live import LiveFeed
+from services.metrics.adapters.generations import ReadModel
+from services.metrics.adapters.live_feed import LiveFeed
+from services.metrics.app.handlers import SampleIngestor
 
 READ_MODEL = web.AppKey("read_model", ReadModel)
 INGESTOR = web.AppKey("ingestor", SampleIngestor)

@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.bus.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, declare_exchanges
 from services.common.settings import Settings
 from services.eventstore.port import NewEvent
-from services.metrics.app import create_app as create_metrics
-from services.metrics.ingest import stream_of
+from services.metrics.app.handlers import stream_of
+from services.metrics.bootstrap import create_app as create_metrics
 from services.metrics.keys import READ_MODEL
 from tests.integration.pg import unique_schema
 from tests.integration.scheduler_api import PLANNER, SECRET, VIEWER, bearer, client, events_seen, register

@@ -7,8 +7,8 @@ from uuid import uuid4
 import orjson
 
 from contracts.events.metrics import SampleRecorded
+from services.metrics.adapters.projection import SAMPLE, Figures
 from services.metrics.domain.samples import figures_after
-from services.metrics.projection import SAMPLE, Figures
 
 AIRING = uuid4()
 T0 = datetime(2023, 8, 25, 20, 0, tzinfo=UTC)

@@ -26,7 +26,7 @@ from contracts.events.metrics import CounterFigure, StatisticsUpdated
 from services.bus.topology import declare_exchanges
 from services.common.supervisor import Supervisor
 from services.eventstore.port import RecordedEvent
-from services.metrics.generations import ReadModel
+from services.metrics.adapters.generations import ReadModel
 
 log = structlog.get_logger(__name__)
 BUS_CHUNK = 25

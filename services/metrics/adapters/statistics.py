@@ -16,8 +16,8 @@ import asyncpg
 from contracts.events import REGISTRY
 from contracts.events.metrics import SampleRecorded
 from services.common.sql import VIETNAMESE, where
-from services.metrics.ingest import stream_of
-from services.metrics.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
+from services.metrics.adapters.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
+from services.metrics.app.handlers import stream_of
 
 # group name -> SQL expression (over airings a, resources r, campaigns c)
 GROUPS: dict[str, str] = {
@@ -143,7 +143,7 @@ async def airing_history(
     conn: asyncpg.Connection, store_schema: str, airing_id: UUID, position: int
 ) -> dict[str, list[dict[str, Any]]]:
     """Each counter's readings, oldest first, straight from the log: an airing's samples are the
-    stream ``samples-<airing_id>`` (:func:`services.metrics.ingest.stream_of`)."""
+    stream ``samples-<airing_id>`` (:func:`services.metrics.app.handlers.stream_of`)."""
     rows = await conn.fetch(
         f"""select global_position, schema_version, data from {store_schema}.events
             where stream_id = $1 and type = $2 and global_position <= $3 order by stream_version""",

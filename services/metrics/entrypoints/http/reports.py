@@ -8,11 +8,11 @@ from aiohttp import web
 from contracts.events.reference import Platform
 from services.common.query import enum_param, invalid, uuid_param
 from services.common.web import principal
+from services.metrics.adapters.report_formats import to_csv, to_xlsx
+from services.metrics.adapters.reports import period_report
 from services.metrics.domain.period import PeriodError, parse_period
-from services.metrics.http import _schema_for as schema_for
+from services.metrics.entrypoints.http.stats import _schema_for as schema_for
 from services.metrics.keys import READ_MODEL
-from services.metrics.report import period_report
-from services.metrics.report_formats import to_csv, to_xlsx
 
 routes = web.RouteTableDef()
 

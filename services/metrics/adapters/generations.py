@@ -22,7 +22,7 @@ from services.eventstore.parking import ParkingLot
 from services.eventstore.port import RecordedEvent
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription, Poison
-from services.metrics.projection import STORED_COLUMNS, Figures, StatisticsProjection, create_tables
+from services.metrics.adapters.projection import STORED_COLUMNS, Figures, StatisticsProjection, create_tables
 
 log = structlog.get_logger(__name__)
 BATCH = 5000

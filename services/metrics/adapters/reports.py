@@ -25,8 +25,8 @@ from contracts.http.reports import PeriodReport
 from services.common.localtime import VIETNAM
 from services.common.provinces import province_name
 from services.common.sql import VIETNAMESE, where
+from services.metrics.adapters.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
 from services.metrics.domain.period import Period
-from services.metrics.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
 
 COUNTERS = ("views", "interactions", "shares", "comments", "reach", "peak_viewers")
 

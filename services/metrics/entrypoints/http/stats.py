@@ -37,11 +37,11 @@ from services.common.web import (
     request_metadata,
     require,
 )
+from services.metrics.adapters.live_feed import Interest, Listener
+from services.metrics.adapters.report_formats import to_csv, to_xlsx
+from services.metrics.adapters.reports import monthly_report
+from services.metrics.adapters.statistics import GROUPS, Filters, airing_metrics, statistics
 from services.metrics.keys import FEED, IDEMPOTENCY, INGESTOR, READ_MODEL
-from services.metrics.live import Interest, Listener
-from services.metrics.report import monthly_report
-from services.metrics.report_formats import to_csv, to_xlsx
-from services.metrics.stats import GROUPS, Filters, airing_metrics, statistics
 
 routes = web.RouteTableDef()
 HEARTBEAT = 15.0

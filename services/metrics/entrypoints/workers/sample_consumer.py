@@ -31,7 +31,7 @@ from aio_pika.exceptions import AMQPException
 from contracts.envelope import EventMetadata
 from services.bus.topology import DEAD_LETTER_EXCHANGE, declare_consumer_queue
 from services.common.supervisor import Supervisor
-from services.metrics.ingest import SampleIngestor
+from services.metrics.app.handlers import SampleIngestor
 
 log = structlog.get_logger(__name__)
 QUEUE = "metrics.samples"

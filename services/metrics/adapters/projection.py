@@ -2,7 +2,7 @@
 
 The figures are the newest reading of each (airing, counter); the readings
 themselves, the time series, are not copied into a table: they are the log
-(``services.metrics.stats.airing_history`` reads an airing's stream).
+(``services.metrics.adapters.statistics.airing_history`` reads an airing's stream).
 
 The tables live in a schema of their own (a *generation*), so that a rebuild
 can fill fresh tables from the log while dashboards keep reading the current

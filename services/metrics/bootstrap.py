@@ -21,13 +21,15 @@ from services.common.startup import wait_for_postgres
 from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
 from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
 from services.eventstore.postgres import PostgresEventStore
-from services.metrics import http, http_reports, openapi
-from services.metrics.generations import ReadModel
-from services.metrics.importer import importer
-from services.metrics.ingest import SampleIngestor
+from services.metrics import openapi
+from services.metrics.adapters.generations import ReadModel
+from services.metrics.adapters.importer import importer
+from services.metrics.adapters.live_feed import LiveFeed
+from services.metrics.app.handlers import SampleIngestor
+from services.metrics.entrypoints.http import reports as http_reports
+from services.metrics.entrypoints.http import stats as http
+from services.metrics.entrypoints.workers.sample_consumer import SampleQueue
 from services.metrics.keys import AMQP, FEED, IDEMPOTENCY, IMPORTER, INGESTOR, READ_MODEL, SAMPLE_QUEUE
-from services.metrics.live import LiveFeed
-from services.metrics.sample_queue import SampleQueue
 
 log = structlog.get_logger(__name__)
 SCHEMA_NAME = "metrics"
