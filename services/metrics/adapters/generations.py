@@ -22,7 +22,14 @@ from services.eventstore.parking import ParkingLot
 from services.eventstore.port import RecordedEvent
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription, Poison
-from services.metrics.adapters.projection import STORED_COLUMNS, Figures, StatisticsProjection, create_tables
+from services.metrics.adapters.projection import (
+    STORED_COLUMNS,
+    StatisticsProjection,
+    add_stored,
+    create_tables,
+    write_figures,
+)
+from services.metrics.domain.figures import Figures
 
 log = structlog.get_logger(__name__)
 BATCH = 5000
@@ -68,14 +75,14 @@ async def fill(
             await conn.execute("set local synchronous_commit = off")  # rebuildable: no flush wait
             position = start
             while rows := await conn.fetch(sql, position, bound, READ_BATCH):
-                others = figures.add_stored(rows)
+                others = add_stored(figures, rows)
                 if others:
                     await projection.apply_all(conn, others)
                 if len(figures) >= FLUSH_AT:  # memory stays bounded however many airings
-                    await figures.write(conn, schema)
+                    await write_figures(conn, schema, figures)
                 count += len(rows)
                 position = rows[-1][0]
-            await figures.write(conn, schema)
+            await write_figures(conn, schema, figures)
             await checkpoints.save(conn, name, bound)
     return bound, count
 

@@ -40,6 +40,7 @@ from contracts.events.schedule import (
     LivestreamWentLive,
 )
 from services.eventstore.port import RecordedEvent
+from services.metrics.domain.figures import Figures
 
 TABLES = """
 create schema if not exists {s};
@@ -95,7 +96,7 @@ SAMPLE_VERSION = SampleRecorded.schema_version
 STORED_COLUMNS = f"""global_position, type, schema_version,
     data->>'airing_id', data->>'sampled_at', (data->'counters')::text,
     case when type = '{SAMPLE}' and schema_version = {SAMPLE_VERSION} then null else data::text end"""
-"""What :meth:`Figures.add_stored` reads of each event: the database picks out a current-version
+"""What :func:`add_stored` reads of each event: the database picks out a current-version
 sample's three fields (cheaper than sending and parsing the whole payload); the payload of any
 other event comes whole."""
 STATUS_OF = {
@@ -116,91 +117,49 @@ async def create_tables(conn: asyncpg.Connection, schema: str) -> None:
         await conn.execute("select pg_advisory_unlock($1)", lock)
 
 
-class Figures:
-    """The newest reading of each (airing, counter) among the samples given, in any order.
+def add_stored(
+    figures: Figures, rows: list, fromisoformat=datetime.fromisoformat, loads=orjson.loads
+) -> list[tuple[str, int, str]]:
+    """Fold rows of the log, as :data:`STORED_COLUMNS` selects them, into ``figures``: the readings
+    of current-version samples are taken from their stored fields (the rebuild's hot path, so
+    nothing is validated: the payload was, when it was written). (type, version, payload) of every
+    other event is returned, in order."""
+    figures.add_all(
+        (airing_id, fromisoformat(at), loads(counters))
+        for _, _, _, airing_id, at, counters, payload in rows
+        if payload is None
+    )
+    return [(kind, version, payload) for _, kind, version, _, _, _, payload in rows if payload is not None]
 
-    The rule of ``services.metrics.domain.samples.merge``: the newest ``sampled_at``
-    wins, and of two readings at one instant the larger. :meth:`write` merges the
-    figures into a generation's table by the same rule, so that batches, passes
-    and flushes may come in any order and still give the same table.
+
+async def write_figures(conn: asyncpg.Connection, schema: str, figures: Figures) -> None:
+    """Merge ``figures`` into ``schema``'s table (one statement), then forget them.
+
+    The table keeps the greater reading, by the row comparison ``(sampled_at, value)``: the
+    order of :mod:`services.metrics.domain.figures`, so batches, passes and flushes may come in
+    any order and still give the same table.
     """
-
-    __slots__ = ("held",)
-
-    def __init__(self) -> None:
-        self.held: dict[str, dict[str, tuple[datetime, int]]] = {}  # airing_id -> counter -> reading
-
-    def __len__(self) -> int:
-        return len(self.held)
-
-    def add(self, airing_id: str, sampled_at: datetime, counters: dict[str, int]) -> None:
-        per = self.held.get(airing_id)
-        if per is None:
-            per = self.held[airing_id] = {}
-        for name, value in counters.items():
-            reading = per.get(name)
-            if (
-                reading is None
-                or sampled_at > reading[0]
-                or (sampled_at == reading[0] and value > reading[1])
-            ):
-                per[name] = (sampled_at, value)
-
-    def add_stored(
-        self, rows: list, fromisoformat=datetime.fromisoformat, loads=orjson.loads
-    ) -> list[tuple[str, int, str]]:
-        """Rows of the log as :data:`STORED_COLUMNS` selects them. The readings of current-version
-        samples are taken (the rebuild's hot path, so :meth:`add` is inlined and nothing is
-        validated: the payload was, when it was written); (type, version, payload) of every other
-        event is returned, in order."""
-        held = self.held
-        others = []
-        for _, kind, version, airing_id, at, counters, payload in rows:
-            if payload is not None:
-                others.append((kind, version, payload))
-                continue
-            sampled_at = fromisoformat(at)
-            per = held.get(airing_id)
-            if per is None:
-                per = held[airing_id] = {}
-            for name, value in loads(counters).items():
-                reading = per.get(name)
-                if (
-                    reading is None
-                    or sampled_at > reading[0]
-                    or (sampled_at == reading[0] and value > reading[1])
-                ):
-                    per[name] = (sampled_at, value)
-        return others
-
-    async def write(self, conn: asyncpg.Connection, schema: str) -> None:
-        """Merge into ``schema``'s figures (one statement), then forget them."""
-        if not self.held:
-            return
-        # Keys are ids as the JSON spelled them: one airing spelled two ways is merged here,
-        # since one statement may not touch a row twice.
-        merged: dict[tuple[uuid.UUID, str], tuple[datetime, int]] = {}
-        for airing_id, per in self.held.items():
-            key = uuid.UUID(airing_id)
-            for name, reading in per.items():
-                held = merged.get((key, name))
-                if held is None or reading > held:
-                    merged[(key, name)] = reading
-        self.held = {}
-        airings = [k[0] for k in merged]
-        counters = [k[1] for k in merged]
-        times = [v[0] for v in merged.values()]
-        values = [v[1] for v in merged.values()]
-        # The stored figure moves only to a newer reading (or a larger one at the same instant).
-        await conn.execute(
-            f"""insert into {schema}.figures (airing_id, counter, value, sampled_at)
-                select * from unnest($1::uuid[], $2::text[], $3::bigint[], $4::timestamptz[])
-                on conflict (airing_id, counter) do update set value = excluded.value,
-                    sampled_at = excluded.sampled_at
-                where (excluded.sampled_at, excluded.value) > ({schema}.figures.sampled_at,
-                                                               {schema}.figures.value)""",
-            airings, counters, values, times,
-        )  # fmt: skip
+    if not figures.held:
+        return
+    # Keys are ids as the JSON spelled them: one airing spelled two ways is merged here,
+    # since one statement may not touch a row twice.
+    merged = figures.take(uuid.UUID).held
+    airings, counters, times, values = [], [], [], []
+    for airing_id, per in merged.items():
+        for name, (at, value) in per.items():
+            airings.append(airing_id)
+            counters.append(name)
+            times.append(at)
+            values.append(value)
+    await conn.execute(
+        f"""insert into {schema}.figures (airing_id, counter, value, sampled_at)
+            select * from unnest($1::uuid[], $2::text[], $3::bigint[], $4::timestamptz[])
+            on conflict (airing_id, counter) do update set value = excluded.value,
+                sampled_at = excluded.sampled_at
+            where (excluded.sampled_at, excluded.value) > ({schema}.figures.sampled_at,
+                                                           {schema}.figures.value)""",
+        airings, counters, values, times,
+    )  # fmt: skip
 
 
 class StatisticsProjection:
@@ -246,7 +205,7 @@ class StatisticsProjection:
         if scheduled:
             await self._scheduled(conn, scheduled)
         if self.figures is None:
-            await figures.write(conn, self.schema)
+            await write_figures(conn, self.schema, figures)
 
     async def _scheduled(self, conn: asyncpg.Connection, run: list[AiringScheduled]) -> None:
         """A run of AiringScheduled in one statement (a rebuild meets thousands in a row)."""
