@@ -32,7 +32,7 @@ from services.common.auth import issue
 from services.eventstore.codec import encode_many, random_ids
 from services.eventstore.port import Expect, StreamAppend
 from services.eventstore.postgres import PostgresEventStore, create_pool
-from services.metrics.app.handlers import stream_of
+from services.metrics.domain.samples import samples_stream
 
 SECRET = "bench-secret-0123456789-0123456789-abcdef"  # 32+ bytes: services refuse shorter keys
 COLLECTOR = {"Authorization": f"Bearer {issue(SECRET, 'bench collector', 'collector')}"}
@@ -68,10 +68,10 @@ async def load_log(dsn: str, events: int, airings: int) -> list[uuid.UUID]:
                 SampleRecorded(airing_id=airing, sampled_at=START + timedelta(seconds=n + i),
                                source="facebook", counters={"views": n + i, "comments": (n + i) // 16})
             )  # fmt: skip
-        # each airing's samples in its own stream, as the service stores them (ingest.stream_of)
+        # each airing's samples in its own stream, as the service stores them (samples_stream)
         await store.append_batch([
-            StreamAppend(stream_of(airing), encode_many(samples, meta, random_ids(len(samples))), Expect.ANY)
-            for airing, samples in per_airing.items()
+            StreamAppend(samples_stream(a), encode_many(samples, meta, random_ids(len(samples))), Expect.ANY)
+            for a, samples in per_airing.items()
         ])  # fmt: skip
         left -= chunk
         n += chunk

@@ -1,97 +1,84 @@
-"""Samples into the metrics log, in batches: checked one by one, stored once.
+"""The metrics service's commands, one async function each, typed on the event-store port.
 
-Event ids derive from the sample's content (airing, time, source, counters), so
-a batch sent again, by HTTP retry or AMQP redelivery, stores nothing twice.
+Recording samples: each item of a batch is checked on its own (``domain.samples``),
+the valid ones not stored yet are appended in one write, grouped per airing's
+stream. Event ids derive from a sample's content, so a batch sent again, by HTTP
+retry or AMQP redelivery, stores nothing twice.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-
-import asyncpg
-import orjson
 
 from contracts.envelope import EventMetadata
 from contracts.events.metrics import SampleRecorded
 from services.eventstore.codec import encode_many
-from services.eventstore.port import Expect, StreamAppend
-from services.eventstore.postgres import PostgresEventStore
-from services.metrics.domain.samples import Rejection, check_batch
+from services.eventstore.port import EventStore, Expect, StreamAppend
+from services.metrics.domain.samples import Rejection, check_batch, sample_id, samples_stream
 
-SAMPLE_IDS = uuid.UUID("8e2b1c4d-5a6f-4b7c-9d8e-0f1a2b3c4d5e")
-
-
-def sample_id(sample: SampleRecorded) -> uuid.UUID:
-    counters = orjson.dumps(sample.counters, option=orjson.OPT_SORT_KEYS).decode()
-    return uuid.uuid5(
-        SAMPLE_IDS, f"{sample.airing_id}|{sample.sampled_at.isoformat()}|{sample.source}|{counters}"
-    )
+KnownAirings = Callable[[set[uuid.UUID]], Awaitable[set[uuid.UUID]]]
+"""Which of these airings the metrics log knows (a read-model query)."""
 
 
-def stream_of(airing_id: uuid.UUID) -> str:
-    return f"samples-{airing_id}"
+@dataclass(frozen=True)
+class SamplesRecorded:
+    """What became of a batch: how many samples were valid, why the others were not, and the last
+    position written (0 when nothing new was stored)."""
+
+    accepted: int
+    rejected: list[Rejection]
+    position: int
 
 
-class SampleIngestor:
-    """Checks batches of samples against the airings the metrics log knows and appends the valid ones."""
+async def record_samples(
+    store: EventStore,
+    known_airings: KnownAirings,
+    items: Sequence[dict[str, Any]],
+    metadata: EventMetadata,
+    now: datetime | None = None,
+) -> SamplesRecorded:
+    """Check a batch of samples (the JSON of ``SampleIn``) and append the valid ones not stored yet."""
+    known = await known_airings(airing_ids_in(items))
+    accepted, rejected = check_batch(list(items), known.__contains__, now or datetime.now(UTC))
+    position = await append_samples(store, accepted, metadata)
+    return SamplesRecorded(len(accepted), rejected, position)
 
-    def __init__(self, store: PostgresEventStore, read_schema: Callable[[], str]) -> None:
-        self.store = store
-        self.read_schema = read_schema
 
-    async def known(self, conn: asyncpg.Connection, items: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
-        ids = set()
-        for item in items:
-            try:
-                ids.add(uuid.UUID(str(item.get("airing_id"))))
-            except (ValueError, AttributeError):
-                continue
-        if not ids:
-            return set()
-        rows = await conn.fetch(
-            f"select airing_id from {self.read_schema()}.airings where airing_id = any($1::uuid[])", list(ids)
+def airing_ids_in(items: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """The airing ids the items name (those that are not ids are refused item by item later)."""
+    ids = set()
+    for item in items:
+        try:
+            ids.add(uuid.UUID(str(item.get("airing_id"))))
+        except (ValueError, AttributeError):
+            continue
+    return ids
+
+
+async def append_samples(store: EventStore, samples: list[SampleRecorded], metadata: EventMetadata) -> int:
+    """Append the samples not stored yet, grouped per airing, in one write; the last position."""
+    if not samples:
+        return 0
+    unique = {sample_id(s): s for s in samples}
+    for stored in await store.stored_event_ids(list(unique)):
+        unique.pop(stored, None)
+    if not unique:
+        return 0
+    per_airing: dict[uuid.UUID, list[tuple[uuid.UUID, SampleRecorded]]] = defaultdict(list)
+    for event_id, sample in unique.items():
+        per_airing[sample.airing_id].append((event_id, sample))
+    appends = [
+        StreamAppend(
+            samples_stream(airing_id),
+            encode_many([s for _, s in pairs], metadata, [i for i, _ in pairs]),
+            Expect.ANY,
         )
-        found = {r["airing_id"] for r in rows}
-        return found
-
-    async def ingest(
-        self, items: Sequence[dict[str, Any]], metadata: EventMetadata, now: datetime | None = None
-    ) -> tuple[int, list[Rejection], int]:
-        """(samples accepted, rejections, last position written)."""
-        async with self.store.pool.acquire() as conn:
-            known = await self.known(conn, items)
-        accepted, rejected = check_batch(list(items), known.__contains__, now or datetime.now(UTC))
-        position = await self.append(accepted, metadata)
-        return len(accepted), rejected, position
-
-    async def append(self, samples: list[SampleRecorded], metadata: EventMetadata) -> int:
-        """Append samples not stored yet, grouped per airing, in one transaction."""
-        if not samples:
-            return 0
-        unique = {sample_id(s): s for s in samples}
-        async with self.store.pool.acquire() as conn:
-            stored = await conn.fetch(
-                f"select event_id from {self.store.schema}.events where event_id = any($1::uuid[])",
-                list(unique),
-            )
-        for row in stored:
-            unique.pop(row["event_id"], None)
-        if not unique:
-            return 0
-        per_airing: dict[uuid.UUID, list[tuple[uuid.UUID, SampleRecorded]]] = defaultdict(list)
-        for event_id, sample in unique.items():
-            per_airing[sample.airing_id].append((event_id, sample))
-        appends = [
-            StreamAppend(
-                stream_of(airing_id),
-                encode_many([s for _, s in pairs], metadata, [i for i, _ in pairs]),
-                Expect.ANY,
-            )
-            for airing_id, pairs in per_airing.items()
-        ]
-        results = await self.store.append_batch(appends)
-        return max(r.last_position for r in results)
+        for airing_id, pairs in per_airing.items()
+    ]
+    results = await store.append_batch(appends)
+    return max(r.last_position for r in results)

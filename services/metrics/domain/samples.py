@@ -11,13 +11,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
+import orjson
 from pydantic import ValidationError
 
 from contracts.events.metrics import SampleRecorded
 from contracts.http.metrics import SampleIn
 from services.common.localtime import VIETNAM
+
+SAMPLE_IDS = UUID("8e2b1c4d-5a6f-4b7c-9d8e-0f1a2b3c4d5e")
+
+
+def sample_id(sample: SampleRecorded) -> UUID:
+    """A sample's event id, from its content (airing, time, source, counters): a batch sent again,
+    by HTTP retry or AMQP redelivery, stores nothing twice."""
+    counters = orjson.dumps(sample.counters, option=orjson.OPT_SORT_KEYS).decode()
+    return uuid5(SAMPLE_IDS, f"{sample.airing_id}|{sample.sampled_at.isoformat()}|{sample.source}|{counters}")
+
+
+def samples_stream(airing_id: UUID) -> str:
+    """The stream that holds an airing's samples: its readings over time are that stream."""
+    return f"samples-{airing_id}"
+
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """Clocks drift: a reading a few minutes ahead of ours is believed, one further ahead is refused."""
