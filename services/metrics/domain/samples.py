@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from contracts.events.metrics import SampleRecorded
 from contracts.http.metrics import SampleIn
-from services.common.localtime import VIETNAM
+from contracts.http.types import VIETNAM
 
 SAMPLE_IDS = UUID("8e2b1c4d-5a6f-4b7c-9d8e-0f1a2b3c4d5e")
 
