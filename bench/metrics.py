@@ -24,7 +24,7 @@ import orjson
 
 from bench.harness import Result, Timer
 from bench.peer import new_sample, peer_app
-from bench.scheduler import amqp_url, free_port, percentile, process, rss_mb
+from bench.scheduler import bench_vhost, free_port, percentile, process, rss_mb
 from contracts.envelope import EventMetadata
 from contracts.events.metrics import SampleRecorded
 from contracts.events.schedule import AiringKind, AiringScheduled
@@ -41,6 +41,28 @@ SCHEMA = "metrics"
 PERSISTENT = aio_pika.DeliveryMode.PERSISTENT
 PEER = "peer_metrics_bench"
 START = datetime(2025, 1, 1, 20, 0, tzinfo=UTC)
+
+
+class Stalled(RuntimeError):
+    """A wait of the bench passed its deadline: the figure is not measured."""
+
+
+async def within(seconds: float, what: str, waiting: Awaitable) -> None:
+    """Await ``waiting`` for at most ``seconds``; past that the figure fails, saying what stalled."""
+    try:
+        await asyncio.wait_for(waiting, seconds)
+    except TimeoutError:
+        raise Stalled(f"{what}: not done after {seconds:.0f} s") from None
+
+
+async def reached(position: Callable[[], Awaitable[int]], target: int, seconds: float, what: str) -> None:
+    """Poll ``position()`` until it reaches ``target``, for at most ``seconds``."""
+
+    async def poll() -> None:
+        while await position() < target:  # noqa: ASYNC110 — polling the service
+            await asyncio.sleep(0.05)
+
+    await within(seconds, f"{what} (position {target})", poll())
 
 
 async def load_log(dsn: str, events: int, airings: int) -> list[uuid.UUID]:
@@ -156,7 +178,7 @@ async def broker_ceiling(url: str, n: int) -> float:
                         aio_pika.Message(body, delivery_mode=PERSISTENT), routing_key=name)
                     for _ in range(min(500, n - chunk))
                 ))  # fmt: skip
-            await done.wait()
+            await within(120, f"the broker ceiling: {n:,} messages consumed", done.wait())
         await queue.delete(if_unused=False, if_empty=False)
     return n / t.seconds
 
@@ -189,12 +211,16 @@ async def ingest_via_queue(
                         for i in range(chunk, min(chunk + 500, n))
                     ))  # fmt: skip
                 count, last = 0, before
-                while count < n:
-                    await asyncio.sleep(0.05)
-                    more, newest = await conn.fetchrow(stored, last)
-                    count, last = count + more, newest or last
-                while await caught_up() < last:  # noqa: ASYNC110 — polling the service
-                    await asyncio.sleep(0.02)
+
+                async def stored_all() -> None:
+                    nonlocal count, last
+                    while count < n:
+                        await asyncio.sleep(0.05)
+                        more, newest = await conn.fetchrow(stored, last)
+                        count, last = count + more, newest or last
+
+                await within(300, f"{n:,} samples stored by the service", stored_all())
+                await reached(caught_up, last, 120, "the statistics caught up with the samples")
         return n / t.seconds
     finally:
         await conn.close()
@@ -264,7 +290,7 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
     conn = await asyncpg.connect(dsn)
     await conn.execute(f"vacuum analyze {SCHEMA}.events")
     await conn.close()
-    url = amqp_url()
+    url = bench_vhost()  # its own virtual host: no service of ./loa up takes the bench's samples
     port = free_port()
     env = {"LOA_PG_DSN": dsn, "LOA_AMQP_URL": url, "LOA_METRICS_PORT": str(port), "LOA_TOKEN_SECRET": SECRET,
            "LOA_LOG_LEVEL": "warning", "LOA_LOG_FORMAT": "json"}  # fmt: skip
@@ -279,9 +305,7 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
             async with session.get(f"{base}/v1/stats", headers=NATIONAL) as r:
                 return (await r.json())["as_of_position"]
 
-        target = await _head(dsn)
-        while await caught_up() < target:  # noqa: ASYNC110 — polling the service
-            await asyncio.sleep(0.5)
+        await reached(caught_up, await _head(dsn), 600, "the live statistics caught up with the loaded log")
         with Timer() as rebuild:
             async with session.post(f"{base}/v1/admin/rebuild", headers=NATIONAL) as r:
                 rebuilt = await r.json()
