@@ -30,7 +30,8 @@ from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import AMQPException
 
 from contracts.envelope import EventMetadata
-from services.bus.topology import DEAD_LETTER_EXCHANGE, declare_consumer_queue
+from services.bus.dead_letter import dead_letter
+from services.bus.topology import declare_consumer_queue
 from services.common.supervisor import Supervisor
 from services.metrics.app.handlers import SamplesRecorded
 
@@ -165,23 +166,11 @@ class SampleConsumer:
         for r in rejected:
             reasons.setdefault(owners[r.index], []).append(f"{r.field}: {r.reason}")
         valid_owners = {owners[i] for i in range(len(items))} - {owners[r.index] for r in rejected}
-        exchange = await self._channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False) if reasons else None
         for i, message in enumerate(batch):
             if i in reasons and i not in valid_owners:
                 # Nothing of it can be stored: keep it, with the reasons, where people look.
                 self.dead_lettered += 1
-                await exchange.publish(
-                    aio_pika.Message(
-                        message.body,
-                        content_type=message.content_type,
-                        headers={
-                            **(message.headers or {}),
-                            "x-loa-error": "; ".join(reasons[i])[:1000],
-                            "x-loa-consumer": self.queue,
-                        },
-                    ),
-                    routing_key=self.queue,
-                )
+                await dead_letter(self._channel, message, consumer=self.queue, reason="; ".join(reasons[i]))
             elif i in reasons:
                 log.warning("samples rejected from a message", reasons=reasons[i][:10])
         await self._settle(batch, ack=True)
