@@ -9,8 +9,7 @@ from services.common.localtime import to_local
 from services.common.query import uuid_param
 from services.common.web import Problem, json, principal
 from services.metrics.app.queries import Interest
-from services.metrics.entrypoints.http.reading import view_for
-from services.metrics.entrypoints.http.stream import in_reading_scope
+from services.metrics.entrypoints.http.reading import in_reading_scope, view_for
 
 routes = web.RouteTableDef()
 

@@ -1,4 +1,5 @@
-"""What every reading endpoint parses alike: which statistics to read (``?as_of=``) and the filters."""
+"""What every reading endpoint does alike: which statistics to read (``?as_of=``), the filters, and
+whether a reader scoped to a province may read what it names."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from aiohttp import web
 
 from contracts.http.metrics import AsOfQuery, FiltersQuery
 from services.common.query import day_or_time, instant, invalid, query_as
-from services.common.web import in_scope
-from services.metrics.app.queries import Filters, StatisticsView
+from services.common.web import Problem, in_scope
+from services.metrics.app.queries import Filters, Interest, StatisticsView
 from services.metrics.keys import STATISTICS
 
 
@@ -36,3 +37,13 @@ def filters_of(q: FiltersQuery, who) -> Filters:
         starts_from=instant(q.from_, "from") if q.from_ else None,
         starts_before=instant(q.to, "to") if q.to else None,
     )
+
+
+async def in_reading_scope(request: web.Request, who, interest: Interest) -> None:
+    """A reader scoped to a province follows one of its resources, campaigns or airings (the
+    stream's messages carry no province to filter on): 403 for anything wider."""
+    if who.province is None or who.role != "viewer":
+        return
+    if await request.app[STATISTICS].province_of(interest) != who.province:
+        raise Problem(403, "Forbidden", f"{who.sub!r} follows {who.province} only: name one of its "
+                      "resources, campaigns or airings")  # fmt: skip

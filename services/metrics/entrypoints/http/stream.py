@@ -10,9 +10,10 @@ from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
 from services.common.query import integer, uuid_param
-from services.common.web import Problem, client_gone, reader
+from services.common.web import client_gone, reader
 from services.metrics.adapters.live_feed import Listener
 from services.metrics.app.queries import Interest
+from services.metrics.entrypoints.http.reading import in_reading_scope
 from services.metrics.keys import FEED, STATISTICS
 
 routes = web.RouteTableDef()
@@ -86,16 +87,6 @@ async def follow(
             except TimeoutError:
                 response.stop_streaming()
                 return
-
-
-async def in_reading_scope(request: web.Request, who, interest: Interest) -> None:
-    """A reader scoped to a province follows one of its resources, campaigns or airings (the
-    stream's messages carry no province to filter on): 403 for anything wider."""
-    if who.province is None or who.role != "viewer":
-        return
-    if await request.app[STATISTICS].province_of(interest) != who.province:
-        raise Problem(403, "Forbidden", f"{who.sub!r} follows {who.province} only: name one of its "
-                      "resources, campaigns or airings")  # fmt: skip
 
 
 def airing_message(update: dict, position: int) -> str:
