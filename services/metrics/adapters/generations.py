@@ -22,13 +22,9 @@ from services.eventstore.checkpoints import CheckpointStore
 from services.eventstore.parking import ParkingLot
 from services.eventstore.port import EventStore, RecordedEvent
 from services.eventstore.subscription import CatchUpSubscription, Poison
-from services.metrics.adapters.projection import (
-    STORED_COLUMNS,
-    StatisticsProjection,
-    add_stored,
-    create_tables,
-    write_figures,
-)
+from services.metrics.adapters.figures_sql import STORED_COLUMNS, add_stored, write_figures
+from services.metrics.adapters.projection import StatisticsProjection
+from services.metrics.adapters.statistics_tables import create_tables
 from services.metrics.domain.figures import Figures
 
 log = structlog.get_logger(__name__)

@@ -16,13 +16,10 @@ AiringScheduled fills in the details without undoing a status already known.
 
 from __future__ import annotations
 
-import uuid
-import zlib
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
 from contracts.events import REGISTRY
 from contracts.events.metrics import SampleRecorded
@@ -40,126 +37,15 @@ from contracts.events.schedule import (
     LivestreamWentLive,
 )
 from services.eventstore.port import RecordedEvent
+from services.metrics.adapters.figures_sql import SAMPLE, SAMPLE_VERSION, write_figures
 from services.metrics.domain.figures import Figures
 
-TABLES = """
-create schema if not exists {s};
-create table if not exists {s}.resources (
-    resource_id text primary key,
-    type        text not null,
-    name        text not null,
-    province    text not null,
-    platform    text,
-    code        text,
-    languages   text[] not null default '{}'
-);
-create table if not exists {s}.campaigns (
-    campaign_id uuid primary key,
-    name        text not null,
-    province    text not null,
-    starts_on   date not null,
-    ends_on     date not null,
-    communes    text[] not null
-);
-create table if not exists {s}.airings (
-    airing_id   uuid primary key,
-    resource_id text,
-    kind        text,
-    title       text,
-    language    text,
-    campaign_id uuid,
-    starts_at   timestamptz,
-    ends_at     timestamptz,
-    status      text not null default 'scheduled',
-    actual_start timestamptz,
-    actual_end  timestamptz,
-    reason      text,
-    makeup_of   uuid,
-    as_run_at   timestamptz
-);
-alter table {s}.airings add column if not exists makeup_of uuid;
-alter table {s}.airings add column if not exists as_run_at timestamptz;
-create index if not exists airings_makeup on {s}.airings (makeup_of) where makeup_of is not null;
-create index if not exists airings_campaign on {s}.airings (campaign_id);
-create index if not exists airings_start on {s}.airings (starts_at);
-create table if not exists {s}.figures (
-    airing_id   uuid not null,
-    counter     text not null,
-    value       bigint not null,
-    sampled_at  timestamptz not null,
-    primary key (airing_id, counter)
-);
-"""
-
-SAMPLE = SampleRecorded.wire_name
-SAMPLE_VERSION = SampleRecorded.schema_version
-STORED_COLUMNS = f"""global_position, type, schema_version,
-    data->>'airing_id', data->>'sampled_at', (data->'counters')::text,
-    case when type = '{SAMPLE}' and schema_version = {SAMPLE_VERSION} then null else data::text end"""
-"""What :func:`add_stored` reads of each event: the database picks out a current-version
-sample's three fields (cheaper than sending and parsing the whole payload); the payload of any
-other event comes whole."""
 STATUS_OF = {
     AiringCancelled: "cancelled",
     AiringBumped: "bumped",
     LivestreamWentLive: "live",
     LivestreamEnded: "ended",
 }
-
-
-async def create_tables(conn: asyncpg.Connection, schema: str) -> None:
-    """The generation's tables."""
-    lock = zlib.crc32(f"loa.metrics.readmodel.{schema}".encode())
-    await conn.execute("select pg_advisory_lock($1)", lock)
-    try:
-        await conn.execute(TABLES.replace("{s}", schema))
-    finally:
-        await conn.execute("select pg_advisory_unlock($1)", lock)
-
-
-def add_stored(
-    figures: Figures, rows: list, fromisoformat=datetime.fromisoformat, loads=orjson.loads
-) -> list[tuple[str, int, str]]:
-    """Fold rows of the log, as :data:`STORED_COLUMNS` selects them, into ``figures``: the readings
-    of current-version samples are taken from their stored fields (the rebuild's hot path, so
-    nothing is validated: the payload was, when it was written). (type, version, payload) of every
-    other event is returned, in order."""
-    figures.add_all(
-        (airing_id, fromisoformat(at), loads(counters))
-        for _, _, _, airing_id, at, counters, payload in rows
-        if payload is None
-    )
-    return [(kind, version, payload) for _, kind, version, _, _, _, payload in rows if payload is not None]
-
-
-async def write_figures(conn: asyncpg.Connection, schema: str, figures: Figures) -> None:
-    """Merge ``figures`` into ``schema``'s table (one statement), then forget them.
-
-    The table keeps the greater reading, by the row comparison ``(sampled_at, value)``: the
-    order of :mod:`services.metrics.domain.figures`, so batches, passes and flushes may come in
-    any order and still give the same table.
-    """
-    if not figures.held:
-        return
-    # Keys are ids as the JSON spelled them: one airing spelled two ways is merged here,
-    # since one statement may not touch a row twice.
-    merged = figures.take(uuid.UUID).held
-    airings, counters, times, values = [], [], [], []
-    for airing_id, per in merged.items():
-        for name, (at, value) in per.items():
-            airings.append(airing_id)
-            counters.append(name)
-            times.append(at)
-            values.append(value)
-    await conn.execute(
-        f"""insert into {schema}.figures (airing_id, counter, value, sampled_at)
-            select * from unnest($1::uuid[], $2::text[], $3::bigint[], $4::timestamptz[])
-            on conflict (airing_id, counter) do update set value = excluded.value,
-                sampled_at = excluded.sampled_at
-            where (excluded.sampled_at, excluded.value) > ({schema}.figures.sampled_at,
-                                                           {schema}.figures.value)""",
-        airings, counters, values, times,
-    )  # fmt: skip
 
 
 class StatisticsProjection:

@@ -7,7 +7,7 @@ from uuid import uuid4
 import orjson
 
 from contracts.events.metrics import SampleRecorded
-from services.metrics.adapters.projection import SAMPLE, add_stored
+from services.metrics.adapters.figures_sql import SAMPLE, add_stored
 from services.metrics.domain.figures import Figures, figures_after
 
 AIRING = uuid4()
