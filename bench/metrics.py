@@ -22,9 +22,9 @@ import aiohttp
 import asyncpg
 import orjson
 
-from bench.harness import Result, Timer, deadline, within
+from bench.harness import Result, Timer, within
 from bench.peer import new_sample, peer_app
-from bench.scheduler import amqp_url, free_port, percentile, process, rss_mb
+from bench.scheduler import bench_vhost, free_port, percentile, process, rss_mb
 from contracts.envelope import EventMetadata
 from contracts.events.metrics import SampleRecorded
 from contracts.events.schedule import AiringKind, AiringScheduled
@@ -32,7 +32,7 @@ from services.common.auth import issue
 from services.eventstore.codec import encode_many, random_ids
 from services.eventstore.port import Expect, StreamAppend
 from services.eventstore.postgres import PostgresEventStore, create_pool
-from services.metrics.ingest import stream_of
+from services.metrics.domain.samples import samples_stream
 
 SECRET = "bench-secret-0123456789-0123456789-abcdef"  # 32+ bytes: services refuse shorter keys
 COLLECTOR = {"Authorization": f"Bearer {issue(SECRET, 'bench collector', 'collector')}"}
@@ -41,6 +41,16 @@ SCHEMA = "metrics"
 PERSISTENT = aio_pika.DeliveryMode.PERSISTENT
 PEER = "peer_metrics_bench"
 START = datetime(2025, 1, 1, 20, 0, tzinfo=UTC)
+
+
+async def reached(position: Callable[[], Awaitable[int]], target: int, seconds: float, what: str) -> None:
+    """Poll ``position()`` until it reaches ``target``, for at most ``seconds``."""
+
+    async def poll() -> None:
+        while await position() < target:  # noqa: ASYNC110 — polling the service
+            await asyncio.sleep(0.05)
+
+    await within(seconds, f"{what} (position {target})", poll())
 
 
 async def load_log(dsn: str, events: int, airings: int) -> list[uuid.UUID]:
@@ -68,10 +78,10 @@ async def load_log(dsn: str, events: int, airings: int) -> list[uuid.UUID]:
                 SampleRecorded(airing_id=airing, sampled_at=START + timedelta(seconds=n + i),
                                source="facebook", counters={"views": n + i, "comments": (n + i) // 16})
             )  # fmt: skip
-        # each airing's samples in its own stream, as the service stores them (ingest.stream_of)
+        # each airing's samples in its own stream, as the service stores them (samples_stream)
         await store.append_batch([
-            StreamAppend(stream_of(airing), encode_many(samples, meta, random_ids(len(samples))), Expect.ANY)
-            for airing, samples in per_airing.items()
+            StreamAppend(samples_stream(a), encode_many(samples, meta, random_ids(len(samples))), Expect.ANY)
+            for a, samples in per_airing.items()
         ])  # fmt: skip
         left -= chunk
         n += chunk
@@ -156,7 +166,7 @@ async def broker_ceiling(url: str, n: int) -> float:
                         aio_pika.Message(body, delivery_mode=PERSISTENT), routing_key=name)
                     for _ in range(min(500, n - chunk))
                 ))  # fmt: skip
-            await within(600, f"the broker ceiling consumes {n:,} messages", done.wait())
+            await within(600, f"the broker ceiling: {n:,} messages consumed", done.wait())
         await queue.delete(if_unused=False, if_empty=False)
     return n / t.seconds
 
@@ -189,12 +199,16 @@ async def ingest_via_queue(
                         for i in range(chunk, min(chunk + 500, n))
                     ))  # fmt: skip
                 count, last = 0, before
-                while count < n:
-                    await asyncio.sleep(0.05)
-                    more, newest = await conn.fetchrow(stored, last)
-                    count, last = count + more, newest or last
-                while await caught_up() < last:  # noqa: ASYNC110 — polling the service
-                    await asyncio.sleep(0.02)
+
+                async def stored_all() -> None:
+                    nonlocal count, last
+                    while count < n:
+                        await asyncio.sleep(0.05)
+                        more, newest = await conn.fetchrow(stored, last)
+                        count, last = count + more, newest or last
+
+                await within(300, f"{n:,} samples stored by the service", stored_all())
+                await reached(caught_up, last, 120, "the statistics caught up with the samples")
         return n / t.seconds
     finally:
         await conn.close()
@@ -264,7 +278,7 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
     conn = await asyncpg.connect(dsn)
     await conn.execute(f"vacuum analyze {SCHEMA}.events")
     await conn.close()
-    url = amqp_url()
+    url = bench_vhost()  # its own virtual host: no service of ./loa up takes the bench's samples
     port = free_port()
     env = {"LOA_PG_DSN": dsn, "LOA_AMQP_URL": url, "LOA_METRICS_PORT": str(port), "LOA_TOKEN_SECRET": SECRET,
            "LOA_LOG_LEVEL": "warning", "LOA_LOG_FORMAT": "json"}  # fmt: skip
@@ -279,10 +293,7 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
             async with session.get(f"{base}/v1/stats", headers=NATIONAL) as r:
                 return (await r.json())["as_of_position"]
 
-        target = await _head(dsn)
-        async with deadline(1800, f"the statistics catch up with position {target}"):
-            while await caught_up() < target:  # noqa: ASYNC110 — polling the service
-                await asyncio.sleep(0.5)
+        await reached(caught_up, await _head(dsn), 1800, "the live statistics caught up with the loaded log")
         with Timer() as rebuild:
             async with session.post(f"{base}/v1/admin/rebuild", headers=NATIONAL) as r:
                 rebuilt = await r.json()

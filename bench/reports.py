@@ -19,10 +19,11 @@ from contracts.events.metrics import SampleRecorded
 from contracts.events.reference import ResourceDescribed
 from contracts.events.schedule import AiringConfirmed, AiringKind, AiringScheduled, Outcome
 from services.eventstore.postgres import create_pool
+from services.metrics.adapters.projection import StatisticsProjection
+from services.metrics.adapters.report_formats import to_csv, to_xlsx
+from services.metrics.adapters.reports import period_report
+from services.metrics.adapters.statistics_tables import create_tables
 from services.metrics.domain.period import parse_period
-from services.metrics.projection import StatisticsProjection, create_tables
-from services.metrics.report import period_report
-from services.metrics.report_formats import to_csv, to_xlsx
 
 SCHEMA = "bench_reports"
 AIRINGS = 8_080

@@ -22,7 +22,6 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import aio_pika
 import asyncpg
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
@@ -31,7 +30,8 @@ from pydantic import ValidationError
 from contracts.envelope import Envelope
 from contracts.registry import EventRegistry, UnknownEventType, UnsupportedSchemaVersion
 from services.bus.connection import connect_robust
-from services.bus.topology import DEAD_LETTER_EXCHANGE, declare_consumer_queue, retry_queue_name
+from services.bus.dead_letter import ATTEMPTS, copy_of, dead_letter, describe
+from services.bus.topology import declare_consumer_queue, retry_queue_name
 from services.bus.wire import header
 from services.eventstore.migrate import check_schema_name
 from services.eventstore.port import DuplicateEventId, WrongExpectedVersion
@@ -41,7 +41,6 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
 """Applies one event's effects on an open transaction of the consumer's database."""
 
-ATTEMPTS = "x-loa-attempts"
 UNREADABLE = (ValueError, ValidationError, UnknownEventType, UnsupportedSchemaVersion)
 
 
@@ -220,7 +219,7 @@ class Consumer:
             error=repr(exc),
         )
         await self._channel.default_exchange.publish(
-            self._copy(message, {ATTEMPTS: attempts, "x-loa-last-error": _describe(exc)}),
+            copy_of(message, {ATTEMPTS: attempts, "x-loa-last-error": describe(exc)}),
             routing_key=retry_queue_name(self.name),
         )
         await message.ack()
@@ -230,44 +229,16 @@ class Consumer:
         log.error(
             "message dead-lettered", consumer=self.name, attempts=attempts, error=repr(exc), type=message.type
         )
-        exchange = await self._channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
-        routing_key = header(message, "x-loa-routing-key") or message.routing_key or "unknown"
-        await exchange.publish(
-            self._copy(
-                message,
-                {
-                    ATTEMPTS: attempts,
-                    "x-loa-error": _describe(exc),
-                    "x-loa-error-type": type(exc).__name__,
-                    "x-loa-consumer": self.name,
-                },
-            ),
-            routing_key=routing_key,
+        await dead_letter(
+            self._channel,
+            message,
+            consumer=self.name,
+            reason=describe(exc),
+            error_type=type(exc).__name__,
+            attempts=attempts,
         )
         await message.ack()
-
-    @staticmethod
-    def _copy(message: AbstractIncomingMessage, extra_headers: dict[str, Any]) -> aio_pika.Message:
-        headers = dict(message.headers or {})
-        headers.setdefault("x-loa-routing-key", message.routing_key)
-        headers.update(extra_headers)
-        return aio_pika.Message(
-            message.body,
-            headers=headers,
-            content_type=message.content_type,
-            content_encoding=message.content_encoding,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=message.message_id,
-            type=message.type,
-            correlation_id=message.correlation_id,
-            timestamp=message.timestamp,
-            app_id=message.app_id,
-        )
 
 
 class _HandledMeanwhile(Exception):
     """A concurrent delivery of the same event committed first."""
-
-
-def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:1000]

@@ -7,7 +7,7 @@ import uvloop
 from services.common.logging import configure_logging
 from services.common.settings import Settings
 from services.common.startup import serve
-from services.metrics.app import create_app
+from services.metrics.bootstrap import create_app
 
 
 def main() -> None:

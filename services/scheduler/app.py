@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
     metrics.registry.register(TaskCollector("scheduler", supervisor))
     app[SECRET] = settings.token_secret
     app[KEYS] = Keyring.from_settings(settings)
-    app[REVOCATIONS] = Revocations(schema)
+    app[REVOCATIONS] = Revocations()
     app[METRICS] = metrics
     app[SUPERVISOR] = supervisor
     app[SCHEMA] = schema
@@ -129,7 +129,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await supervisor.stop("scheduler-relay")
         await connection.close()
 
-    app.cleanup_ctx.extend([database, watch_revocations(schema, lambda app: app[POOL]), broker])
+    app.cleanup_ctx.extend([database, watch_revocations(lambda app: app[STORE]), broker])
     routed = (http, http_reference, http_series, http_fanout, http_tokens, http_grants, http_confirmations,
               http_history)  # fmt: skip
     for module in routed:

@@ -89,7 +89,7 @@ def main(service: str, schema: str, port: int) -> None:
     if service == "scheduler":
         from services.scheduler.app import create_app
     else:
-        from services.metrics.app import create_app
+        from services.metrics.bootstrap import create_app
     uvloop.install()
     web.run_app(create_app(settings, schema=schema), host="127.0.0.1", port=port, print=None)
 

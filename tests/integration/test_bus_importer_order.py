@@ -8,7 +8,7 @@ import orjson
 
 from contracts.events import REGISTRY
 from services.bus.consumer import Consumer
-from services.metrics.importer import importer
+from services.metrics.adapters.importer import importer
 from tests.integration.pg import fresh_store
 
 STREAMS, VERSIONS = 30, 5

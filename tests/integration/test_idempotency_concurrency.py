@@ -13,7 +13,7 @@ import orjson
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.common.settings import Settings
-from services.metrics.app import create_app as create_metrics
+from services.metrics.bootstrap import create_app as create_metrics
 from services.metrics.keys import READ_MODEL
 from services.scheduler.keys import POOL, SCHEMA
 from services.scheduler.projection import airing_by_id

@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.bus.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, declare_exchanges
 from services.common.settings import Settings
 from services.eventstore.port import NewEvent
-from services.metrics.app import create_app as create_metrics
-from services.metrics.ingest import stream_of
+from services.metrics.bootstrap import create_app as create_metrics
+from services.metrics.domain.samples import samples_stream
 from services.metrics.keys import READ_MODEL
 from tests.integration.pg import unique_schema
 from tests.integration.scheduler_api import PLANNER, SECRET, VIEWER, bearer, client, events_seen, register
@@ -142,7 +142,7 @@ async def test_the_time_series_is_the_log_as_of_a_position_and_old_sample_versio
     v1 = {"airing_id": airing_id, "sampled_at": "2023-08-25T21:10:00+07:00", "source": "facebook",
           "views": 1800, "reactions": 800, "shares": 140, "comments": None}  # fmt: skip
     stored = await read_model.store.append(
-        stream_of(UUID(airing_id)), [NewEvent(uuid4(), "metrics.SampleRecorded", 1, v1)]
+        samples_stream(UUID(airing_id)), [NewEvent(uuid4(), "metrics.SampleRecorded", 1, v1)]
     )
     await read_model.wait_until(stored.last_position)
 

@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.common.settings import Settings
-from services.metrics.app import create_app as create_metrics
+from services.metrics.bootstrap import create_app as create_metrics
 from tests.integration.pg import unique_schema
 from tests.integration.scheduler_api import (
     PLANNER,

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.common.auth import issue
 from services.common.logging import redact_standard_logs
 from services.common.settings import Settings
-from services.metrics.app import create_app as create_metrics
+from services.metrics.bootstrap import create_app as create_metrics
 from tests.integration.pg import unique_schema
 from tests.integration.scheduler_api import EA_TU, PLANNER, SECRET, client, commune, events_seen, register
 

@@ -13,7 +13,7 @@ from services.bus.topology import EVENTS_EXCHANGE
 from services.common.auth import Keyring, issue, issue_link
 from services.common.settings import Settings
 from services.devstack import broker_users
-from services.metrics.app import create_app as create_metrics
+from services.metrics.bootstrap import create_app as create_metrics
 from tests.integration.pg import unique_schema
 from tests.integration.scheduler_api import EA_TU, PLANNER, SECRET, bearer, client, events_seen
 

@@ -1,25 +1,39 @@
-"""Which samples are stored, and how a figure moves: the counting rules, without IO.
+"""Which samples are stored: the checks of a batch, without IO.
 
-Counters are cumulative readings. Platforms deliver late and out of order, so
-the figure of a counter is the reading with the newest ``sampled_at``: an older
-reading arriving later is kept in the history but never lowers the figure.
 Counters are an open set: a source may stop reporting one or start reporting a
-new one at any time, and neither affects the others.
+new one at any time, and neither affects the others. How a stored reading moves
+a figure is :mod:`services.metrics.domain.figures`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
+import orjson
 from pydantic import ValidationError
 
 from contracts.events.metrics import SampleRecorded
 from contracts.http.metrics import SampleIn
-from services.common.localtime import VIETNAM
+from contracts.http.types import VIETNAM
+
+SAMPLE_IDS = UUID("8e2b1c4d-5a6f-4b7c-9d8e-0f1a2b3c4d5e")
+
+
+def sample_id(sample: SampleRecorded) -> UUID:
+    """A sample's event id, from its content (airing, time, source, counters): a batch sent again,
+    by HTTP retry or AMQP redelivery, stores nothing twice."""
+    counters = orjson.dumps(sample.counters, option=orjson.OPT_SORT_KEYS).decode()
+    return uuid5(SAMPLE_IDS, f"{sample.airing_id}|{sample.sampled_at.isoformat()}|{sample.source}|{counters}")
+
+
+def samples_stream(airing_id: UUID) -> str:
+    """The stream that holds an airing's samples: its readings over time are that stream."""
+    return f"samples-{airing_id}"
+
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """Clocks drift: a reading a few minutes ahead of ours is believed, one further ahead is refused."""
@@ -83,29 +97,3 @@ def _problem(sample: SampleIn, is_known: Callable[[UUID], bool], now: datetime) 
     if not is_known(sample.airing_id):
         return "airing_id", f"no airing {sample.airing_id} is known"
     return None
-
-
-@dataclass(frozen=True)
-class Figure:
-    value: int
-    sampled_at: datetime
-
-
-def merge(figures: dict[str, Figure], sample: SampleRecorded) -> dict[str, Figure]:
-    """The counters ``sample`` changes: each where it is newer than the figure held."""
-    changed = {}
-    for name, value in sample.counters.items():
-        held = figures.get(name)
-        if held is None or sample.sampled_at > held.sampled_at:
-            changed[name] = Figure(value, sample.sampled_at)
-        elif sample.sampled_at == held.sampled_at and value > held.value:
-            changed[name] = Figure(value, sample.sampled_at)  # two readings at one instant: the larger
-    return changed
-
-
-def figures_after(samples: Iterable[SampleRecorded]) -> dict[str, Figure]:
-    """The figures after ``samples`` in any order (the order they arrive in does not matter)."""
-    figures: dict[str, Figure] = {}
-    for sample in samples:
-        figures |= merge(figures, sample)
-    return figures

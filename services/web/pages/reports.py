@@ -14,7 +14,7 @@ from aiohttp import web
 
 from services.common.localtime import VIETNAM
 from services.common.provinces import BY_ID
-from services.metrics.report_formats import LABELS
+from services.metrics.adapters.report_formats import LABELS
 from services.web.client import ApiProblem
 from services.web.pages.common import api, signed_in
 

@@ -6,7 +6,7 @@ from io import BytesIO
 from openpyxl import load_workbook
 
 from contracts.http.metrics import MonthlyReport, ReportLine
-from services.metrics.report_formats import to_csv, to_xlsx, vn_number
+from services.metrics.adapters.report_formats import to_csv, to_xlsx, vn_number
 
 REPORT = MonthlyReport(
     title="Báo cáo công tác truyền thông tháng 8/2023 — dien-bien",

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from contracts.events.metrics import SampleRecorded
-from services.metrics.domain.samples import Figure, check_batch, figures_after, merge
+from services.metrics.domain.figures import Figures, figures_after
+from services.metrics.domain.samples import check_batch
 
 LIVESTREAM = uuid4()  # "Livestream BHXH Đắk Lắk tháng 8"
 NOW = datetime(2023, 8, 25, 21, 0, tzinfo=UTC)
@@ -46,23 +47,42 @@ def test_a_batch_keeps_the_valid_items_and_says_why_of_the_others():
 
 
 def test_an_older_sample_never_lowers_the_figure():
-    figures = figures_after([sample(10, views=1500), sample(2, views=1700)])
-    assert figures["views"] == Figure(1700, NOW - timedelta(minutes=2))
+    figures = Figures()
+    figures.add_all(
+        (LIVESTREAM, s.sampled_at, s.counters) for s in [sample(10, views=1500), sample(2, views=1700)]
+    )
+    assert figures.held[LIVESTREAM]["views"] == (NOW - timedelta(minutes=2), 1700)
     late = sample(5, views=1600, comments=105)  # delivered last, read earlier
-    changed = merge(figures, late)
-    assert "views" not in changed
-    assert changed["comments"].value == 105  # a counter it had not reported yet still counts
+    figures.add(LIVESTREAM, late.sampled_at, late.counters)
+    assert figures.held[LIVESTREAM]["views"] == (NOW - timedelta(minutes=2), 1700)
+    assert figures.held[LIVESTREAM]["comments"][1] == 105  # a counter it had not reported yet still counts
+
+
+def test_of_two_readings_at_one_instant_the_larger_wins():
+    assert (
+        figures_after([sample(3, views=1650), sample(3, views=1700), sample(3, views=1600)])["views"][1]
+        == 1700
+    )
 
 
 def test_the_order_of_arrival_does_not_matter():
     readings = [sample(m, views=v, shares=s) for m, v, s in ((30, 400, 20), (20, 900, 60), (1, 1700, 139))]
     assert figures_after(readings) == figures_after(reversed(readings))
-    assert figures_after(readings)["shares"].value == 139
+    assert figures_after(readings)["shares"][1] == 139
+
+
+def test_two_spellings_of_one_airing_merge_by_the_same_rule():
+    figures = Figures()
+    figures.add(str(LIVESTREAM), NOW, {"views": 1700})
+    figures.add(str(LIVESTREAM).upper(), NOW - timedelta(minutes=1), {"views": 1800, "shares": 139})
+    merged = figures.take(lambda airing: airing.lower()).held
+    assert merged == {str(LIVESTREAM): {"views": (NOW, 1700), "shares": (NOW - timedelta(minutes=1), 139)}}
+    assert figures.held == {}
 
 
 def test_a_counter_no_longer_reported_keeps_its_last_figure():
     figures = figures_after([sample(10, views=1500, reactions=700), sample(1, views=1700)])
-    assert figures["reactions"].value == 700 and figures["views"].value == 1700
+    assert figures["reactions"][1] == 700 and figures["views"][1] == 1700
 
 
 def test_counters_are_bounded_at_the_door_to_what_every_json_client_reads_exactly():

@@ -1,4 +1,4 @@
-"""Samples from the AMQP queue ``metrics.samples``, appended in batches.
+"""The consumer of the AMQP queue ``metrics.samples``: samples recorded in batches.
 
 A message holds one sample or a list of them (the JSON of SampleIn). Messages
 are taken as they come, up to ``batch_size`` or ``linger`` seconds, checked,
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aio_pika
@@ -29,9 +30,10 @@ from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import AMQPException
 
 from contracts.envelope import EventMetadata
-from services.bus.topology import DEAD_LETTER_EXCHANGE, declare_consumer_queue
+from services.bus.dead_letter import dead_letter
+from services.bus.topology import declare_consumer_queue
 from services.common.supervisor import Supervisor
-from services.metrics.ingest import SampleIngestor
+from services.metrics.app.handlers import SamplesRecorded
 
 log = structlog.get_logger(__name__)
 QUEUE = "metrics.samples"
@@ -49,17 +51,21 @@ def settleable(message: AbstractIncomingMessage) -> bool:
     return True
 
 
-class SampleQueue:
+RecordSamples = Callable[[Sequence[dict[str, Any]], EventMetadata], Awaitable[SamplesRecorded]]
+"""The ``record_samples`` handler, bound to its store and read model."""
+
+
+class SampleConsumer:
     def __init__(
         self,
-        ingestor: SampleIngestor,
+        record: RecordSamples,
         *,
         queue: str = QUEUE,
         batch_size: int = 1000,
         linger: float = 0.01,
         prefetch: int = 4000,
     ) -> None:
-        self.ingestor = ingestor
+        self.record = record
         self.queue = queue
         self.batch_size = batch_size
         self.linger = linger
@@ -153,29 +159,18 @@ class SampleQueue:
             for item in body if isinstance(body, list) else [body]:
                 items.append(item if isinstance(item, dict) else {"airing_id": None})
                 owners.append(i)
-        accepted, rejected, _ = await self.ingestor.ingest(items, EventMetadata(actor="amqp:" + self.queue))
-        self.accepted += accepted
+        recorded = await self.record(items, EventMetadata(actor="amqp:" + self.queue))
+        self.accepted += recorded.accepted
+        rejected = recorded.rejected
         reasons: dict[int, list[str]] = {i: [why] for i, why in unreadable.items()}
         for r in rejected:
             reasons.setdefault(owners[r.index], []).append(f"{r.field}: {r.reason}")
         valid_owners = {owners[i] for i in range(len(items))} - {owners[r.index] for r in rejected}
-        exchange = await self._channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False) if reasons else None
         for i, message in enumerate(batch):
             if i in reasons and i not in valid_owners:
                 # Nothing of it can be stored: keep it, with the reasons, where people look.
                 self.dead_lettered += 1
-                await exchange.publish(
-                    aio_pika.Message(
-                        message.body,
-                        content_type=message.content_type,
-                        headers={
-                            **(message.headers or {}),
-                            "x-loa-error": "; ".join(reasons[i])[:1000],
-                            "x-loa-consumer": self.queue,
-                        },
-                    ),
-                    routing_key=self.queue,
-                )
+                await dead_letter(self._channel, message, consumer=self.queue, reason="; ".join(reasons[i]))
             elif i in reasons:
                 log.warning("samples rejected from a message", reasons=reasons[i][:10])
         await self._settle(batch, ack=True)

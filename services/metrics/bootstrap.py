@@ -1,11 +1,14 @@
 """The metrics composition root: ``create_app(settings)`` wires the metrics store, the importer of
-the scheduler's events, the sample queue, the statistics read model, the live feed and HTTP.
-The read model's subscription, the live feed and the sample queue run under the app's supervisor.
+the scheduler's events, the sample consumer, the statistics' generations, the live feed, the bus
+publisher and HTTP. The one place that names asyncpg (through ``wait_for_postgres``), aio-pika
+(through ``connect_robust``) and PostgresEventStore. The read model's subscription, the live feed,
+the publisher and the sample consumer run under the app's supervisor.
 """
 
 from __future__ import annotations
 
 import gc
+from functools import partial
 
 import structlog
 from aiohttp import web
@@ -21,13 +24,26 @@ from services.common.startup import wait_for_postgres
 from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
 from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
 from services.eventstore.postgres import PostgresEventStore
-from services.metrics import http, http_reports, openapi
-from services.metrics.generations import ReadModel
-from services.metrics.importer import importer
-from services.metrics.ingest import SampleIngestor
-from services.metrics.keys import AMQP, FEED, IDEMPOTENCY, IMPORTER, INGESTOR, READ_MODEL, SAMPLE_QUEUE
-from services.metrics.live import LiveFeed
-from services.metrics.sample_queue import SampleQueue
+from services.metrics import openapi
+from services.metrics.adapters.bus_publisher import StatisticsPublisher
+from services.metrics.adapters.generations import StatisticsGenerations
+from services.metrics.adapters.importer import importer
+from services.metrics.adapters.live_feed import LiveFeed
+from services.metrics.adapters.read_model import PostgresStatistics
+from services.metrics.app.handlers import record_samples
+from services.metrics.entrypoints.http import ROUTES
+from services.metrics.entrypoints.workers.sample_consumer import SampleConsumer
+from services.metrics.keys import (
+    AMQP,
+    FEED,
+    IDEMPOTENCY,
+    IMPORTER,
+    PUBLISHER,
+    READ_MODEL,
+    RECORD_SAMPLES,
+    SAMPLE_CONSUMER,
+    STATISTICS,
+)
 
 log = structlog.get_logger(__name__)
 SCHEMA_NAME = "metrics"
@@ -40,7 +56,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
     supervisor = Supervisor()
     app[SECRET] = settings.token_secret
     app[KEYS] = Keyring.from_settings(settings)
-    app[REVOCATIONS] = Revocations(schema)
+    app[REVOCATIONS] = Revocations()
     app[METRICS] = metrics
     app[SUPERVISOR] = supervisor
 
@@ -53,21 +69,25 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         )
         store = PostgresEventStore(pool, schema)
         await store.migrate()
-        read_model = ReadModel(store, supervisor=supervisor)
-        feed = LiveFeed(read_model)
-        read_model.after_batch = feed.on_batch
+        generations = StatisticsGenerations(store, pool, supervisor=supervisor)
+        statistics = PostgresStatistics(generations)
+        publisher = StatisticsPublisher()
+        feed = LiveFeed(generations, on_updates=publisher.on_updates)
+        generations.after_batch = feed.on_batch
         metrics.registry.register(
-            TaskCollector("metrics", supervisor, parked=lambda: {"statistics": read_model.parked})
+            TaskCollector("metrics", supervisor, parked=lambda: {"statistics": generations.parked})
         )
-        await read_model.start()
+        await generations.start()
         feed.start(supervisor)
-        app[READ_MODEL], app[FEED] = read_model, feed
-        app[INGESTOR] = SampleIngestor(store, lambda: read_model.schema)
+        publisher.start(supervisor)
+        app[READ_MODEL], app[STATISTICS], app[FEED], app[PUBLISHER] = generations, statistics, feed, publisher
+        app[RECORD_SAMPLES] = partial(record_samples, store, statistics.known_airings)
         app[IDEMPOTENCY] = IdempotencyStore(pool, schema)
         await app[IDEMPOTENCY].create()
         yield
         await feed.stop()
-        await read_model.stop()
+        await publisher.stop()
+        await generations.stop()
         await supervisor.stop_all()
         await store.close()
         await pool.close()
@@ -90,20 +110,20 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
             batch_size=200,
         )
         await consumer.start(settings.amqp_url_for("metrics"))
-        samples = SampleQueue(app[INGESTOR], queue=f"{prefix}.samples")
+        samples = SampleConsumer(app[RECORD_SAMPLES], queue=f"{prefix}.samples")
         await samples.start(connection, supervisor)
-        await app[FEED].connect_bus(connection)
-        app[IMPORTER], app[SAMPLE_QUEUE] = consumer, samples
+        await app[PUBLISHER].connect(connection)
+        app[IMPORTER], app[SAMPLE_CONSUMER] = consumer, samples
         yield
         await samples.stop()
         await consumer.stop()
         await connection.close()
 
-    revocations = watch_revocations(schema, lambda app: app[READ_MODEL].store.pool)
+    revocations = watch_revocations(lambda app: app[READ_MODEL].store)
     app.cleanup_ctx.extend([database, revocations, broker])
     app.on_startup.append(freeze_startup_objects)  # after the contexts above have started
-    app.router.add_routes(http.routes)
-    app.router.add_routes(http_reports.routes)
+    for routes in ROUTES:
+        app.router.add_routes(routes)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.handler)
     app.router.add_get("/openapi.json", openapi.API.document)

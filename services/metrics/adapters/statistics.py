@@ -6,7 +6,6 @@ answer, byte for byte.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,8 +15,10 @@ import asyncpg
 from contracts.events import REGISTRY
 from contracts.events.metrics import SampleRecorded
 from services.common.sql import VIETNAMESE, where
-from services.metrics.ingest import stream_of
-from services.metrics.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
+from services.eventstore.port import EventStore
+from services.metrics.adapters.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
+from services.metrics.app.queries import Filters
+from services.metrics.domain.samples import samples_stream
 
 # group name -> SQL expression (over airings a, resources r, campaigns c)
 GROUPS: dict[str, str] = {
@@ -35,28 +36,19 @@ GROUPS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Filters:
-    campaign_id: UUID | None = None
-    resource_id: str | None = None
-    kind: str | None = None
-    language: str | None = None
-    province: str | None = None
-    starts_from: datetime | None = None
-    starts_before: datetime | None = None
-
-    def where(self) -> tuple[str, list[Any]]:
-        return where(
-            (
-                ("a.campaign_id", self.campaign_id, "="),
-                ("a.resource_id", self.resource_id, "="),
-                ("a.kind", self.kind, "="),
-                ("a.language", self.language, "="),
-                ("r.province", self.province, "="),
-                ("a.starts_at", self.starts_from, ">="),
-                ("a.starts_at", self.starts_before, "<"),
-            )
+def filters_where(filters: Filters) -> tuple[str, list[Any]]:
+    """The SQL condition (over airings a, resources r) of ``filters``, and its arguments."""
+    return where(
+        (
+            ("a.campaign_id", filters.campaign_id, "="),
+            ("a.resource_id", filters.resource_id, "="),
+            ("a.kind", filters.kind, "="),
+            ("a.language", filters.language, "="),
+            ("r.province", filters.province, "="),
+            ("a.starts_at", filters.starts_from, ">="),
+            ("a.starts_at", filters.starts_before, "<"),
         )
+    )
 
 
 def _source(schema: str) -> str:
@@ -76,7 +68,7 @@ async def statistics(
     select_keys = (", ".join(keys) + ", ") if keys else ""
     group = ("group by " + ", ".join(key_refs)) if key_refs else ""
     order = ("order by " + ", ".join(f"{k} nulls last" for k in key_refs)) if key_refs else ""
-    where, args = filters.where()
+    where, args = filters_where(filters)
     counts = await conn.fetch(
         f"""select {select_keys}
                 count(*) filter (where {planned_sql(schema)}) as planned,
@@ -122,7 +114,7 @@ async def statistics(
 
 
 async def airing_metrics(
-    conn: asyncpg.Connection, schema: str, airing_id: UUID, *, store_schema: str, position: int
+    conn: asyncpg.Connection, schema: str, airing_id: UUID, *, store: EventStore, position: int
 ) -> dict[str, Any] | None:
     """An airing's status and figures in ``schema``, and its readings in the log up to ``position``."""
     airing = await conn.fetchrow(
@@ -135,30 +127,26 @@ async def airing_metrics(
     figures = await conn.fetch(
         f"select counter, value from {schema}.figures where airing_id = $1 order by counter", airing_id
     )
-    history = await airing_history(conn, store_schema, airing_id, position)
+    history = await airing_history(store, airing_id, position)
     return {**dict(airing), "counters": {f["counter"]: f["value"] for f in figures}, "history": history}
 
 
 async def airing_history(
-    conn: asyncpg.Connection, store_schema: str, airing_id: UUID, position: int
+    store: EventStore, airing_id: UUID, position: int
 ) -> dict[str, list[dict[str, Any]]]:
-    """Each counter's readings, oldest first, straight from the log: an airing's samples are the
-    stream ``samples-<airing_id>`` (:func:`services.metrics.ingest.stream_of`)."""
-    rows = await conn.fetch(
-        f"""select global_position, schema_version, data from {store_schema}.events
-            where stream_id = $1 and type = $2 and global_position <= $3 order by stream_version""",
-        stream_of(airing_id), SampleRecorded.wire_name, position,
-    )  # fmt: skip
+    """Each counter's readings, oldest first, straight from the log: an airing's samples are its
+    stream (:func:`services.metrics.domain.samples.samples_stream`)."""
     readings = []
-    for r in rows:
-        if r["schema_version"] == SampleRecorded.schema_version:
-            d = r["data"]
+    for e in await store.read_stream(samples_stream(airing_id), until=position):
+        if e.type != SampleRecorded.wire_name:
+            continue
+        if e.schema_version == SampleRecorded.schema_version:
+            d = e.data
             sampled_at, source, counters = datetime.fromisoformat(d["sampled_at"]), d["source"], d["counters"]
         else:
-            sample = REGISTRY.decode(SampleRecorded.wire_name, r["schema_version"], r["data"])
+            sample = REGISTRY.decode(SampleRecorded.wire_name, e.schema_version, e.data)
             sampled_at, source, counters = sample.sampled_at, sample.source, sample.counters
-        position = r["global_position"]
-        readings += [(name, sampled_at, position, value, source) for name, value in counters.items()]
+        readings += [(name, sampled_at, e.global_position, value, source) for name, value in counters.items()]
     readings.sort(key=lambda x: x[:3])
     series: dict[str, list[dict[str, Any]]] = {}
     for name, sampled_at, _, value, source in readings:

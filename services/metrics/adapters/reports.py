@@ -25,8 +25,8 @@ from contracts.http.reports import PeriodReport
 from services.common.localtime import VIETNAM
 from services.common.provinces import province_name
 from services.common.sql import VIETNAMESE, where
+from services.metrics.adapters.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
 from services.metrics.domain.period import Period
-from services.metrics.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
 
 COUNTERS = ("views", "interactions", "shares", "comments", "reach", "peak_viewers")
 
@@ -47,57 +47,27 @@ async def monthly_report(
     position: int,
 ) -> MonthlyReport:
     start, end = month_bounds(month)
-    where = ["a.starts_at >= $1", "a.starts_at < $2"]
-    args: list[Any] = [start, end]
-    if province is not None:
-        args.append(province)
-        where.append(f"r.province = ${len(args)}")
-    if campaign_id is not None:
-        args.append(campaign_id)
-        where.append(f"a.campaign_id = ${len(args)}")
-    clause = " and ".join(where)
-    source = f"{schema}.airings a left join {schema}.resources r on r.resource_id = a.resource_id"
+    clause, args = where(
+        (
+            ("a.starts_at", start, ">="),
+            ("a.starts_at", end, "<"),
+            ("r.province", province, "="),
+            ("a.campaign_id", campaign_id, "="),
+        )
+    )
     title = await _title(conn, schema, month, province, campaign_id)
     aired = aired_sql(schema)
-
-    communes = await conn.fetch(
-        f"""select coalesce(r.name, a.resource_id) as name, r.code, a.resource_id,
-                   count(*) filter (where {planned_sql(schema)}) as planned,
-                   count(*) filter (where {aired}) as aired,
-                   count(*) filter (where {missed_sql(schema)}) as missed,
-                   count(*) filter (where {made_up_sql(schema)}) as made_up,
-                   string_agg(distinct a.language, ', ' order by a.language) as languages
-            from {source} where a.kind = 'loudspeaker' and {clause}
-            group by 1, 2, 3 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 3""",
-        *args,
-    )
+    communes = await _by_resource(conn, schema, clause, args, "loudspeaker")
     languages = await conn.fetch(
         f"""select coalesce(a.language, '—') as language,
                    count(*) filter (where {aired}) as aired,
                    count(distinct a.resource_id) filter (where {aired}) as communes
-            from {source} where a.kind = 'loudspeaker' and {clause}
+            from {_source(schema)} {clause} and a.kind = 'loudspeaker'
             group by 1 order by coalesce(a.language, '—') {VIETNAMESE}""",
         *args,
     )
-    programmes = await conn.fetch(
-        f"""select coalesce(r.name, a.resource_id) as name, a.resource_id,
-                   count(*) filter (where {planned_sql(schema)}) as planned,
-                   count(*) filter (where {aired}) as aired,
-                   count(*) filter (where {missed_sql(schema)}) as missed
-            from {source} where a.kind = 'radio' and {clause}
-            group by 1, 2 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 2""",
-        *args,
-    )
-    figures = f"""(select jsonb_object_agg(f.counter, f.value) from {schema}.figures f
-                   where f.airing_id = a.airing_id)"""
-    content = await conn.fetch(
-        f"""select a.airing_id, a.kind, a.title, coalesce(r.name, a.resource_id) as page, a.starts_at,
-                   a.status, {aired} as aired, coalesce({figures}, '{{}}') as counters
-            from {source} where a.kind in ('livestream', 'post') and {clause}
-              and {planned_sql(schema)}
-            order by a.starts_at, a.airing_id""",
-        *args,
-    )
+    programmes = await _by_resource(conn, schema, clause, args, "radio")
+    content = await _published(conn, schema, clause, args)
     livestreams = [row for row in content if row["kind"] == "livestream"]
     # A page's line holds everything it published: posts (tin, bài, video) and livestreams, each
     # counted once it aired (a post from its confirmation or its first sample).
@@ -200,43 +170,18 @@ async def period_report(
             ("r.platform", platform, "="),
         )
     )
-    source = f"{schema}.airings a left join {schema}.resources r on r.resource_id = a.resource_id"
     aired = aired_sql(schema)
-    counts = f"""count(*) filter (where {planned_sql(schema)}) as planned,
-                 count(*) filter (where {aired}) as aired,
-                 count(*) filter (where {PARTIAL_SQL}) as partial,
-                 count(*) filter (where {missed_sql(schema)}) as missed,
-                 count(*) filter (where {made_up_sql(schema)}) as made_up"""
-    communes = await conn.fetch(
-        f"""select coalesce(r.name, a.resource_id) as name, r.code, a.resource_id, {counts}
-            from {source} {clause} and a.kind = 'loudspeaker'
-            group by 1, 2, 3 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 3""",
-        *args,
-    )
+    communes = await _by_resource(conn, schema, clause, args, "loudspeaker")
     cells = await conn.fetch(
         f"""select coalesce(a.language, '—') as language,
                    to_char(a.starts_at at time zone 'Asia/Ho_Chi_Minh', 'YYYY-MM') as month,
                    count(*) filter (where {aired}) as aired
-            from {source} {clause} and a.kind = 'loudspeaker' and {planned_sql(schema)}
+            from {_source(schema)} {clause} and a.kind = 'loudspeaker' and {planned_sql(schema)}
             group by 1, 2 order by coalesce(a.language, '—') {VIETNAMESE}, 2""",
         *args,
     )
-    programmes = await conn.fetch(
-        f"""select coalesce(r.name, a.resource_id) as name, a.resource_id, {counts}
-            from {source} {clause} and a.kind = 'radio'
-            group by 1, 2 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 2""",
-        *args,
-    )
-    figures = f"""(select jsonb_object_agg(f.counter, f.value) from {schema}.figures f
-                   where f.airing_id = a.airing_id)"""
-    content = await conn.fetch(
-        f"""select a.airing_id, a.kind, a.title, coalesce(r.name, a.resource_id) as page,
-                   coalesce(r.platform, '—') as platform, a.starts_at, a.status, {aired} as aired,
-                   coalesce({figures}, '{{}}') as counters
-            from {source} {clause} and a.kind in ('livestream', 'post') and {planned_sql(schema)}
-            order by a.starts_at, a.airing_id""",
-        *args,
-    )
+    programmes = await _by_resource(conn, schema, clause, args, "radio")
+    content = await _published(conn, schema, clause, args)
     months = period.months()
     table: dict[str, dict[str, int]] = {}
     for row in cells:
@@ -317,4 +262,44 @@ async def _period_title(
         return f"Báo cáo chiến dịch {name or campaign_id} — {period.name}"
     return f"Báo cáo công tác truyền thông {period.name}" + (
         f" — {province_name(province)}" if province else ""
+    )
+
+
+def _source(schema: str) -> str:
+    return f"{schema}.airings a left join {schema}.resources r on r.resource_id = a.resource_id"
+
+
+async def _by_resource(
+    conn: asyncpg.Connection, schema: str, clause: str, args: list[Any], kind: str
+) -> list:
+    """Per resource of ``kind`` (a commune's loudspeakers, a programme), in Vietnamese order of its
+    name: airings planned, aired, partly aired, missed and made up, and the languages used."""
+    kind_param = f"${len(args) + 1}"
+    return await conn.fetch(
+        f"""select coalesce(r.name, a.resource_id) as name, r.code, a.resource_id,
+                   count(*) filter (where {planned_sql(schema)}) as planned,
+                   count(*) filter (where {aired_sql(schema)}) as aired,
+                   count(*) filter (where {PARTIAL_SQL}) as partial,
+                   count(*) filter (where {missed_sql(schema)}) as missed,
+                   count(*) filter (where {made_up_sql(schema)}) as made_up,
+                   string_agg(distinct a.language, ', ' order by a.language) as languages
+            from {_source(schema)} {clause} and a.kind = {kind_param}
+            group by 1, 2, 3 order by coalesce(r.name, a.resource_id) {VIETNAMESE}, 3""",
+        *args,
+        kind,
+    )
+
+
+async def _published(conn: asyncpg.Connection, schema: str, clause: str, args: list[Any]) -> list:
+    """The livestreams and posts planned, in time order, each with its page, its platform, whether
+    it counts as aired (a post: confirmed, or sampled) and its figures."""
+    figures = f"""(select jsonb_object_agg(f.counter, f.value) from {schema}.figures f
+                   where f.airing_id = a.airing_id)"""
+    return await conn.fetch(
+        f"""select a.airing_id, a.kind, a.title, coalesce(r.name, a.resource_id) as page,
+                   coalesce(r.platform, '—') as platform, a.starts_at, a.status, {aired_sql(schema)} as aired,
+                   coalesce({figures}, '{{}}') as counters
+            from {_source(schema)} {clause} and a.kind in ('livestream', 'post') and {planned_sql(schema)}
+            order by a.starts_at, a.airing_id""",
+        *args,
     )

@@ -2,7 +2,7 @@
 
 The figures are the newest reading of each (airing, counter); the readings
 themselves, the time series, are not copied into a table: they are the log
-(``services.metrics.stats.airing_history`` reads an airing's stream).
+(``services.metrics.adapters.statistics.airing_history`` reads an airing's stream).
 
 The tables live in a schema of their own (a *generation*), so that a rebuild
 can fill fresh tables from the log while dashboards keep reading the current
@@ -16,13 +16,10 @@ AiringScheduled fills in the details without undoing a status already known.
 
 from __future__ import annotations
 
-import uuid
-import zlib
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
 from contracts.events import REGISTRY
 from contracts.events.metrics import SampleRecorded
@@ -40,167 +37,15 @@ from contracts.events.schedule import (
     LivestreamWentLive,
 )
 from services.eventstore.port import RecordedEvent
+from services.metrics.adapters.figures_sql import SAMPLE, SAMPLE_VERSION, write_figures
+from services.metrics.domain.figures import Figures
 
-TABLES = """
-create schema if not exists {s};
-create table if not exists {s}.resources (
-    resource_id text primary key,
-    type        text not null,
-    name        text not null,
-    province    text not null,
-    platform    text,
-    code        text,
-    languages   text[] not null default '{}'
-);
-create table if not exists {s}.campaigns (
-    campaign_id uuid primary key,
-    name        text not null,
-    province    text not null,
-    starts_on   date not null,
-    ends_on     date not null,
-    communes    text[] not null
-);
-create table if not exists {s}.airings (
-    airing_id   uuid primary key,
-    resource_id text,
-    kind        text,
-    title       text,
-    language    text,
-    campaign_id uuid,
-    starts_at   timestamptz,
-    ends_at     timestamptz,
-    status      text not null default 'scheduled',
-    actual_start timestamptz,
-    actual_end  timestamptz,
-    reason      text,
-    makeup_of   uuid,
-    as_run_at   timestamptz
-);
-alter table {s}.airings add column if not exists makeup_of uuid;
-alter table {s}.airings add column if not exists as_run_at timestamptz;
-create index if not exists airings_makeup on {s}.airings (makeup_of) where makeup_of is not null;
-create index if not exists airings_campaign on {s}.airings (campaign_id);
-create index if not exists airings_start on {s}.airings (starts_at);
-create table if not exists {s}.figures (
-    airing_id   uuid not null,
-    counter     text not null,
-    value       bigint not null,
-    sampled_at  timestamptz not null,
-    primary key (airing_id, counter)
-);
-"""
-
-SAMPLE = SampleRecorded.wire_name
-SAMPLE_VERSION = SampleRecorded.schema_version
-STORED_COLUMNS = f"""global_position, type, schema_version,
-    data->>'airing_id', data->>'sampled_at', (data->'counters')::text,
-    case when type = '{SAMPLE}' and schema_version = {SAMPLE_VERSION} then null else data::text end"""
-"""What :meth:`Figures.add_stored` reads of each event: the database picks out a current-version
-sample's three fields (cheaper than sending and parsing the whole payload); the payload of any
-other event comes whole."""
 STATUS_OF = {
     AiringCancelled: "cancelled",
     AiringBumped: "bumped",
     LivestreamWentLive: "live",
     LivestreamEnded: "ended",
 }
-
-
-async def create_tables(conn: asyncpg.Connection, schema: str) -> None:
-    """The generation's tables."""
-    lock = zlib.crc32(f"loa.metrics.readmodel.{schema}".encode())
-    await conn.execute("select pg_advisory_lock($1)", lock)
-    try:
-        await conn.execute(TABLES.replace("{s}", schema))
-    finally:
-        await conn.execute("select pg_advisory_unlock($1)", lock)
-
-
-class Figures:
-    """The newest reading of each (airing, counter) among the samples given, in any order.
-
-    The rule of ``services.metrics.domain.samples.merge``: the newest ``sampled_at``
-    wins, and of two readings at one instant the larger. :meth:`write` merges the
-    figures into a generation's table by the same rule, so that batches, passes
-    and flushes may come in any order and still give the same table.
-    """
-
-    __slots__ = ("held",)
-
-    def __init__(self) -> None:
-        self.held: dict[str, dict[str, tuple[datetime, int]]] = {}  # airing_id -> counter -> reading
-
-    def __len__(self) -> int:
-        return len(self.held)
-
-    def add(self, airing_id: str, sampled_at: datetime, counters: dict[str, int]) -> None:
-        per = self.held.get(airing_id)
-        if per is None:
-            per = self.held[airing_id] = {}
-        for name, value in counters.items():
-            reading = per.get(name)
-            if (
-                reading is None
-                or sampled_at > reading[0]
-                or (sampled_at == reading[0] and value > reading[1])
-            ):
-                per[name] = (sampled_at, value)
-
-    def add_stored(
-        self, rows: list, fromisoformat=datetime.fromisoformat, loads=orjson.loads
-    ) -> list[tuple[str, int, str]]:
-        """Rows of the log as :data:`STORED_COLUMNS` selects them. The readings of current-version
-        samples are taken (the rebuild's hot path, so :meth:`add` is inlined and nothing is
-        validated: the payload was, when it was written); (type, version, payload) of every other
-        event is returned, in order."""
-        held = self.held
-        others = []
-        for _, kind, version, airing_id, at, counters, payload in rows:
-            if payload is not None:
-                others.append((kind, version, payload))
-                continue
-            sampled_at = fromisoformat(at)
-            per = held.get(airing_id)
-            if per is None:
-                per = held[airing_id] = {}
-            for name, value in loads(counters).items():
-                reading = per.get(name)
-                if (
-                    reading is None
-                    or sampled_at > reading[0]
-                    or (sampled_at == reading[0] and value > reading[1])
-                ):
-                    per[name] = (sampled_at, value)
-        return others
-
-    async def write(self, conn: asyncpg.Connection, schema: str) -> None:
-        """Merge into ``schema``'s figures (one statement), then forget them."""
-        if not self.held:
-            return
-        # Keys are ids as the JSON spelled them: one airing spelled two ways is merged here,
-        # since one statement may not touch a row twice.
-        merged: dict[tuple[uuid.UUID, str], tuple[datetime, int]] = {}
-        for airing_id, per in self.held.items():
-            key = uuid.UUID(airing_id)
-            for name, reading in per.items():
-                held = merged.get((key, name))
-                if held is None or reading > held:
-                    merged[(key, name)] = reading
-        self.held = {}
-        airings = [k[0] for k in merged]
-        counters = [k[1] for k in merged]
-        times = [v[0] for v in merged.values()]
-        values = [v[1] for v in merged.values()]
-        # The stored figure moves only to a newer reading (or a larger one at the same instant).
-        await conn.execute(
-            f"""insert into {schema}.figures (airing_id, counter, value, sampled_at)
-                select * from unnest($1::uuid[], $2::text[], $3::bigint[], $4::timestamptz[])
-                on conflict (airing_id, counter) do update set value = excluded.value,
-                    sampled_at = excluded.sampled_at
-                where (excluded.sampled_at, excluded.value) > ({schema}.figures.sampled_at,
-                                                               {schema}.figures.value)""",
-            airings, counters, values, times,
-        )  # fmt: skip
 
 
 class StatisticsProjection:
@@ -246,7 +91,7 @@ class StatisticsProjection:
         if scheduled:
             await self._scheduled(conn, scheduled)
         if self.figures is None:
-            await figures.write(conn, self.schema)
+            await write_figures(conn, self.schema, figures)
 
     async def _scheduled(self, conn: asyncpg.Connection, run: list[AiringScheduled]) -> None:
         """A run of AiringScheduled in one statement (a rebuild meets thousands in a row)."""

@@ -24,8 +24,7 @@ import structlog
 from contracts.envelope import Envelope
 from services.bus.consumer import Handler
 from services.eventstore.codec import encode
-from services.eventstore.port import NewEvent, StreamAppend
-from services.eventstore.postgres import PostgresEventStore
+from services.eventstore.port import EventStore, NewEvent, StreamAppend
 
 log = structlog.get_logger(__name__)
 
@@ -34,13 +33,16 @@ class DivergentCopy(Exception):
     """The metrics log holds a different event at this stream version than the source sent."""
 
 
-def importer(store: PostgresEventStore) -> Handler:
-    """The consumer's handler: keeps each scheduler event in the metrics log, in stream order."""
+def importer(store: EventStore) -> Handler:
+    """The consumer's handler: keeps each scheduler event in the metrics log, in stream order.
+
+    Its reads and its append run on the consumer's connection, inside the transaction that also
+    marks the delivery handled (``connection=``, which the PostgreSQL store takes). The held
+    events wait in the store's ``held_events`` table.
+    """
     s = store.schema
     # The key append_events queues "any" appends on: every writer of a stream waits here.
     lock = "select pg_advisory_xact_lock(hashtextextended($1, 0))"
-    head = f"select coalesce(max(stream_version), 0) from {s}.events where stream_id = $1"
-    stored = f"select event_id from {s}.events where stream_id = $1 and stream_version = $2"
     hold = (
         f"insert into {s}.held_events (stream_id, stream_version, event_id, type, schema_version, "
         "data, metadata, occurred_at) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing"
@@ -57,9 +59,9 @@ def importer(store: PostgresEventStore) -> Handler:
             envelope.data, envelope.metadata, event_id=envelope.event_id, occurred_at=envelope.occurred_at
         )
         await conn.execute(lock, stream)
-        current = await conn.fetchval(head, stream)
+        current = await store.stream_head(stream, connection=conn)
         if version <= current:
-            kept = await conn.fetchval(stored, stream, version)
+            kept = await store.event_id_at(stream, version, connection=conn)
             if kept != envelope.event_id:
                 raise DivergentCopy(
                     f"{stream} version {version}: the metrics log holds {kept}, "

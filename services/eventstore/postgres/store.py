@@ -1,0 +1,44 @@
+"""The PostgreSQL event store (asyncpg): one service's log, in that service's schema.
+
+An append of one stream is one round trip; a batch is one transaction with a COPY. Readers only
+see positions below the oldest transaction still in flight, so they never pass an event that
+commits later (docs/adr/0001-gap-free-global-order.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import asyncpg
+
+from services.eventstore.migrate import check_schema_name, migrate
+from services.eventstore.postgres.append import AppendStatements, EventAppends
+from services.eventstore.postgres.notify import Notifier, listening
+from services.eventstore.postgres.read import EventReads
+
+
+class PostgresEventStore(EventAppends, EventReads):
+    """The event store of one service, kept in that service's schema."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str = "eventstore") -> None:
+        super().__init__(pool, check_schema_name(schema))
+        self.channel = f"loa_events_{schema}"
+        self._notifier = Notifier(pool, self.channel)
+        self._statements = AppendStatements(self.schema)
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations of this store's schema."""
+        async with self.pool.acquire() as conn:
+            return await migrate(conn, self.schema)
+
+    def notify_appended(self) -> None:
+        """Wake subscribers after a caller committed a transaction that appended events."""
+        self._notifier.poke()
+
+    def listen(self, callback: Callable[[], None]) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """Hold a pooled connection that LISTENs on this store's channel (see :func:`listening`)."""
+        return listening(self.pool, self.channel, callback)
+
+    async def close(self) -> None:
+        await self._notifier.close()
