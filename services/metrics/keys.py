@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from services.common.web import IdempotencyStore
+from services.common.idempotency import IdempotencyStore
 from services.metrics.generations import ReadModel
 from services.metrics.ingest import SampleIngestor
 from services.metrics.live import LiveFeed

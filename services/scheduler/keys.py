@@ -3,7 +3,7 @@
 import asyncpg
 from aiohttp import web
 
-from services.common.web import IdempotencyStore
+from services.common.idempotency import IdempotencyStore
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription
 from services.scheduler.service import Scheduler
