@@ -41,6 +41,7 @@ alter table {s}.idempotency add column if not exists location text;
 alter table {s}.idempotency add column if not exists claimed_at timestamptz not null default now()
 """
 
+
 def canonical(body: bytes) -> bytes:
     """One spelling of a JSON body (keys sorted, no whitespace), so that a retry formatted
     differently is still the same request; a body that is not JSON is compared as sent."""

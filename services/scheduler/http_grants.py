@@ -28,7 +28,7 @@ from services.scheduler.domain.grants import (
     fold_grants,
     make_code,
 )
-from services.scheduler.http import caught_up, plannable, refusals
+from services.scheduler.entrypoints.http.airings import caught_up, plannable, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
 
 routes = web.RouteTableDef()

@@ -6,7 +6,7 @@ from aiohttp import web
 from services.common.idempotency import IdempotencyStore
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription
-from services.scheduler.service import Scheduler
+from services.scheduler.app.recorder import Scheduler
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 SCHEMA = web.AppKey("schema", str)

@@ -14,11 +14,11 @@ import asyncpg
 import structlog
 
 from contracts.envelope import EventMetadata
-from services.scheduler import catalogue
+from services.scheduler.adapters import catalogue
+from services.scheduler.app.recorder import Scheduler
 from services.scheduler.domain.commands import ExtendSeries
 from services.scheduler.domain.errors import DomainError
-from services.scheduler.http_series import horizon
-from services.scheduler.service import Scheduler
+from services.scheduler.entrypoints.http.series import horizon
 
 log = structlog.get_logger(__name__)
 

@@ -19,12 +19,12 @@ from services.common.auth import Principal
 from services.common.localtime import VIETNAM, to_utc
 from services.common.query import instant, invalid
 from services.common.web import Problem, body_as, json, principal, request_metadata, require
-from services.scheduler import as_run_log, catalogue
+from services.scheduler.adapters import as_run_log, catalogue
+from services.scheduler.app.recorder import AsRunRecorder
 from services.scheduler.domain.as_run import ALREADY, CONFIRMED, REFUSED
 from services.scheduler.domain.commands import ConfirmAiring, CorrectConfirmation
-from services.scheduler.http import _operated, current, refusals, run
+from services.scheduler.entrypoints.http.airings import _operated, current, refusals, run
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
-from services.scheduler.service import AsRunRecorder
 
 routes = web.RouteTableDef()
 

@@ -37,7 +37,17 @@ from services.common.auth import Principal
 from services.common.localtime import VIETNAM, to_local, to_utc
 from services.common.query import instant, invalid, query_as
 from services.common.web import Problem, body_as, json, new_id, principal, reader, request_metadata, require
-from services.scheduler import catalogue
+from services.scheduler.adapters import catalogue
+from services.scheduler.adapters.projection import (
+    AiringQuery,
+    FeedQuery,
+    airing_by_id,
+    feed_airings,
+    feed_version,
+    find_airings,
+    recorded_at,
+)
+from services.scheduler.app.recorder import TooBusy
 from services.scheduler.calendar import LONGEST, SeriesPlan, Window, feed
 from services.scheduler.domain import bumped
 from services.scheduler.domain.commands import (
@@ -53,16 +63,6 @@ from services.scheduler.domain.commands import (
 from services.scheduler.domain.errors import Conflict, InvalidCommand, InvalidTransition, NotFound
 from services.scheduler.domain.reference import check_kind
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
-from services.scheduler.projection import (
-    AiringQuery,
-    FeedQuery,
-    airing_by_id,
-    feed_airings,
-    feed_version,
-    find_airings,
-    recorded_at,
-)
-from services.scheduler.service import TooBusy
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()

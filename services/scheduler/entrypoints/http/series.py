@@ -22,9 +22,9 @@ from contracts.http.scheduler import (
 )
 from services.common.localtime import VIETNAM
 from services.common.web import Problem, body_as, field_errors, json, new_id, principal, require
-from services.scheduler import catalogue
+from services.scheduler.adapters import catalogue
 from services.scheduler.domain.commands import EndSeries, PlanSeries, ReviseSeries, ReviseWholeSeries
-from services.scheduler.http import plannable, run
+from services.scheduler.entrypoints.http.airings import plannable, run
 from services.scheduler.keys import HORIZON_DAYS, IDEMPOTENCY, POOL, SCHEMA
 
 routes = web.RouteTableDef()

@@ -13,10 +13,10 @@ from contracts.events.reference import ResourceDescription, ResourceType
 from contracts.http.scheduler import FanOutRequest, FanOutResult, SkippedAiring, Unplaced
 from services.common.localtime import to_local, to_utc
 from services.common.web import Problem, body_as, json, new_id, request_metadata, require
-from services.scheduler import catalogue
+from services.scheduler.adapters import catalogue
 from services.scheduler.domain.fanout import CommuneSystem, FanOut, fan_out
 from services.scheduler.domain.recurrence import InvalidRecurrence, Recurrence
-from services.scheduler.http import caught_up, conflicting, in_province, refusals
+from services.scheduler.entrypoints.http.airings import caught_up, conflicting, in_province, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
 
 log = structlog.get_logger(__name__)

@@ -30,7 +30,7 @@ from services.common.sql import where
 from services.eventstore.checkpoints import CheckpointStore
 from services.eventstore.codec import decode
 from services.eventstore.port import RecordedEvent
-from services.scheduler import catalogue
+from services.scheduler.adapters import catalogue
 
 NAME = "airings-read-model"
 SCHEDULED = AiringScheduled.wire_name

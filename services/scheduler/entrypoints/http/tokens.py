@@ -15,7 +15,7 @@ from contracts.http.access import FeedLink, RevocationRequest, RevocationView
 from services.common.auth import DASHBOARD, LINK_TTL, Keyring, issue_link
 from services.common.revocations import REVOCATIONS
 from services.common.web import KEYS, SECRET, Problem, body_as, json, principal, request_metadata, require
-from services.scheduler.http import caught_up, refusals
+from services.scheduler.entrypoints.http.airings import caught_up, refusals
 from services.scheduler.keys import IDEMPOTENCY, SCHEDULER
 
 routes = web.RouteTableDef()

@@ -21,18 +21,19 @@ from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, middlewares,
 from services.eventstore.leadership import CheckpointWait, SingleActive
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription, Poison
-from services.scheduler import (
-    http,
-    http_confirmations,
-    http_fanout,
-    http_grants,
-    http_history,
-    http_reference,
-    http_series,
-    http_tokens,
-    openapi,
+from services.scheduler import http_grants, openapi
+from services.scheduler.adapters.projection import NAME, AiringsProjection, create_tables
+from services.scheduler.app.recorder import Scheduler
+from services.scheduler.entrypoints.http import (
+    airings,
+    confirmations,
+    fanout,
+    history,
+    reference,
+    series,
+    tokens,
 )
-from services.scheduler.horizon import HorizonKeeper
+from services.scheduler.entrypoints.workers.horizon import HorizonKeeper
 from services.scheduler.keys import (
     AMQP,
     HORIZON_DAYS,
@@ -44,8 +45,6 @@ from services.scheduler.keys import (
     STORE,
     SUBSCRIPTION,
 )
-from services.scheduler.projection import NAME, AiringsProjection, create_tables
-from services.scheduler.service import Scheduler
 
 log = structlog.get_logger(__name__)
 SCHEMA_NAME = "scheduler"
@@ -131,8 +130,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await connection.close()
 
     app.cleanup_ctx.extend([database, watch_revocations(schema, lambda app: app[POOL]), broker])
-    routed = (http, http_reference, http_series, http_fanout, http_tokens, http_grants, http_confirmations,
-              http_history)  # fmt: skip
+    routed = (airings, reference, series, fanout, tokens, http_grants, confirmations, history)
     for module in routed:
         app.router.add_routes(module.routes)
     app.router.add_get("/readyz", readyz)

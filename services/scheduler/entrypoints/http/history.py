@@ -14,10 +14,10 @@ from services.common import pages
 from services.common.localtime import to_local
 from services.common.query import invalid, query_as
 from services.common.web import Problem, principal
-from services.scheduler import catalogue
-from services.scheduler.http import existing
+from services.scheduler.adapters import catalogue
+from services.scheduler.app.recorder import campaign_stream, stream_of
+from services.scheduler.entrypoints.http.airings import existing
 from services.scheduler.keys import POOL, SCHEMA, STORE
-from services.scheduler.service import campaign_stream, stream_of
 
 routes = web.RouteTableDef()
 IDS = ("airing_id", "resource_id", "series_id", "campaign_id")

@@ -34,12 +34,12 @@ from services.common.web import (
     request_metadata,
     require,
 )
-from services.scheduler import catalogue
+from services.scheduler.adapters import catalogue
+from services.scheduler.app.recorder import campaign_stream, resource_stream
 from services.scheduler.domain.progress import Count, progress
 from services.scheduler.domain.reference import describe, plan_campaign
-from services.scheduler.http import caught_up, in_province, refusals
+from services.scheduler.entrypoints.http.airings import caught_up, in_province, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
-from services.scheduler.service import campaign_stream, resource_stream
 
 routes = web.RouteTableDef()
 CAMPAIGN_IDS = uuid.UUID("c2a8e3d4-1b5f-4e6a-9c7d-8e9f0a1b2c3d")
