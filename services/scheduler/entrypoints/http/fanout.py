@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
 from time import perf_counter
 
 import structlog
@@ -11,42 +10,17 @@ from aiohttp import web
 
 from contracts.events.reference import ResourceDescription, ResourceType
 from contracts.http.scheduler import FanOutRequest, FanOutResult, SkippedAiring, Unplaced
-from services.common.localtime import to_local, to_utc
+from services.common.localtime import to_local
 from services.common.web import Problem, body_as, json, new_id, request_metadata, require
 from services.scheduler.adapters import catalogue
 from services.scheduler.domain.fanout import CommuneSystem, FanOut, fan_out
-from services.scheduler.domain.recurrence import InvalidRecurrence, Recurrence
+from services.scheduler.domain.fanout_days import days_of
 from services.scheduler.entrypoints.http.airings import caught_up, conflicting, in_province, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 PLAN_IDS = uuid.UUID("9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a")
-
-
-MAX_DAYS = 400
-
-
-def days_of(body: FanOutRequest) -> list[date]:
-    """The plan's local days: the dates given, or the rule's between from_date and to_date (at most 400)."""
-    if body.dates is not None:
-        return sorted(set(body.dates))
-    first = datetime.combine(body.from_date, time())
-    try:
-        # The same checked, lazy and capped expansion as a series: a hostile rule is refused at once.
-        rule = Recurrence(body.rule, first, timedelta(minutes=1))
-        rule.check_occurs()
-        occurrences = rule.between(
-            to_utc(first), to_utc(datetime.combine(body.to_date + timedelta(days=1), time())), MAX_DAYS
-        )
-    except InvalidRecurrence as exc:
-        raise Problem(422, "Invalid fan-out", errors=[{"field": "rule", "reason": str(exc)}]) from None
-    days = sorted({o.local_start.date() for o in occurrences})
-    if len(days) > MAX_DAYS:
-        raise Problem(
-            422, "Invalid fan-out", errors=[{"field": "rule", "reason": f"more than {MAX_DAYS} days"}]
-        )
-    return days
 
 
 async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[CommuneSystem]:
@@ -134,24 +108,24 @@ async def create_fan_out(request: web.Request) -> web.Response:
         body = await body_as(request, FanOutRequest)
         plan_id = new_id(request, PLAN_IDS, who.sub, body.plan_id)
         communes = await communes_of(request, body, who)
-        plan = FanOut(
-            plan_id=plan_id,
-            title=body.title,
-            days=days_of(body),
-            duration_minutes=body.duration_minutes,
-            topic=body.topic,
-            script=body.script,
-            audio_ref=body.audio_ref,
-            campaign_id=body.campaign_id,
-            priority=body.priority,
-            window=body.window - 1,
-            start=body.start,
-            languages=tuple(body.languages) if body.languages is not None else None,
-            gap_minutes=body.gap_minutes,
-            stagger_minutes=body.stagger_minutes,
-            scripts=body.scripts,
-        )
         with refusals():
+            plan = FanOut(
+                plan_id=plan_id,
+                title=body.title,
+                days=days_of(body.dates, body.rule, body.from_date, body.to_date),
+                duration_minutes=body.duration_minutes,
+                topic=body.topic,
+                script=body.script,
+                audio_ref=body.audio_ref,
+                campaign_id=body.campaign_id,
+                priority=body.priority,
+                window=body.window - 1,
+                start=body.start,
+                languages=tuple(body.languages) if body.languages is not None else None,
+                gap_minutes=body.gap_minutes,
+                stagger_minutes=body.stagger_minutes,
+                scripts=body.scripts,
+            )
             airings, unplaceable = fan_out(communes, plan)
         if body.dry_run:
             return await preview(request, who, airings, unplaceable, plan_id)

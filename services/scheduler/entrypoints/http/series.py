@@ -7,7 +7,7 @@ moved or cancelled through /v1/airings/{id}, and the horizon never recreates it.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -24,17 +24,12 @@ from services.common.localtime import VIETNAM
 from services.common.web import Problem, body_as, field_errors, json, new_id, principal, require
 from services.scheduler.adapters import catalogue
 from services.scheduler.domain.commands import EndSeries, PlanSeries, ReviseSeries, ReviseWholeSeries
+from services.scheduler.domain.horizon import horizon, local_minute, wall_clock
 from services.scheduler.entrypoints.http.airings import plannable, run
 from services.scheduler.keys import HORIZON_DAYS, IDEMPOTENCY, POOL, SCHEMA
 
 routes = web.RouteTableDef()
 SERIES_IDS = uuid.UUID("5e1d2c3b-4a59-4687-9a8b-7c6d5e4f3a2b")
-
-
-def horizon(days: int, now: datetime | None = None) -> datetime:
-    """Airings of series exist up to the end of the local day ``days`` from now."""
-    today = (now or datetime.now(UTC)).astimezone(VIETNAM).date()
-    return datetime.combine(today + timedelta(days=days + 1), datetime.min.time(), VIETNAM).astimezone(UTC)
 
 
 async def series_view(request: web.Request, series_id: uuid.UUID) -> SeriesView:
@@ -82,7 +77,7 @@ async def create_series(request: web.Request) -> web.Response:
             resource_id=body.resource_id,
             kind=body.kind,
             definition=definition,
-            through=horizon(request.app[HORIZON_DAYS]),
+            through=horizon(request.app[HORIZON_DAYS], datetime.now(UTC)),
             campaign_id=body.campaign_id,
             skip_conflicts=body.skip_conflicts,
         )
@@ -105,15 +100,6 @@ def _merged(definition: SeriesDefinition, changes: dict) -> SeriesDefinition:
         raise Problem(422, "Invalid revision", errors=field_errors(exc)) from None
 
 
-def wall_clock(value: datetime) -> datetime:
-    """An occurrence as the series knows it: naive Vietnam wall-clock time."""
-    return value.astimezone(VIETNAM).replace(tzinfo=None) if value.tzinfo else value
-
-
-def _now_local() -> datetime:
-    return datetime.now(VIETNAM).replace(tzinfo=None, second=0, microsecond=0)
-
-
 @routes.post("/v1/series/{series_id}/revision")
 async def revise_series(request: web.Request) -> web.Response:
     who = require(request, lambda p: p.may_plan, "revise series")
@@ -132,7 +118,8 @@ async def revise_series(request: web.Request) -> web.Response:
             )
         else:
             # The whole series, from now on: what already happened stays as it was.
-            command = ReviseWholeSeries(current.series_id, _now_local(), changes, body.skip_conflicts)
+            now = local_minute(datetime.now(UTC))
+            command = ReviseWholeSeries(current.series_id, now, changes, body.skip_conflicts)
         await run(request, current.resource_id, command, who.sub)
         return json(await series_view(request, current.series_id))
 
@@ -147,7 +134,7 @@ async def end_series(request: web.Request) -> web.Response:
         current = await series_view(request, _series_id(request))
         await plannable(request, who, current.resource_id, None)
         body = await body_as(request, SeriesEndRequest)
-        effective_from = wall_clock(body.occurrence) if body.occurrence else _now_local()
+        effective_from = wall_clock(body.occurrence) if body.occurrence else local_minute(datetime.now(UTC))
         await run(
             request, current.resource_id, EndSeries(current.series_id, effective_from, body.reason), who.sub
         )

@@ -9,6 +9,7 @@ once only cost a retry.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -18,7 +19,7 @@ from services.scheduler.adapters import catalogue
 from services.scheduler.app.recorder import Scheduler
 from services.scheduler.domain.commands import ExtendSeries
 from services.scheduler.domain.errors import DomainError
-from services.scheduler.entrypoints.http.series import horizon
+from services.scheduler.domain.horizon import horizon
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +37,7 @@ class HorizonKeeper:
 
     async def fill(self) -> int:
         """Extend every series short of the horizon; the number of series extended."""
-        through = horizon(self.days)
+        through = horizon(self.days, datetime.now(UTC))
         async with self.pool.acquire() as conn:
             short = await catalogue.series_short_of(conn, self.schema, through)
         extended = 0
