@@ -7,6 +7,7 @@ store and tests/integration on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -189,3 +190,51 @@ class EventStoreContract:
     async def test_concurrent_any_appends_all_land(self, store):
         await asyncio.gather(*(store.append("airing-any", [scheduled()]) for _ in range(8)))
         assert [e.stream_version for e in await store.read_stream("airing-any")] == list(range(1, 9))
+
+    async def test_read_stream_and_read_all_until_a_position(self, store):
+        start = await store.head_position()
+        first = await store.append("sample-u1", [sample(1), sample(2)])
+        await store.append("sample-u1", [sample(3)])
+        as_then = await store.read_stream("sample-u1", until=first.last_position)
+        assert [e.data["counters"]["views"] for e in as_then] == [1, 2]
+        upto = await store.read_all(start, types=["metrics.SampleRecorded"], until=first.positions[0])
+        assert [e.global_position for e in upto] == [first.positions[0]]
+
+    async def test_read_positions_returns_those_events_in_order(self, store):
+        a = await store.append("airing-p1", [scheduled()])
+        b = await store.append("airing-p2", [scheduled(), scheduled()])
+        wanted = {b.positions[1], a.positions[0]}
+        found = await store.read_positions(wanted | {b.positions[1] + 10**9})
+        assert [e.global_position for e in found] == [a.positions[0], b.positions[1]]
+        assert await store.read_positions([]) == []
+
+    async def test_last_position_of_types_and_categories(self, store):
+        assert await store.last_position(types=["access.TokenRevoked"]) == 0
+        a = await store.append("airing-l1", [scheduled()])
+        s = await store.append("sample-l1", [sample(1)])
+        await store.append("airing-l2", [scheduled()])
+        assert await store.last_position(types=["metrics.SampleRecorded"]) == s.last_position
+        assert await store.last_position(category="sample") == s.last_position
+        assert await store.last_position() == await store.head_position()
+        [recorded] = await store.read_positions([a.last_position])
+        assert await store.last_position(recorded_until=recorded.recorded_at) >= a.last_position
+        earlier = recorded.recorded_at - timedelta(days=1)
+        assert await store.last_position(recorded_until=earlier) < a.last_position
+
+    async def test_stream_head_and_event_id_at(self, store):
+        assert await store.stream_head("airing-h1") == 0
+        events = [scheduled(), scheduled(), scheduled()]
+        await store.append("airing-h1", events)
+        assert await store.stream_head("airing-h1") == 3
+        assert await store.event_id_at("airing-h1", 2) == events[1].event_id
+        assert await store.event_id_at("airing-h1", 4) is None
+        assert await store.event_id_at("airing-h2", 1) is None
+
+    async def test_stored_event_ids_names_those_already_kept(self, store):
+        kept = [sample(1), sample(2)]
+        await store.append("sample-k1", kept)
+        await store.append("sample-k2", [sample(3)])
+        unknown = uuid4()
+        found = await store.stored_event_ids([kept[1].event_id, unknown, kept[0].event_id])
+        assert found == {kept[0].event_id, kept[1].event_id}
+        assert await store.stored_event_ids([]) == set()

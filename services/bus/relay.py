@@ -18,8 +18,7 @@ from aio_pika.abc import AbstractExchange
 from services.bus.connection import AMQP_ERRORS, connect
 from services.bus.topology import declare_consumer_queues, declare_exchanges
 from services.bus.wire import to_message
-from services.eventstore.port import RecordedEvent
-from services.eventstore.postgres import PostgresEventStore
+from services.eventstore.port import EventStore, RecordedEvent
 from services.eventstore.subscription import CatchUpSubscription
 
 log = structlog.get_logger(__name__)
@@ -30,7 +29,7 @@ class OutboxRelay:
 
     def __init__(
         self,
-        store: PostgresEventStore,
+        store: EventStore,
         amqp_url: str,
         *,
         name: str = "outbox-relay",
@@ -40,7 +39,9 @@ class OutboxRelay:
         linger: float = 0.02,
         consumers: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
-        """``consumers``: the queues to declare before the first publish (the product's relay
+        """``store``: the log to relay; the catch-up subscription that follows it keeps its
+        checkpoint in the store's database (the PostgreSQL store in every service).
+        ``consumers``: the queues to declare before the first publish (the product's relay
         passes topology.CONSUMERS; a test's relay, publishing into a shared broker, none)."""
         self.store = store
         self.consumers = consumers or {}

@@ -22,13 +22,13 @@ import structlog
 from services.bus.connection import connect
 from services.bus.topology import CONSUMERS, declare_consumer_queue, declare_exchanges, routes_to
 from services.bus.wire import to_message
-from services.eventstore.postgres import PostgresEventStore
+from services.eventstore.port import EventStore
 
 log = structlog.get_logger(__name__)
 
 
 async def replay(
-    store: PostgresEventStore,
+    store: EventStore,
     amqp_url: str,
     queue: str,
     *,
@@ -72,7 +72,7 @@ async def replay(
 
 async def _main(args: argparse.Namespace) -> int:
     from services.common.settings import Settings
-    from services.eventstore.postgres import create_pool
+    from services.eventstore.postgres import PostgresEventStore, create_pool
 
     settings = Settings()
     pool = await create_pool(settings.pg_dsn, min_size=1, max_size=2)

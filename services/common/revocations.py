@@ -11,21 +11,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
-import asyncpg
 import structlog
 from aiohttp import web
 
 from contracts.events.access import TokenRevoked
 from services.common.supervisor import SUPERVISOR
+from services.eventstore.port import EventStore
 
 log = structlog.get_logger(__name__)
 
 
 class Revocations:
-    """A set of revoked ``jti``s, refreshed from the ``events`` table of ``schema``."""
+    """A set of revoked ``jti``s, refreshed from a service's event store."""
 
-    def __init__(self, schema: str, interval: float = 1.0) -> None:
-        self.schema = schema
+    def __init__(self, interval: float = 1.0) -> None:
         self.interval = interval
         self.revoked: set[str] = set()
         self.position = 0
@@ -36,21 +35,16 @@ class Revocations:
     def add(self, jti: str) -> None:
         self.revoked.add(jti)
 
-    async def refresh(self, pool: asyncpg.Pool) -> None:
-        rows = await pool.fetch(
-            f"select global_position, data->>'jti' as jti from {self.schema}.events "
-            "where type = $1 and global_position > $2 order by global_position",
-            TokenRevoked.wire_name,
-            self.position,
-        )
-        for row in rows:
-            self.revoked.add(row["jti"])
-            self.position = row["global_position"]
+    async def refresh(self, store: EventStore) -> None:
+        while events := await store.read_all(self.position, 1000, types=[TokenRevoked.wire_name]):
+            for event in events:
+                self.revoked.add(event.data["jti"])
+                self.position = event.global_position
 
-    async def run(self, pool: asyncpg.Pool) -> None:
+    async def run(self, store: EventStore) -> None:
         while True:
             try:
-                await self.refresh(pool)
+                await self.refresh(store)
             except Exception:  # never stops: the set keeps what it knew, the next round reads the rest
                 log.exception("revoked tokens not refreshed")
             await asyncio.sleep(self.interval)
@@ -59,15 +53,15 @@ class Revocations:
 REVOCATIONS = web.AppKey("revocations", Revocations)
 
 
-def watch_revocations(schema: str, pool_of: Callable[[web.Application], asyncpg.Pool]):
-    """A ``cleanup_ctx`` that keeps ``app[REVOCATIONS]`` current (after the one opening the pool)."""
+def watch_revocations(store_of: Callable[[web.Application], EventStore]):
+    """A ``cleanup_ctx`` that keeps ``app[REVOCATIONS]`` current (after the one opening the store)."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         revocations = app[REVOCATIONS]
-        pool = pool_of(app)
-        await revocations.refresh(pool)  # refused from the first request on
+        store = store_of(app)
+        await revocations.refresh(store)  # refused from the first request on
         supervisor = app[SUPERVISOR]
-        supervisor.start("revoked-tokens", lambda: revocations.run(pool))
+        supervisor.start("revoked-tokens", lambda: revocations.run(store))
         yield
         await supervisor.stop("revoked-tokens", timeout=0)  # a sleeper: cancelled at once
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -27,7 +28,8 @@ from services.eventstore.port import (
 class InMemoryEventStore:
     """Holds every event in a list; positions are dense (1, 2, 3, …)."""
 
-    def __init__(self) -> None:
+    def __init__(self, schema: str = "memory") -> None:
+        self.schema = schema
         self._log: list[RecordedEvent] = []
         self._streams: dict[str, list[RecordedEvent]] = {}
         self._by_id: dict[UUID, RecordedEvent] = {}
@@ -109,9 +111,16 @@ class InMemoryEventStore:
 
     # -- reading ------------------------------------------------------------------
     async def read_stream(
-        self, stream_id: str, from_version: int = 1, limit: int | None = None
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        limit: int | None = None,
+        *,
+        until: int | None = None,
     ) -> list[RecordedEvent]:
         events = self._streams.get(stream_id, [])[max(from_version, 1) - 1 :]
+        if until is not None:
+            events = [e for e in events if e.global_position <= until]
         return events[:limit] if limit is not None else list(events)
 
     async def read_all(
@@ -121,21 +130,48 @@ class InMemoryEventStore:
         *,
         types: Sequence[str] | None = None,
         category: str | None = None,
+        until: int | None = None,
     ) -> list[RecordedEvent]:
-        wanted = set(types) if types else None
         out = []
         for event in self._log[max(after_position, 0) :]:
-            if wanted is not None and event.type not in wanted:
-                continue
-            if category is not None and category_of(event.stream_id) != category:
-                continue
-            out.append(event)
-            if len(out) >= limit:
+            if until is not None and event.global_position > until:
                 break
+            if _wanted(event, types, category):
+                out.append(event)
+                if len(out) >= limit:
+                    break
         return out
+
+    async def read_positions(self, positions: Collection[int]) -> list[RecordedEvent]:
+        return [self._log[p - 1] for p in sorted(set(positions)) if 0 < p <= len(self._log)]
 
     async def head_position(self) -> int:
         return len(self._log)
+
+    async def last_position(
+        self,
+        *,
+        types: Sequence[str] | None = None,
+        category: str | None = None,
+        recorded_until: datetime | None = None,
+    ) -> int:
+        log = self._log
+        if recorded_until is not None:  # recorded_at grows with the position
+            log = log[: bisect_right(log, recorded_until, key=lambda e: e.recorded_at)]
+        for event in reversed(log):
+            if _wanted(event, types, category):
+                return event.global_position
+        return 0
+
+    async def stream_head(self, stream_id: str) -> int:
+        return len(self._streams.get(stream_id, ()))
+
+    async def event_id_at(self, stream_id: str, version: int) -> UUID | None:
+        events = self._streams.get(stream_id, [])
+        return events[version - 1].event_id if 0 < version <= len(events) else None
+
+    async def stored_event_ids(self, event_ids: Collection[UUID]) -> set[UUID]:
+        return {i for i in event_ids if i in self._by_id}
 
     async def wait_for_append(self, timeout: float) -> None:
         """Wait until something is appended (a stand-in for LISTEN/NOTIFY)."""
@@ -146,6 +182,12 @@ class InMemoryEventStore:
         except TimeoutError:
             return
         self._appended.clear()
+
+
+def _wanted(event: RecordedEvent, types: Sequence[str] | None, category: str | None) -> bool:
+    if types and event.type not in types:
+        return False
+    return category is None or category_of(event.stream_id) == category
 
 
 def _has_loop() -> bool:

@@ -9,7 +9,7 @@ Positions
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -179,6 +179,9 @@ def check_append(stream_id: str, events: Sequence[NewEvent]) -> None:
 class EventStore(Protocol):
     """An append-only log of streams, read per stream or in one global order."""
 
+    schema: str
+    """The log's name: the PostgreSQL schema that holds it (``scheduler``, ``metrics``)."""
+
     async def append(
         self,
         stream_id: str,
@@ -198,9 +201,17 @@ class EventStore(Protocol):
         ...
 
     async def read_stream(
-        self, stream_id: str, from_version: int = 1, limit: int | None = None
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        limit: int | None = None,
+        *,
+        until: int | None = None,
     ) -> list[RecordedEvent]:
-        """A stream's events from ``from_version`` on, in version order."""
+        """A stream's events from ``from_version`` on, in version order.
+
+        ``until``: only events at or below this global position (the stream as it stood then).
+        """
         ...
 
     async def read_all(
@@ -210,14 +221,43 @@ class EventStore(Protocol):
         *,
         types: Sequence[str] | None = None,
         category: str | None = None,
+        until: int | None = None,
     ) -> list[RecordedEvent]:
-        """Events after ``after_position`` in global order, optionally of some types or one category.
+        """Events after ``after_position`` in global order, optionally of some types or one category,
+        and at or below ``until``.
 
         Never returns an event while an event with a lower position may still
         become visible (gap-free reading).
         """
         ...
 
+    async def read_positions(self, positions: Collection[int]) -> list[RecordedEvent]:
+        """The events stored at ``positions`` (those that exist), in global order."""
+        ...
+
     async def head_position(self) -> int:
         """The highest position a reader may safely have read up to now (0 when empty)."""
+        ...
+
+    async def last_position(
+        self,
+        *,
+        types: Sequence[str] | None = None,
+        category: str | None = None,
+        recorded_until: datetime | None = None,
+    ) -> int:
+        """The highest safe position (as :meth:`head_position`) of an event of ``types`` /
+        ``category``, recorded at or before ``recorded_until``; 0 when there is none."""
+        ...
+
+    async def stream_head(self, stream_id: str) -> int:
+        """The stream's current version: the number of its events (0 when it has none)."""
+        ...
+
+    async def event_id_at(self, stream_id: str, version: int) -> UUID | None:
+        """The id of the event at ``version`` of ``stream_id``, or None when there is none."""
+        ...
+
+    async def stored_event_ids(self, event_ids: Collection[UUID]) -> set[UUID]:
+        """Which of ``event_ids`` are stored (in any stream): what a re-sent batch may leave out."""
         ...

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -486,15 +487,22 @@ class PostgresEventStore:
 
     # -- reading ------------------------------------------------------------------
     async def read_stream(
-        self, stream_id: str, from_version: int = 1, limit: int | None = None
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        limit: int | None = None,
+        *,
+        until: int | None = None,
     ) -> list[RecordedEvent]:
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 f"{self._sql_select} where stream_id = $1 and stream_version >= $2 "
+                "and ($4::bigint is null or global_position <= $4) "
                 "order by stream_version limit $3",
                 stream_id,
                 from_version,
                 limit,
+                until,
             )
         return [_recorded(r) for r in rows]
 
@@ -524,9 +532,13 @@ class PostgresEventStore:
         *,
         types: Sequence[str] | None = None,
         category: str | None = None,
+        until: int | None = None,
         connection: asyncpg.Connection | None = None,
     ) -> list[RecordedEvent]:
         filters, extra = self.filters(types, category, first_parameter=3)
+        if until is not None:
+            extra.append(until)
+            filters += f" and global_position <= ${3 + len(extra) - 1}"
         # The safe bound filters outside the ordered, limited scan: inside it, the
         # planner cannot estimate the bound and falls back to sorting the whole range.
         # One statement, one snapshot: the bound and the rows agree.
@@ -534,12 +546,59 @@ class PostgresEventStore:
             f"select * from ({self._sql_select} where global_position > $1{filters} "
             f"order by global_position limit $2) e where e.global_position < (select {self._sql_safe})"
         )
-        if connection is not None:
-            rows = await connection.fetch(sql, after_position, limit, *extra)
-        else:
-            async with self.pool.acquire() as conn:
-                rows = await conn.fetch(sql, after_position, limit, *extra)
+        rows = await self._fetch(connection, sql, after_position, limit, *extra)
         return [_recorded(r) for r in rows]
+
+    async def read_positions(
+        self, positions: Collection[int], *, connection: asyncpg.Connection | None = None
+    ) -> list[RecordedEvent]:
+        sql = f"{self._sql_select} where global_position = any($1::bigint[]) order by global_position"
+        return [_recorded(r) for r in await self._fetch(connection, sql, list(positions))]
+
+    async def last_position(
+        self,
+        *,
+        types: Sequence[str] | None = None,
+        category: str | None = None,
+        recorded_until: datetime | None = None,
+        connection: asyncpg.Connection | None = None,
+    ) -> int:
+        filters, extra = self.filters(types, category, first_parameter=1)
+        if recorded_until is not None:
+            extra.append(recorded_until)
+            filters += f" and recorded_at <= ${len(extra)}"
+        sql = (
+            f"select max(global_position) from {self.schema}.events "
+            f"where global_position < {self._sql_safe}{filters}"
+        )
+        rows = await self._fetch(connection, sql, *extra)
+        return rows[0][0] or 0
+
+    async def stream_head(self, stream_id: str, *, connection: asyncpg.Connection | None = None) -> int:
+        """See :class:`EventStore`; with ``connection``, read inside the caller's transaction."""
+        sql = f"select max(stream_version) from {self.schema}.events where stream_id = $1"
+        rows = await self._fetch(connection, sql, stream_id)
+        return rows[0][0] or 0
+
+    async def event_id_at(
+        self, stream_id: str, version: int, *, connection: asyncpg.Connection | None = None
+    ) -> UUID | None:
+        sql = f"select event_id from {self.schema}.events where stream_id = $1 and stream_version = $2"
+        rows = await self._fetch(connection, sql, stream_id, version)
+        return rows[0][0] if rows else None
+
+    async def stored_event_ids(
+        self, event_ids: Collection[UUID], *, connection: asyncpg.Connection | None = None
+    ) -> set[UUID]:
+        sql = f"select event_id from {self.schema}.events where event_id = any($1::uuid[])"
+        return {r[0] for r in await self._fetch(connection, sql, list(event_ids))}
+
+    async def _fetch(self, connection: asyncpg.Connection | None, sql: str, *args: Any) -> list:
+        """Run a read on the caller's connection (inside its transaction) or on a pooled one."""
+        if connection is not None:
+            return await connection.fetch(sql, *args)
+        async with self.pool.acquire() as conn:
+            return await conn.fetch(sql, *args)
 
     @staticmethod
     def filters(

@@ -41,7 +41,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
     supervisor = Supervisor()
     app[SECRET] = settings.token_secret
     app[KEYS] = Keyring.from_settings(settings)
-    app[REVOCATIONS] = Revocations(schema)
+    app[REVOCATIONS] = Revocations()
     app[METRICS] = metrics
     app[SUPERVISOR] = supervisor
 
@@ -100,7 +100,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         await consumer.stop()
         await connection.close()
 
-    revocations = watch_revocations(schema, lambda app: app[READ_MODEL].store.pool)
+    revocations = watch_revocations(lambda app: app[READ_MODEL].store)
     app.cleanup_ctx.extend([database, revocations, broker])
     app.on_startup.append(freeze_startup_objects)  # after the contexts above have started
     app.router.add_routes(http.routes)

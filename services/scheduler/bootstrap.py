@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
     metrics.registry.register(TaskCollector("scheduler", supervisor))
     app[SECRET] = settings.token_secret
     app[KEYS] = Keyring.from_settings(settings)
-    app[REVOCATIONS] = Revocations(schema)
+    app[REVOCATIONS] = Revocations()
     app[METRICS] = metrics
     app[SUPERVISOR] = supervisor
     app[SCHEMA] = schema
@@ -129,7 +129,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await supervisor.stop("scheduler-relay")
         await connection.close()
 
-    app.cleanup_ctx.extend([database, watch_revocations(schema, lambda app: app[POOL]), broker])
+    app.cleanup_ctx.extend([database, watch_revocations(lambda app: app[STORE]), broker])
     routed = (airings, reference, series, fanout, tokens, http_grants, confirmations, history)
     for module in routed:
         app.router.add_routes(module.routes)
