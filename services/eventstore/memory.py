@@ -96,7 +96,7 @@ class InMemoryEventStore:
                 global_position=len(self._log) + 1,
                 type=event.type,
                 schema_version=event.schema_version,
-                data=orjson.loads(event.data) if isinstance(event.data, RawJson) else event.data,
+                data=orjson.loads(bytes(event.data)) if isinstance(event.data, RawJson) else event.data,
                 metadata=event.metadata,
                 occurred_at=event.occurred_at,
                 recorded_at=now,

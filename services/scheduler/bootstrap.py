@@ -23,9 +23,11 @@ from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription, Poison
 from services.scheduler import http_grants, openapi
 from services.scheduler.adapters.projection import NAME, AiringsProjection, create_tables
-from services.scheduler.app.recorder import Scheduler
+from services.scheduler.app.schedules import Schedules
+from services.scheduler.app.streams import Records
 from services.scheduler.entrypoints.http import (
     airings,
+    calendars,
     confirmations,
     fanout,
     history,
@@ -40,10 +42,13 @@ from services.scheduler.keys import (
     IDEMPOTENCY,
     KEEPER,
     POOL,
-    SCHEDULER,
+    RECORDS,
+    SCHEDULES,
     SCHEMA,
     STORE,
     SUBSCRIPTION,
+    WRITTEN,
+    Written,
 )
 
 log = structlog.get_logger(__name__)
@@ -63,6 +68,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
     app[SUPERVISOR] = supervisor
     app[SCHEMA] = schema
     app[HORIZON_DAYS] = settings.schedule_horizon_days
+    app[WRITTEN] = Written()
 
     async def database(app: web.Application):
         pool = await wait_for_postgres(
@@ -77,6 +83,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             await create_tables(conn, schema)
         idempotency = IdempotencyStore(pool, schema)
         await idempotency.create()
+
         # Replicas share the database: the read model and the horizon keeper run in one process
         # at a time (services/eventstore/leadership.py); every process waits on the read model.
         # The read model halts rather than skips: a run-sheet or a conflict check read from a model
@@ -95,12 +102,12 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         )
         subscription = CheckpointWait(projection, pool, schema, NAME)
         app[POOL], app[STORE], app[SUBSCRIPTION] = pool, store, subscription
-        app[SCHEDULER] = Scheduler(store)
+        app[SCHEDULES], app[RECORDS] = Schedules(store), Records(store)
         app[IDEMPOTENCY] = idempotency
 
         def horizon_keeper() -> HorizonKeeper:
             days, interval = settings.schedule_horizon_days, settings.horizon_interval
-            return HorizonKeeper(app[SCHEDULER], pool, schema, days=days, interval=interval)
+            return HorizonKeeper(app[SCHEDULES], pool, schema, days=days, interval=interval)
 
         app[KEEPER] = horizon_keeper()
         keeper = SingleActive(settings.pg_dsn, f"{schema}.series-horizon", horizon_keeper)
@@ -130,7 +137,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await connection.close()
 
     app.cleanup_ctx.extend([database, watch_revocations(lambda app: app[STORE]), broker])
-    routed = (airings, reference, series, fanout, tokens, http_grants, confirmations, history)
+    routed = (airings, calendars, reference, series, fanout, tokens, http_grants, confirmations, history)
     for module in routed:
         app.router.add_routes(module.routes)
     app.router.add_get("/readyz", readyz)

@@ -300,14 +300,5 @@ async def feed_version(conn: asyncpg.Connection, schema: str, q: FeedQuery) -> t
     return row["n"], row["latest"], row["places"]
 
 
-async def recorded_at(conn: asyncpg.Connection, schema: str, positions: set[int]) -> dict[int, datetime]:
-    """When the events at ``positions`` were recorded: the feeds' DTSTAMP and Last-Modified."""
-    rows = await conn.fetch(
-        f"select global_position, recorded_at from {schema}.events where global_position = any($1::bigint[])",
-        list(positions),
-    )
-    return {r["global_position"]: r["recorded_at"] for r in rows}
-
-
 async def airing_by_id(conn: asyncpg.Connection, schema: str, airing_id) -> asyncpg.Record | None:
     return await conn.fetchrow(f"select {VIEW_COLUMNS} from {schema}.airings where airing_id = $1", airing_id)

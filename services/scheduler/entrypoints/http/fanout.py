@@ -15,8 +15,9 @@ from services.common.web import Problem, body_as, json, new_id, request_metadata
 from services.scheduler.adapters import catalogue
 from services.scheduler.domain.fanout import CommuneSystem, FanOut, fan_out
 from services.scheduler.domain.fanout_days import days_of
-from services.scheduler.entrypoints.http.airings import caught_up, conflicting, in_province, refusals
-from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
+from services.scheduler.domain.reference import commune_errors
+from services.scheduler.entrypoints.http.answers import caught_up, conflicting, fresh, in_province, refusals
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA, SUBSCRIPTION
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -25,6 +26,7 @@ PLAN_IDS = uuid.UUID("9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a")
 
 async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[CommuneSystem]:
     schema = request.app[SCHEMA]
+    await fresh(request)
     async with request.app[POOL].acquire() as conn:
         if body.communes is not None:
             ids = list(dict.fromkeys(body.communes))
@@ -49,7 +51,8 @@ async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[Co
                 ],
             )
     found = {r["resource_id"]: r for r in rows}
-    errors = catalogue.commune_errors(ids or [], found)
+    described = {r: ResourceDescription(**row["description"]) for r, row in found.items()}
+    errors = commune_errors(ids or [], described)
     if errors:
         raise Problem(422, "Invalid fan-out", errors=errors)
     if not rows:
@@ -69,7 +72,7 @@ async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[Co
 async def preview(request: web.Request, who, airings, unplaceable, plan_id) -> web.Response:
     """A dry run: what the fan-out would plan, per commune and language, and every conflict in its way."""
     with refusals():
-        outcome = await request.app[SCHEDULER].plan_many(
+        outcome = await request.app[SCHEDULES].plan_many(
             airings, request_metadata(request, who.sub), skip_conflicts=True, dry_run=True
         )
     skipped = {s.airing.airing_id for s in outcome.skipped}
@@ -137,7 +140,7 @@ async def create_fan_out(request: web.Request) -> web.Response:
             )
         placed = perf_counter()
         with refusals():
-            outcome = await request.app[SCHEDULER].plan_many(
+            outcome = await request.app[SCHEDULES].plan_many(
                 airings, request_metadata(request, who.sub), skip_conflicts=body.skip_conflicts
             )
         committed = perf_counter()

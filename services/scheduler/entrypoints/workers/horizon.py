@@ -16,7 +16,7 @@ import structlog
 
 from contracts.envelope import EventMetadata
 from services.scheduler.adapters import catalogue
-from services.scheduler.app.recorder import Scheduler
+from services.scheduler.app.schedules import Schedules
 from services.scheduler.domain.commands import ExtendSeries
 from services.scheduler.domain.errors import DomainError
 from services.scheduler.domain.horizon import horizon
@@ -26,9 +26,9 @@ log = structlog.get_logger(__name__)
 
 class HorizonKeeper:
     def __init__(
-        self, scheduler: Scheduler, pool: asyncpg.Pool, schema: str, *, days: int, interval: float = 600
+        self, schedules: Schedules, pool: asyncpg.Pool, schema: str, *, days: int, interval: float = 600
     ) -> None:
-        self.scheduler = scheduler
+        self.schedules = schedules
         self.pool = pool
         self.schema = schema
         self.days = days
@@ -43,7 +43,7 @@ class HorizonKeeper:
         extended = 0
         for row in short:
             try:
-                outcome = await self.scheduler.execute(
+                outcome = await self.schedules.execute(
                     row["resource_id"],
                     ExtendSeries(row["series_id"], through),
                     EventMetadata(actor="horizon"),
