@@ -17,7 +17,16 @@ from services.common.revocations import REVOCATIONS, Revocations, watch_revocati
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
 from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
-from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, middlewares, readiness
+from services.common.web import (
+    KEYS,
+    METRICS,
+    SECRET,
+    VERIFIED,
+    HttpMetrics,
+    VerifiedTokens,
+    middlewares,
+    readiness,
+)
 from services.eventstore.leadership import CheckpointWait, SingleActive
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription, Poison
@@ -63,6 +72,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
     metrics.registry.register(TaskCollector("scheduler", supervisor))
     app[SECRET] = settings.token_secret
     app[KEYS] = Keyring.from_settings(settings)
+    app[VERIFIED] = VerifiedTokens()
     app[REVOCATIONS] = Revocations()
     app[METRICS] = metrics
     app[SUPERVISOR] = supervisor

@@ -69,17 +69,23 @@ def check_plans_in(who: Principal, province: str) -> None:
         scope.check_plans_in(who.sub, who.province, province)
 
 
-async def plannable(
-    store: EventStore, who: Principal, resource_id: str, kind: AiringKind | None = None
+def check_plannable(
+    who: Principal, resource_id: str, description: ResourceDescription | None, kind: AiringKind | None
 ) -> ResourceDescription:
-    """The resource a planner plans on: registered, in the planner's province, carrying ``kind``."""
-    description = await description_of(store, resource_id)
+    """A planner plans on a registered resource, in its province, of a type that airs ``kind``."""
     if description is None:
         raise UnknownResource(resource_id)
     check_plans_in(who, description.province)
     if kind is not None:
         check_kind(resource_id, description.type, kind)
     return description
+
+
+async def plannable(
+    store: EventStore, who: Principal, resource_id: str, kind: AiringKind | None = None
+) -> ResourceDescription:
+    """The resource a planner plans on, as its stream describes it (see :func:`check_plannable`)."""
+    return check_plannable(who, resource_id, await description_of(store, resource_id), kind)
 
 
 async def operable(store: EventStore, who: Principal, resource_id: str) -> None:
@@ -95,8 +101,11 @@ async def operable(store: EventStore, who: Principal, resource_id: str) -> None:
 async def schedule_airing(
     schedules: Schedules, who: Principal, command: ScheduleAiring, metadata: EventMetadata
 ) -> Recorded[ResourceSchedule]:
-    await plannable(schedules.store, who, command.resource_id, command.kind)
-    return await schedules.execute(command.resource_id, command, metadata)
+    # One read gives the resource's description and the news of its schedule.
+    state, version, described = await schedules.load_with_description(command.resource_id)
+    current = latest(described, ResourceDescribed)
+    check_plannable(who, command.resource_id, current.description if current else None, command.kind)
+    return await schedules.execute(command.resource_id, command, metadata, (state, version))
 
 
 async def plan_on(

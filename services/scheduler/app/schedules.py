@@ -25,6 +25,7 @@ from services.scheduler.app.streams import (
     contract_events,
     encode_decided,
     read_newer,
+    resource_stream,
     schedule_stream,
 )
 from services.scheduler.domain.as_run import ItemOutcome, confirm_all
@@ -76,6 +77,14 @@ class Schedules:
         newer = await self.store.read_stream(stream_id, from_version=known[0] + 1)
         return self.brought_up_to_date(stream_id, known, newer)
 
+    async def load_with_description(self, resource_id: str) -> tuple[ResourceSchedule, int, list[Event]]:
+        """The resource's schedule and the events of its description stream, in one read."""
+        stream_id, described = schedule_stream(resource_id), resource_stream(resource_id)
+        known = self.cached(stream_id)
+        newer = await read_newer(self.store, {stream_id: known[0], described: 0})
+        state, version = self.brought_up_to_date(stream_id, known, newer[stream_id])
+        return state, version, contract_events(newer[described])
+
     def _after(self, stream_id: str) -> Callable[[ResourceSchedule, int, list[Event]], ResourceSchedule]:
         def after(state: ResourceSchedule, version: int, events: list[Event]) -> ResourceSchedule:
             state = fold(events, state)
@@ -89,19 +98,30 @@ class Schedules:
         resource_id: str,
         decision: Callable[[ResourceSchedule], tuple[list[Event], T]],
         metadata: EventMetadata,
+        loaded: tuple[ResourceSchedule, int] | None = None,
     ) -> tuple[Recorded[ResourceSchedule], T]:
         """Run ``decision`` on the resource's current schedule and append its events; its answer
-        (one result per item, say) is the one decided on the schedule the events went to."""
+        (one result per item, say) is the one decided on the schedule the events went to.
+        ``loaded``: the schedule just read, for the first attempt (a race reads it again)."""
         stream_id = schedule_stream(resource_id)
-        return await append_decided(
-            self.store, stream_id, lambda: self.load(resource_id), decision, metadata, self._after(stream_id)
-        )
+        first = [loaded] if loaded is not None else []
+
+        async def load() -> tuple[ResourceSchedule, int]:
+            return first.pop() if first else await self.load(resource_id)
+
+        return await append_decided(self.store, stream_id, load, decision, metadata, self._after(stream_id))
 
     async def execute(
-        self, resource_id: str, command: Command, metadata: EventMetadata
+        self,
+        resource_id: str,
+        command: Command,
+        metadata: EventMetadata,
+        loaded: tuple[ResourceSchedule, int] | None = None,
     ) -> Recorded[ResourceSchedule]:
         """Decide ``command`` on the resource's current schedule and record what it decided."""
-        recorded, _ = await self.decide(resource_id, lambda state: (decide(state, command), None), metadata)
+        recorded, _ = await self.decide(
+            resource_id, lambda state: (decide(state, command), None), metadata, loaded
+        )
         return recorded
 
     async def plan_many(
