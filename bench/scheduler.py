@@ -475,11 +475,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.scheduler")
     parser.add_argument("--singles", action="store_true", help="only POST /v1/airings at 200 req/s vs raw")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--rate", type=float, default=200.0, help="requests per second (--singles)")
     parser.add_argument("--dsn")
     args = parser.parse_args()
     dsn = args.dsn or default_dsn()
     uvloop.install()
-    print(table(asyncio.run(singles(dsn, args.seconds) if args.singles else run(dsn))))
+    print(table(asyncio.run(singles(dsn, args.seconds, args.rate) if args.singles else run(dsn))))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
     check_actual_times,
 )
-from services.scheduler.domain.errors import Forbidden, UnknownResource
+from services.scheduler.domain.errors import DomainError, Forbidden, UnknownResource
 from services.scheduler.domain.reference import check_kind, describe, latest, plan_campaign
 from services.scheduler.domain.schedule import ResourceSchedule, decide
 
@@ -101,11 +101,17 @@ async def operable(store: EventStore, who: Principal, resource_id: str) -> None:
 async def schedule_airing(
     schedules: Schedules, who: Principal, command: ScheduleAiring, metadata: EventMetadata
 ) -> Recorded[ResourceSchedule]:
-    # One read gives the resource's description and the news of its schedule.
-    state, version, described = await schedules.load_with_description(command.resource_id)
-    current = latest(described, ResourceDescribed)
-    check_plannable(who, command.resource_id, current.description if current else None, command.kind)
-    return await schedules.execute(command.resource_id, command, metadata, (state, version))
+    # One read (or none, moments after the last) gives the resource's description and its schedule.
+    loaded, description = await schedules.load_with_description(command.resource_id)
+    try:
+        check_plannable(who, command.resource_id, description, command.kind)
+    except DomainError:
+        if loaded[2]:
+            raise
+        schedules.forget_description(command.resource_id)  # refuse only on the description as read now
+        loaded, description = await schedules.load_with_description(command.resource_id)
+        check_plannable(who, command.resource_id, description, command.kind)
+    return await schedules.execute(command.resource_id, command, metadata, loaded)
 
 
 async def plan_on(

@@ -8,12 +8,14 @@ expects the version it decided on.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
 
 from contracts.base import Event
 from contracts.envelope import EventMetadata
+from contracts.events.reference import ResourceDescribed, ResourceDescription
 from services.eventstore.codec import encode_many, random_ids
 from services.eventstore.port import EventStore, RecordedEvent, StreamAppend, WrongExpectedVersion
 from services.eventstore.replay import gc_paused
@@ -31,9 +33,11 @@ from services.scheduler.app.streams import (
 from services.scheduler.domain.as_run import ItemOutcome, confirm_all
 from services.scheduler.domain.bulk import Skipped, plan_all
 from services.scheduler.domain.commands import Command, ConfirmAiring, ScheduleAiring
+from services.scheduler.domain.reference import latest
 from services.scheduler.domain.schedule import ResourceSchedule, decide, fold
 
 T = TypeVar("T")
+DESCRIPTION_FOR = 2.0  # seconds a resource's description read for a command serves the next ones
 
 
 class Schedules:
@@ -44,6 +48,8 @@ class Schedules:
         self.cache_events = cache_events
         self._cache: OrderedDict[str, tuple[int, ResourceSchedule]] = OrderedDict()
         self._cached = 0
+        self.cache_descriptions = 10_000
+        self._descriptions: dict[str, tuple[ResourceDescription, float]] = {}
 
     def remember(self, stream_id: str, version: int, state: ResourceSchedule) -> None:
         old = self._cache.pop(stream_id, None)
@@ -77,13 +83,32 @@ class Schedules:
         newer = await self.store.read_stream(stream_id, from_version=known[0] + 1)
         return self.brought_up_to_date(stream_id, known, newer)
 
-    async def load_with_description(self, resource_id: str) -> tuple[ResourceSchedule, int, list[Event]]:
-        """The resource's schedule and the events of its description stream, in one read."""
+    async def load_with_description(
+        self, resource_id: str
+    ) -> tuple[tuple[ResourceSchedule, int, bool], ResourceDescription | None]:
+        """The resource's schedule (whether read just now) and its description, in one read or none.
+
+        When both were read moments ago (``DESCRIPTION_FOR`` seconds), neither is read again: the
+        append's expected version catches a schedule that changed meanwhile, and a description
+        changes seldom (its type never, a province rarely; this process forgets its own copy at once).
+        """
         stream_id, described = schedule_stream(resource_id), resource_stream(resource_id)
         known = self.cached(stream_id)
+        remembered = self._descriptions.get(resource_id)
+        if known[0] and remembered is not None and remembered[1] > time.monotonic():
+            return (known[1], known[0], False), remembered[0]
         newer = await read_newer(self.store, {stream_id: known[0], described: 0})
         state, version = self.brought_up_to_date(stream_id, known, newer[stream_id])
-        return state, version, contract_events(newer[described])
+        current = latest(contract_events(newer[described]), ResourceDescribed)
+        description = current.description if current is not None else None
+        if description is not None:
+            self._descriptions[resource_id] = (description, time.monotonic() + DESCRIPTION_FOR)
+            while len(self._descriptions) > self.cache_descriptions:
+                self._descriptions.pop(next(iter(self._descriptions)))
+        return (state, version, True), description
+
+    def forget_description(self, resource_id: str) -> None:
+        self._descriptions.pop(resource_id, None)
 
     def _after(self, stream_id: str) -> Callable[[ResourceSchedule, int, list[Event]], ResourceSchedule]:
         def after(state: ResourceSchedule, version: int, events: list[Event]) -> ResourceSchedule:
@@ -98,16 +123,19 @@ class Schedules:
         resource_id: str,
         decision: Callable[[ResourceSchedule], tuple[list[Event], T]],
         metadata: EventMetadata,
-        loaded: tuple[ResourceSchedule, int] | None = None,
+        loaded: tuple[ResourceSchedule, int, bool] | None = None,
     ) -> tuple[Recorded[ResourceSchedule], T]:
         """Run ``decision`` on the resource's current schedule and append its events; its answer
         (one result per item, say) is the one decided on the schedule the events went to.
-        ``loaded``: the schedule just read, for the first attempt (a race reads it again)."""
+        ``loaded``: the schedule for the first attempt and whether it was read just now; any
+        further attempt reads the stream."""
         stream_id = schedule_stream(resource_id)
         first = [loaded] if loaded is not None else []
 
-        async def load() -> tuple[ResourceSchedule, int]:
-            return first.pop() if first else await self.load(resource_id)
+        async def load() -> tuple[ResourceSchedule, int, bool]:
+            if first:
+                return first.pop()
+            return (*await self.load(resource_id), True)
 
         return await append_decided(self.store, stream_id, load, decision, metadata, self._after(stream_id))
 
@@ -116,7 +144,7 @@ class Schedules:
         resource_id: str,
         command: Command,
         metadata: EventMetadata,
-        loaded: tuple[ResourceSchedule, int] | None = None,
+        loaded: tuple[ResourceSchedule, int, bool] | None = None,
     ) -> Recorded[ResourceSchedule]:
         """Decide ``command`` on the resource's current schedule and record what it decided."""
         recorded, _ = await self.decide(

@@ -19,6 +19,7 @@ from contracts.events import REGISTRY
 from services.eventstore.codec import decode, encode_many, random_ids
 from services.eventstore.port import EventStore, NewEvent, RecordedEvent, WrongExpectedVersion
 from services.scheduler.domain.bulk import Skipped
+from services.scheduler.domain.errors import DomainError
 
 ATTEMPTS = 8
 EVENT_IDS = uuid.UUID("6b0f5d3e-8a4c-4f0e-9d7a-5c3b2a1f0e9d")
@@ -96,20 +97,30 @@ async def head_position(store: EventStore, stream_id: str, version: int) -> int:
 async def append_decided(
     store: EventStore,
     stream_id: str,
-    load: Callable[[], Awaitable[tuple[S, int]]],
+    load: Callable[[], Awaitable[tuple[S, int, bool]]],
     decision: Callable[[S], tuple[list[Event], T]],
     metadata: EventMetadata,
     after: Callable[[S, int, list[Event]], S],
 ) -> tuple[Recorded[S], T]:
     """Load the stream's state, decide, append expecting the version decided on; on a race, again.
 
+    ``load`` answers the state, its version and whether it was read from the store just now; a
+    state it remembered instead is good enough to append on (the expected version catches a stale
+    one), but a refusal or a no-op decided on it is decided again on the stream as read.
     ``after(state, version, events)`` is the state the events leave (and where a cache keeps it).
     The answer returned is the one decided on the state the events were appended to.
     """
     for _ in range(ATTEMPTS):
-        state, version = await load()
-        events, answer = decision(state)
+        state, version, read = await load()
+        try:
+            events, answer = decision(state)
+        except DomainError:
+            if read:
+                raise
+            continue
         if not events:
+            if not read:
+                continue
             # Already in effect (a retry, perhaps to another replica, of a command that was recorded).
             return Recorded([], await head_position(store, stream_id, version), state), answer
         try:
@@ -117,7 +128,7 @@ async def append_decided(
         except WrongExpectedVersion:
             continue
         if result.duplicate:  # this very request was recorded before: answer from the stream as it is
-            state, _ = await load()
+            state, _, _ = await load()
             return Recorded([], result.last_position, state), answer
         return Recorded(events, result.last_position, after(state, version, events)), answer
     raise TooBusy(f"{stream_id}: too many concurrent writers, try again")
@@ -132,9 +143,9 @@ async def record(
     """Run ``decision`` on a (short) stream's whole history and append its events (a resource's
     description, a campaign, a grant, a revocation)."""
 
-    async def load() -> tuple[list[Event], int]:
+    async def load() -> tuple[list[Event], int, bool]:
         history = contract_events(await store.read_stream(stream_id))
-        return history, len(history)
+        return history, len(history), True
 
     recorded, _ = await append_decided(
         store,

@@ -164,3 +164,30 @@ async def test_describing_a_resource_twice_records_it_once_and_says_whether_it_w
     assert len(first.events) == 1 and again.events == []
     with pytest.raises(Forbidden):
         await handlers.describe_resource(schedules.store, ELSEWHERE, EA_TU, commune("dien-bien"), META)
+
+
+async def test_a_schedule_remembered_but_changed_elsewhere_is_decided_again_on_the_stream():
+    """Two replicas: the first remembers the schedule, the second changes it; the first's next
+    command meets the change (expected version) and decides again, refusing on what is stored."""
+    first = bulletin()
+    schedules = await given(registered())
+    other_replica = Schedules(schedules.store)
+    await handlers.schedule_airing(schedules, PLANNER, first, META)
+    overlapping = bulletin(START + timedelta(minutes=30))
+    await handlers.schedule_airing(other_replica, PLANNER, overlapping, META)
+    with pytest.raises(Conflict) as err:
+        await handlers.schedule_airing(schedules, PLANNER, bulletin(START + timedelta(minutes=35)), META)
+    assert [a.airing_id for a in err.value.in_the_way] == [overlapping.airing_id]
+    # and a refusal decided on a remembered schedule is checked on the stream: none was in the way
+    await handlers.plan_on(
+        other_replica,
+        PLANNER,
+        EA_TU,
+        RescheduleAiring(overlapping.airing_id, START + timedelta(hours=5), None),
+        META,
+    )
+    recorded = await handlers.schedule_airing(
+        schedules, PLANNER, bulletin(START + timedelta(minutes=35)), META
+    )
+    assert len(recorded.events) == 1
+    assert len(await then(schedules)) == 4

@@ -39,7 +39,7 @@ from services.scheduler.app import handlers
 from services.scheduler.domain.progress import Count, progress
 from services.scheduler.domain.reference import commune_errors
 from services.scheduler.entrypoints.http.answers import fresh, refusals, wrote
-from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEMA, STORE
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA, STORE
 
 routes = web.RouteTableDef()
 CAMPAIGN_IDS = uuid.UUID("c2a8e3d4-1b5f-4e6a-9c7d-8e9f0a1b2c3d")
@@ -73,6 +73,7 @@ async def put_resource(request: web.Request) -> web.Response:
                 request.app[STORE], who, resource_id, body, request_metadata(request, who.sub)
             )
         wrote(request, recorded)
+        request.app[SCHEDULES].forget_description(resource_id)
         answer = ResourceView(resource_id=resource_id, **body.model_dump(mode="json"))
         return json(answer, 201 if created else 200)
 
