@@ -20,6 +20,7 @@ from services.common.localtime import VIETNAM, to_utc
 from services.common.query import instant, invalid
 from services.common.web import Problem, body_as, json, principal, request_metadata, require
 from services.scheduler.adapters import as_run_log, catalogue
+from services.scheduler.adapters.projection import airings_starting_at, airings_with_province
 from services.scheduler.app import handlers
 from services.scheduler.domain.as_run import ALREADY, CONFIRMED, REFUSED
 from services.scheduler.domain.commands import ConfirmAiring, CorrectConfirmation
@@ -118,10 +119,8 @@ async def confirm_many(request: web.Request) -> web.Response:
         now = datetime.now(UTC)
         await fresh(request)
         async with request.app[POOL].acquire() as conn:
-            rows = await conn.fetch(
-                f"select a.airing_id, a.resource_id, r.province from {request.app[SCHEMA]}.airings a left "
-                f"join {request.app[SCHEMA]}.resources r using (resource_id) where a.airing_id = any($1)",
-                list({item.airing_id for item in body.items}),
+            rows = await airings_with_province(
+                conn, request.app[SCHEMA], {item.airing_id for item in body.items}
             )
         known = {r["airing_id"]: r for r in rows}
         pending = []
@@ -199,14 +198,7 @@ async def _match(request: web.Request, who: Principal, rows: list[as_run_log.Log
             mine = [c for c in candidates if who.may_operate(c, province_of[c])] or candidates
             wanted.append(mine[0] if len(mine) == 1 else None)
         starts = [to_utc(datetime.combine(r.day, r.at), VIETNAM) for r in rows]
-        found = await conn.fetch(
-            f"""select a.airing_id, a.resource_id, a.starts_at, a.language, r.province from {schema}.airings a
-                left join {schema}.resources r using (resource_id)
-                join unnest($1::text[], $2::timestamptz[]) as w(resource_id, starts_at)
-                  on a.resource_id = w.resource_id and a.starts_at = w.starts_at""",
-            [w or "" for w in wanted],
-            starts,
-        )
+        found = await airings_starting_at(conn, schema, [w or "" for w in wanted], starts)
     at: dict[tuple[str, datetime], list] = defaultdict(list)
     for f in found:
         at[(f["resource_id"], f["starts_at"])].append(f)

@@ -9,7 +9,6 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.events.reference import CampaignDefinition, ResourceDescription
-from contracts.events.status import PLANNED, sql_set
 from contracts.http.scheduler import (
     CampaignChange,
     CampaignList,
@@ -35,6 +34,7 @@ from services.common.web import (
     require,
 )
 from services.scheduler.adapters import catalogue
+from services.scheduler.adapters.projection import campaign_counts
 from services.scheduler.app import handlers
 from services.scheduler.domain.progress import Count, progress
 from services.scheduler.domain.reference import commune_errors
@@ -216,13 +216,7 @@ async def campaign_progress(request: web.Request) -> web.Response:
     schema = request.app[SCHEMA]
     await fresh(request)
     async with request.app[POOL].acquire() as conn:
-        counts = await conn.fetch(
-            f"""select a.resource_id, a.language, a.kind, a.status, count(*) as n,
-                       exists (select 1 from {schema}.airings m where m.makeup_of = a.airing_id
-                               and m.status in {sql_set(PLANNED)}) as made_up
-                from {schema}.airings a where a.campaign_id = $1 group by 1, 2, 3, 4, 6""",
-            row["campaign_id"],
-        )
+        counts = await campaign_counts(conn, schema, row["campaign_id"])
         names = {
             r["resource_id"]: r["name"]
             for r in await catalogue.resources(
