@@ -315,8 +315,8 @@ def single_results(rate: float, seconds: float, loa, loa_cpu: float, raw, raw_cp
     return results
 
 
-async def singles(dsn: str, seconds: float = 30, rate: float = 200.0) -> list[Result]:
-    """Only the single-request figures: ``POST /v1/airings`` at ``rate`` req/s against the raw endpoint."""
+async def fresh_scheduler(dsn: str) -> tuple[int, dict[str, str]]:
+    """An empty scheduler schema and raw table, a free port and the service's environment."""
     conn = await asyncpg.connect(dsn)
     await conn.execute("drop schema if exists scheduler cascade")
     await conn.execute("drop table if exists bench_raw_http")
@@ -330,6 +330,12 @@ async def singles(dsn: str, seconds: float = 30, rate: float = 200.0) -> list[Re
         "LOA_LOG_LEVEL": "warning",
         "LOA_LOG_FORMAT": "json",
     }
+    return port, env
+
+
+async def singles(dsn: str, seconds: float = 30, rate: float = 200.0) -> list[Result]:
+    """Only the single-request figures: ``POST /v1/airings`` at ``rate`` req/s against the raw endpoint."""
+    port, env = await fresh_scheduler(dsn)
     base = f"http://127.0.0.1:{port}"
     timeout = aiohttp.ClientTimeout(total=600)
     async with (
@@ -352,19 +358,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def run(dsn: str, quick: bool = False) -> list[Result]:
-    conn = await asyncpg.connect(dsn)
-    await conn.execute("drop schema if exists scheduler cascade")
-    await conn.execute("drop table if exists bench_raw_http")
-    await conn.close()
-    port = free_port()
-    env = {
-        "LOA_PG_DSN": dsn,
-        "LOA_AMQP_URL": await asyncio.to_thread(bench_vhost),
-        "LOA_SCHEDULER_PORT": str(port),
-        "LOA_TOKEN_SECRET": SECRET,
-        "LOA_LOG_LEVEL": "warning",
-        "LOA_LOG_FORMAT": "json",
-    }
+    port, env = await fresh_scheduler(dsn)
     base = f"http://127.0.0.1:{port}"
     results: list[Result] = []
     timeout = aiohttp.ClientTimeout(total=600)

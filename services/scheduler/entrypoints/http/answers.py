@@ -16,6 +16,7 @@ from contracts.http.scheduler import AiringView
 from services.common.auth import Principal
 from services.common.localtime import to_local
 from services.common.web import Problem, require
+from services.scheduler.adapters import catalogue
 from services.scheduler.adapters.projection import airing_by_id
 from services.scheduler.app import handlers
 from services.scheduler.app.streams import Recorded, TooBusy
@@ -126,6 +127,9 @@ async def existing(request: web.Request) -> Any:
     async with request.app[POOL].acquire() as conn:
         row = await airing_by_id(conn, request.app[SCHEMA], airing_id)
     if row is None:
+        if request.app[SUBSCRIPTION].position < request.app[WRITTEN].position:
+            # This process wrote what the read model has not shown yet (it is halted or reconnecting).
+            raise Problem(503, "Read model behind", f"the read model has not shown airing {airing_id} yet")
         raise Problem(404, "Not found", f"no airing {airing_id}")
     return row
 
@@ -166,3 +170,17 @@ async def operated(request: web.Request, what: str) -> tuple[Any, Principal]:
     with refusals():
         await handlers.operable(request.app[STORE], who, row["resource_id"])
     return row, who
+
+
+async def campaign_row(request: web.Request):
+    """The campaign in the path, as the read model holds it (after this process's writes): 404 if none."""
+    try:
+        campaign_id = uuid.UUID(request.match_info["campaign_id"])
+    except ValueError:
+        raise Problem(404, "Not found", "campaign ids are UUIDs") from None
+    await fresh(request)
+    async with request.app[POOL].acquire() as conn:
+        row = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
+    if row is None:
+        raise Problem(404, "Not found", f"no campaign {campaign_id}")
+    return row

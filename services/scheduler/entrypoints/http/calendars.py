@@ -4,7 +4,6 @@ the series as RRULEs; 304 when the client's copy is current."""
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -19,7 +18,7 @@ from services.scheduler.adapters import catalogue
 from services.scheduler.adapters.projection import FeedQuery, feed_airings, feed_version
 from services.scheduler.app.queries import recorded_at
 from services.scheduler.calendar import LONGEST, SeriesPlan, Window, feed
-from services.scheduler.entrypoints.http.answers import fresh
+from services.scheduler.entrypoints.http.answers import campaign_row, fresh
 from services.scheduler.keys import POOL, SCHEMA, STORE
 
 routes = web.RouteTableDef()
@@ -134,13 +133,6 @@ async def resource_calendar(request: web.Request) -> web.Response:
 async def campaign_calendar(request: web.Request) -> web.Response:
     reader(request)
     query_as(request, CampaignCalendarQuery)
-    try:
-        campaign_id = uuid.UUID(request.match_info["campaign_id"])
-    except ValueError:
-        raise Problem(404, "Not found", "campaign ids are UUIDs") from None
-    await fresh(request)
-    async with request.app[POOL].acquire() as conn:
-        row = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
-    if row is None:
-        raise Problem(404, "Not found", f"no campaign {campaign_id}")
+    row = await campaign_row(request)
+    campaign_id = row["campaign_id"]
     return await _ics(request, f"Loa — {row['name']}", f"campaign-{campaign_id}", campaign_id=campaign_id)

@@ -69,6 +69,19 @@ async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[Co
     return systems
 
 
+def skipped_airings(skipped) -> list[SkippedAiring]:
+    """The airings a plan left out, each with the airings in its way."""
+    return [
+        SkippedAiring(
+            resource_id=s.airing.resource_id,
+            starts_at=to_local(s.airing.starts_at),
+            language=s.airing.language,
+            conflicts=[conflicting(a) for a in s.conflict.in_the_way],
+        )
+        for s in skipped
+    ]
+
+
 async def preview(request: web.Request, who, airings, unplaceable, plan_id) -> web.Response:
     """A dry run: what the fan-out would plan, per commune and language, and every conflict in its way."""
     with refusals():
@@ -86,15 +99,7 @@ async def preview(request: web.Request, who, airings, unplaceable, plan_id) -> w
         plan_id=plan_id,
         planned=sum(sum(c.values()) for c in by_commune.values()),
         communes=len(airings),
-        skipped=[
-            SkippedAiring(
-                resource_id=s.airing.resource_id,
-                starts_at=to_local(s.airing.starts_at),
-                language=s.airing.language,
-                conflicts=[conflicting(a) for a in s.conflict.in_the_way],
-            )
-            for s in outcome.skipped
-        ],
+        skipped=skipped_airings(outcome.skipped),
         unplaceable=[Unplaced(resource_id=u.resource_id, reason=u.reason) for u in unplaceable],
         by_commune=by_commune,
     )
@@ -162,15 +167,7 @@ async def create_fan_out(request: web.Request) -> web.Response:
             plan_id=plan_id,
             planned=wanted - len(outcome.skipped),
             communes=len(airings),
-            skipped=[
-                SkippedAiring(
-                    resource_id=s.airing.resource_id,
-                    starts_at=to_local(s.airing.starts_at),
-                    language=s.airing.language,
-                    conflicts=[conflicting(a) for a in s.conflict.in_the_way],
-                )
-                for s in outcome.skipped
-            ],
+            skipped=skipped_airings(outcome.skipped),
             unplaceable=[Unplaced(resource_id=u.resource_id, reason=u.reason) for u in unplaceable],
             read_model_caught_up=not behind,
         )

@@ -38,7 +38,7 @@ from services.scheduler.adapters.projection import campaign_counts
 from services.scheduler.app import handlers
 from services.scheduler.domain.progress import Count, progress
 from services.scheduler.domain.reference import commune_errors
-from services.scheduler.entrypoints.http.answers import fresh, refusals, wrote
+from services.scheduler.entrypoints.http.answers import campaign_row, fresh, refusals, wrote
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA, STORE
 
 routes = web.RouteTableDef()
@@ -135,19 +135,6 @@ def campaign_view(row) -> CampaignView:
     return CampaignView(campaign_id=row["campaign_id"], **row["definition"])
 
 
-async def _campaign_row(request: web.Request):
-    try:
-        campaign_id = uuid.UUID(request.match_info["campaign_id"])
-    except ValueError:
-        raise Problem(404, "Not found", "campaign ids are UUIDs") from None
-    await fresh(request)
-    async with request.app[POOL].acquire() as conn:
-        row = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
-    if row is None:
-        raise Problem(404, "Not found", f"no campaign {campaign_id}")
-    return row
-
-
 @routes.post("/v1/campaigns")
 async def create_campaign(request: web.Request) -> web.Response:
     who = require(request, lambda p: p.may_plan, "plan campaigns")
@@ -168,7 +155,7 @@ async def update_campaign(request: web.Request) -> web.Response:
     who = require(request, lambda p: p.may_plan, "plan campaigns")
 
     async def handle() -> web.Response:
-        row = await _campaign_row(request)
+        row = await campaign_row(request)
         given = await body_as(request, CampaignChange)
         definition = CampaignDefinition.model_validate(given.model_dump())
         await _save_campaign(request, row["campaign_id"], definition, who)
@@ -204,14 +191,14 @@ async def list_campaigns(request: web.Request) -> web.Response:
 @routes.get("/v1/campaigns/{campaign_id}")
 async def get_campaign(request: web.Request) -> web.Response:
     principal(request)
-    return json(campaign_view(await _campaign_row(request)))
+    return json(campaign_view(await campaign_row(request)))
 
 
 @routes.get("/v1/campaigns/{campaign_id}/progress")
 async def campaign_progress(request: web.Request) -> web.Response:
     """Planned / aired / missed against the targets, in total, per language, per kind and per commune."""
     principal(request)
-    row = await _campaign_row(request)
+    row = await campaign_row(request)
     definition = CampaignDefinition(**row["definition"])
     schema = request.app[SCHEMA]
     await fresh(request)
