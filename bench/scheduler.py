@@ -252,17 +252,76 @@ async def closed_loop(
     return len(latencies) / (time.perf_counter() - start), latencies
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user + system), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run(dsn: str, quick: bool = False) -> list[Result]:
+def airing_bodies(resources: list[str]):
+    """Endless single-airing bodies, each in a free 20-minute slot of one of ``resources`` in turn."""
+    day, i = datetime(2026, 1, 1, 5, 0), 0
+    while True:
+        slot = day + timedelta(minutes=20 * (i // len(resources)))
+        yield {"kind": "loudspeaker", "resource_id": resources[i % len(resources)],
+               "starts_at": slot.isoformat(), "duration_minutes": 15,
+               "title": "Bản tin BHXH tự nguyện", "language": "Kinh"}  # fmt: skip
+        i += 1
+
+
+async def paced_with_cpu(session, url: str, bodies, rate: float, seconds: float, headers: dict, pid: int):
+    """:func:`paced`, and the CPU time the process ``pid`` spent per request meanwhile (seconds)."""
+    before = cpu_seconds(pid)
+    latencies = await paced(session, url, bodies, rate, seconds, headers)
+    return latencies, (cpu_seconds(pid) - before) / len(latencies)
+
+
+async def raw_singles(dsn: str, rate: float, seconds: float) -> tuple[list[float], float]:
+    """The raw aiohttp + asyncpg endpoint under the same open-loop load: latencies and CPU per request."""
+    raw_port = free_port()
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with (
+        process(["-m", "bench.raw_http", "--dsn", dsn, "--port", str(raw_port)], {}, raw_port) as raw,
+        aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=64)) as session,
+    ):
+        bodies = airing_bodies([f"raw:{i}" for i in range(500)])
+        url = f"http://127.0.0.1:{raw_port}/insert"
+        await paced(session, url, bodies, rate, 1, {})
+        return await paced_with_cpu(session, url, bodies, rate, seconds, {}, raw.pid)
+
+
+def single_results(rate: float, seconds: float, loa, loa_cpu: float, raw, raw_cpu: float) -> list[Result]:
+    results = [
+        Result(
+            f"schedule request at {rate:.0f} req/s, {name}",
+            "ms",
+            percentile(loa, p) * 1000,
+            raw=percentile(raw, p) * 1000,
+            note=f"{len(loa):,} requests over {seconds:g} s, open loop; lower is better"
+            + ("; target p99 <= 3 x raw" if name == "p99" else "; target p50 <= 2 x raw"),
+        )
+        for name, p in (("p50", 0.5), ("p99", 0.99))
+    ]
+    results.append(
+        Result(
+            f"schedule request at {rate:.0f} req/s, CPU per request",
+            "ms",
+            loa_cpu * 1000,
+            raw=raw_cpu * 1000,
+            note="the service process's user + system time over the run / requests (its relay included)",
+        )
+    )
+    return results
+
+
+async def fresh_scheduler(dsn: str) -> tuple[int, dict[str, str]]:
+    """An empty scheduler schema and raw table, a free port and the service's environment."""
     conn = await asyncpg.connect(dsn)
     await conn.execute("drop schema if exists scheduler cascade")
     await conn.execute("drop table if exists bench_raw_http")
     await conn.close()
-    port, raw_port = free_port(), free_port()
+    port = free_port()
     env = {
         "LOA_PG_DSN": dsn,
         "LOA_AMQP_URL": await asyncio.to_thread(bench_vhost),
@@ -271,6 +330,35 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
         "LOA_LOG_LEVEL": "warning",
         "LOA_LOG_FORMAT": "json",
     }
+    return port, env
+
+
+async def singles(dsn: str, seconds: float = 30, rate: float = 200.0) -> list[Result]:
+    """Only the single-request figures: ``POST /v1/airings`` at ``rate`` req/s against the raw endpoint."""
+    port, env = await fresh_scheduler(dsn)
+    base = f"http://127.0.0.1:{port}"
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with (
+        process(["-m", "services.scheduler"], env, port) as scheduler,
+        aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=64)) as session,
+    ):
+        bodies = airing_bodies(await register_communes(session, base, 500, ["Kinh"], "don-le"))
+        await until_idle(dsn)
+        await paced(session, f"{base}/v1/airings", bodies, rate, 1, PLANNER)  # warm-up
+        loa, loa_cpu = await paced_with_cpu(
+            session, f"{base}/v1/airings", bodies, rate, seconds, PLANNER, scheduler.pid
+        )
+    raw, raw_cpu = await raw_singles(dsn, rate, seconds)
+    return single_results(rate, seconds, loa, loa_cpu, raw, raw_cpu)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+async def run(dsn: str, quick: bool = False) -> list[Result]:
+    port, env = await fresh_scheduler(dsn)
     base = f"http://127.0.0.1:{port}"
     results: list[Result] = []
     timeout = aiohttp.ClientTimeout(total=600)
@@ -339,21 +427,14 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
         # -- single schedule requests at 200 req/s ---------------------------------------------------
         seconds = 5 if quick else 30
         rate = 200.0
-        singles = await register_communes(session, base, 500, ["Kinh"], "don-le")
+        single_communes = await register_communes(session, base, 500, ["Kinh"], "don-le")
 
-        def airing_bodies():
-            day, i = datetime(2026, 1, 1, 5, 0), 0
-            while True:
-                slot = day + timedelta(minutes=20 * (i // len(singles)))
-                yield {"kind": "loudspeaker", "resource_id": singles[i % len(singles)],
-                       "starts_at": slot.isoformat(), "duration_minutes": 15,
-                       "title": "Bản tin BHXH tự nguyện", "language": "Kinh"}  # fmt: skip
-                i += 1
-
-        bodies = airing_bodies()
+        bodies = airing_bodies(single_communes)
         await within(600, "the relay and read model catch up", until_idle(dsn))
         await paced(session, f"{base}/v1/airings", bodies, rate, 1, PLANNER)  # warm-up
-        loa = await paced(session, f"{base}/v1/airings", bodies, rate, seconds, PLANNER)
+        loa, loa_cpu = await paced_with_cpu(
+            session, f"{base}/v1/airings", bodies, rate, seconds, PLANNER, scheduler.pid
+        )
 
         # -- the same requests as fast as 32 clients go, on one replica and then on two -------------
         await within(600, "the relay and read model catch up", until_idle(dsn))
@@ -375,23 +456,30 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
                 )
             )
 
-    async with (
-        process(["-m", "bench.raw_http", "--dsn", dsn, "--port", str(raw_port)], {}, raw_port),
-        aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=64)) as session,
-    ):
-        raw_bodies = airing_bodies()
-        url = f"http://127.0.0.1:{raw_port}/insert"
-        await paced(session, url, raw_bodies, rate, 1, {})
-        raw = await paced(session, url, raw_bodies, rate, seconds, {})
-    for name, p in (("p50", 0.5), ("p99", 0.99)):
-        results.append(
-            Result(
-                f"schedule request at 200 req/s, {name}",
-                "ms",
-                percentile(loa, p) * 1000,
-                raw=percentile(raw, p) * 1000,
-                note=f"{len(loa):,} requests over {seconds} s, open loop; lower is better"
-                + ("; target p99 < 25 ms" if name == "p99" else ""),
-            )
-        )
+    raw, raw_cpu = await raw_singles(dsn, rate, seconds)
+    results += single_results(rate, seconds, loa, loa_cpu, raw, raw_cpu)
     return results
+
+
+def main() -> None:
+    """python -m bench.scheduler --singles [--seconds 30]: the single-request figures alone."""
+    import argparse
+
+    import uvloop
+
+    from bench.__main__ import default_dsn
+    from bench.harness import table
+
+    parser = argparse.ArgumentParser(prog="python -m bench.scheduler")
+    parser.add_argument("--singles", action="store_true", help="only POST /v1/airings at 200 req/s vs raw")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--rate", type=float, default=200.0, help="requests per second (--singles)")
+    parser.add_argument("--dsn")
+    args = parser.parse_args()
+    dsn = args.dsn or default_dsn()
+    uvloop.install()
+    print(table(asyncio.run(singles(dsn, args.seconds, args.rate) if args.singles else run(dsn))))
+
+
+if __name__ == "__main__":
+    main()

@@ -18,11 +18,12 @@ from services.bus.connection import connect_robust
 from services.bus.consumer import Consumer
 from services.bus.topology import CONSUMERS
 from services.common.auth import Keyring
+from services.common.idempotency import IdempotencyStore
 from services.common.revocations import REVOCATIONS, Revocations, watch_revocations
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
 from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
-from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
+from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, middlewares, readiness
 from services.eventstore.postgres import PostgresEventStore
 from services.metrics import openapi
 from services.metrics.adapters.bus_publisher import StatisticsPublisher

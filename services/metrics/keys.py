@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from services.common.web import IdempotencyStore
+from services.common.idempotency import IdempotencyStore
 from services.metrics.adapters.bus_publisher import StatisticsPublisher
 from services.metrics.adapters.generations import StatisticsGenerations
 from services.metrics.adapters.live_feed import LiveFeed

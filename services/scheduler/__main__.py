@@ -7,7 +7,7 @@ import uvloop
 from services.common.logging import configure_logging
 from services.common.settings import Settings
 from services.common.startup import serve
-from services.scheduler.app import create_app
+from services.scheduler.bootstrap import create_app
 
 
 def main() -> None:

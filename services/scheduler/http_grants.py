@@ -31,8 +31,9 @@ from services.scheduler.domain.grants import (
     make_code,
 )
 from services.scheduler.domain.redeem_limits import FAILURES, WINDOW
-from services.scheduler.http import caught_up, plannable, refusals
-from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
+from services.scheduler.entrypoints.http.answers import caught_up, plannable, refusals
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEMA
+from services.scheduler.keys import RECORDS as SCHEDULER
 
 routes = web.RouteTableDef()
 GRANT_IDS = uuid.UUID("3f1d9c2a-5b7e-4c8d-9a6f-1e2b3c4d5e6f")

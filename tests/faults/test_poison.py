@@ -130,7 +130,8 @@ async def test_the_schedulers_read_model_halts_on_an_event_it_cannot_apply_and_s
         assert body["status"] == 503 and body["detail"].startswith("airings-read-model: halted")
         async with http.get(f"{product.scheduler.url}/healthz") as r:
             assert r.status == 200, "liveness is not readiness"
-        # Writes still go to the log; reading them back says at once that the model is behind.
+        # Writes still go to the log, answered from what was decided; reading them back says at once
+        # that the model is behind.
         airing = {
             "kind": "livestream",
             "resource_id": "page:facebook:bhxh-dak-lak",
@@ -138,7 +139,10 @@ async def test_the_schedulers_read_model_halts_on_an_event_it_cannot_apply_and_s
             "duration_minutes": 30,
             "title": "Sau khi dừng",
         }
-        started = asyncio.get_running_loop().time()
         async with http.post(f"{product.scheduler.url}/v1/airings", json=airing, headers=PLANNER) as r:
+            assert r.status == 201, await r.text()
+            location = r.headers["Location"]
+        started = asyncio.get_running_loop().time()
+        async with http.get(f"{product.scheduler.url}{location}", headers=PLANNER) as r:
             assert r.status == 503 and r.headers["Retry-After"] == "5", await r.text()
         assert asyncio.get_running_loop().time() - started < 2

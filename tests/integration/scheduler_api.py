@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.bus.topology import EVENTS_EXCHANGE, declare_exchanges
 from services.common.auth import issue
 from services.common.settings import Settings
-from services.scheduler.app import create_app
+from services.scheduler.bootstrap import create_app
 from tests.integration.pg import unique_schema
 
 SECRET = "test-secret-0123456789"

@@ -87,7 +87,7 @@ def main(service: str, schema: str, port: int) -> None:
     settings = Settings()
     configure_logging("json", "warning")
     if service == "scheduler":
-        from services.scheduler.app import create_app
+        from services.scheduler.bootstrap import create_app
     else:
         from services.metrics.bootstrap import create_app
     uvloop.install()

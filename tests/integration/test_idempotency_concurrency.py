@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.common.settings import Settings
 from services.metrics.bootstrap import create_app as create_metrics
 from services.metrics.keys import READ_MODEL
+from services.scheduler.adapters.projection import airing_by_id
 from services.scheduler.keys import POOL, SCHEMA
-from services.scheduler.projection import airing_by_id
 from tests.integration.pg import unique_schema
 from tests.integration.scheduler_api import (
     EA_TU,

@@ -17,9 +17,9 @@ from services.common.auth import (
     issue_link,
     verify,
 )
+from services.common.idempotency import canonical
 from services.common.logging import RedactTokens, redact, redact_event
 from services.common.settings import InsecureSettings, Settings
-from services.common.web import canonical
 
 SECRET = "unit-secret-0123456789abcdef0123456789"
 

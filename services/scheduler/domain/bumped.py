@@ -15,7 +15,7 @@ from contracts.events.status import AiringStatus as Status
 from services.common.localtime import to_local
 from services.scheduler.domain.commands import RestoreBumped
 from services.scheduler.domain.errors import InTheWay, NotFound
-from services.scheduler.domain.schedule import Airing, Building, ResourceSchedule
+from services.scheduler.domain.state import Airing, Building, ResourceSchedule
 
 
 @dataclass(frozen=True)

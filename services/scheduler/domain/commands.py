@@ -37,9 +37,11 @@ class ScheduleAiring:
 
 @dataclass(frozen=True)
 class RescheduleAiring:
+    """Move an airing; without ``ends_at`` it keeps its length."""
+
     airing_id: UUID
     starts_at: datetime
-    ends_at: datetime
+    ends_at: datetime | None
     reason: str | None = None
 
 

@@ -46,3 +46,14 @@ class InvalidCommand(DomainError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class Forbidden(DomainError):
+    """The actor may not act on this resource or in this province (HTTP 403)."""
+
+
+class UnknownResource(InvalidCommand):
+    """The command names a resource nobody registered (HTTP 422 on ``resource_id``)."""
+
+    def __init__(self, resource_id: str) -> None:
+        super().__init__("resource_id", f"no resource {resource_id!r}; register it first")

@@ -21,8 +21,8 @@ from pydantic import ValidationError
 from contracts.events.schedule import AiringContentChanged
 from contracts.events.series import CarriedOverride, SeriesDefinition
 from services.scheduler.domain.errors import InvalidCommand, InvalidTransition, NotFound
-from services.scheduler.domain.schedule import CONTENT, Airing, ResourceSchedule, Status
 from services.scheduler.domain.series import SeriesState
+from services.scheduler.domain.state import CONTENT, Airing, ResourceSchedule, Status
 
 
 @dataclass(frozen=True)

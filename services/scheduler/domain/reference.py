@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
@@ -56,3 +57,20 @@ def check_kind(resource_id: str, resource_type: ResourceType, kind: AiringKind) 
     if kind not in KINDS_OF[resource_type]:
         kinds = " or ".join(sorted(KINDS_OF[resource_type]))
         raise InvalidCommand("kind", f"{resource_id} is a {resource_type}: it airs {kinds}, not {kind}")
+
+
+def commune_errors(
+    ids: list[str], found: Mapping[str, ResourceDescription], province: str | None = None
+) -> list[dict[str, str]]:
+    """Field errors for the ids (``communes[i]``) that are not registered communes (of ``province``)."""
+    errors = []
+    for i, resource_id in enumerate(ids):
+        described = found.get(resource_id)
+        if described is None:
+            errors.append({"field": f"communes[{i}]", "reason": f"no resource {resource_id!r}"})
+        elif described.type is not ResourceType.commune:
+            reason = f"{resource_id} is a {described.type.value}, not a commune"
+            errors.append({"field": f"communes[{i}]", "reason": reason})
+        elif province is not None and described.province != province:
+            errors.append({"field": f"communes[{i}]", "reason": f"{resource_id} is in {described.province}"})
+    return errors

@@ -26,6 +26,7 @@ from contracts.events.series import (
     SeriesRevised,
     SkippedOccurrence,
 )
+from services.scheduler.domain.airing_rules import schedule_airing as _schedule
 from services.scheduler.domain.commands import (
     Command,
     EndSeries,
@@ -45,14 +46,8 @@ from services.scheduler.domain.overrides import (
     revise_occurrence,
 )
 from services.scheduler.domain.recurrence import MAX_OCCURRENCES, Occurrence
-from services.scheduler.domain.schedule import (
-    CONTENT,
-    ResourceSchedule,
-    Status,
-    _schedule,
-    evolve,
-)
 from services.scheduler.domain.series import Segment, SeriesState, local_instant, occurrence_id, recurrence_of
+from services.scheduler.domain.state import CONTENT, ResourceSchedule, Status, evolve
 
 
 def decide(state: ResourceSchedule, command: Command) -> list[Event]:

@@ -6,7 +6,7 @@ from io import BytesIO
 from openpyxl import Workbook, load_workbook
 
 from contracts.events.schedule import Outcome
-from services.scheduler import as_run_log
+from services.scheduler.adapters import as_run_log
 from services.scheduler.domain.as_run import ALREADY, CONFIRMED, REFUSED, confirm_all
 from services.scheduler.domain.commands import ConfirmAiring
 from tests.unit.scheduler.test_schedule import at, given, schedule

@@ -158,6 +158,13 @@ def test_rescheduling_moves_the_window_and_checks_the_new_one():
     assert decide(state, RescheduleAiring(a.airing_id, at(5, 35), at(5, 50)))
 
 
+def test_a_reschedule_without_an_end_keeps_the_length():
+    a = schedule(start=(5, 30), minutes=25)
+    state, _ = given(a)
+    [moved] = decide(state, RescheduleAiring(a.airing_id, at(6, 0), None))
+    assert (moved.starts_at, moved.ends_at) == (at(6, 0), at(6, 25))
+
+
 def test_cancelling_frees_the_slot_and_twice_is_a_no_op():
     a = schedule()
     state, _ = given(a, CancelAiring(a.airing_id, "đổi kế hoạch"))

@@ -7,7 +7,7 @@ moved or cancelled through /v1/airings/{id}, and the horizon never recreates it.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -21,33 +21,36 @@ from contracts.http.scheduler import (
     SeriesView,
 )
 from services.common.localtime import VIETNAM
-from services.common.web import Problem, body_as, field_errors, json, new_id, principal, require
-from services.scheduler import catalogue
+from services.common.web import (
+    Problem,
+    body_as,
+    field_errors,
+    json,
+    new_id,
+    principal,
+    request_metadata,
+    require,
+)
+from services.scheduler.adapters import catalogue
+from services.scheduler.app import handlers
 from services.scheduler.domain.commands import EndSeries, PlanSeries, ReviseSeries, ReviseWholeSeries
+from services.scheduler.domain.horizon import horizon, local_minute, wall_clock
 from services.scheduler.domain.overrides import ReviseOccurrence
-from services.scheduler.http import plannable, run
-from services.scheduler.keys import HORIZON_DAYS, IDEMPOTENCY, POOL, SCHEMA
+from services.scheduler.entrypoints.http.answers import caught_up, fresh, refusals
+from services.scheduler.keys import HORIZON_DAYS, IDEMPOTENCY, POOL, SCHEDULES, SCHEMA
 
 routes = web.RouteTableDef()
 SERIES_IDS = uuid.UUID("5e1d2c3b-4a59-4687-9a8b-7c6d5e4f3a2b")
 
 
-def horizon(days: int, now: datetime | None = None) -> datetime:
-    """Airings of series exist up to the end of the local day ``days`` from now."""
-    today = (now or datetime.now(UTC)).astimezone(VIETNAM).date()
-    return datetime.combine(today + timedelta(days=days + 1), datetime.min.time(), VIETNAM).astimezone(UTC)
-
-
 async def series_view(request: web.Request, series_id: uuid.UUID) -> SeriesView:
     schema = request.app[SCHEMA]
+    await fresh(request)
     async with request.app[POOL].acquire() as conn:
         row = await catalogue.series_row(conn, schema, series_id)
         if row is None:
             raise Problem(404, "Not found", f"no series {series_id}")
-        airings = await conn.fetchval(
-            f"select count(*) from {schema}.airings where series_id = $1 and status not in ('cancelled')",
-            series_id,
-        )
+        airings = await catalogue.series_airings(conn, schema, series_id)
     return SeriesView(
         series_id=row["series_id"],
         resource_id=row["resource_id"],
@@ -60,6 +63,15 @@ async def series_view(request: web.Request, series_id: uuid.UUID) -> SeriesView:
         skipped=row["skipped"],
         airings=airings,
     )
+
+
+async def _planned(request: web.Request, who, resource_id: str, command, kind=None) -> None:
+    """Decide a series command on the resource's stream; the answer (a read-model view) waits for it."""
+    with refusals():
+        recorded = await handlers.plan_on(
+            request.app[SCHEDULES], who, resource_id, command, request_metadata(request, who.sub), kind
+        )
+    await caught_up(request, recorded.position)
 
 
 def _series_id(request: web.Request) -> uuid.UUID:
@@ -75,7 +87,6 @@ async def create_series(request: web.Request) -> web.Response:
 
     async def handle() -> web.Response:
         body = await body_as(request, SeriesRequest)
-        await plannable(request, who, body.resource_id, body.kind)
         series_id = new_id(request, SERIES_IDS, who.sub, body.series_id)
         definition = SeriesDefinition(**body.model_dump(include=set(SeriesDefinition.model_fields)))
         command = PlanSeries(
@@ -83,11 +94,11 @@ async def create_series(request: web.Request) -> web.Response:
             resource_id=body.resource_id,
             kind=body.kind,
             definition=definition,
-            through=horizon(request.app[HORIZON_DAYS]),
+            through=horizon(request.app[HORIZON_DAYS], datetime.now(UTC)),
             campaign_id=body.campaign_id,
             skip_conflicts=body.skip_conflicts,
         )
-        await run(request, body.resource_id, command, who.sub)
+        await _planned(request, who, body.resource_id, command, body.kind)
         return json(await series_view(request, series_id), 201, {"Location": f"/v1/series/{series_id}"})
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
@@ -106,22 +117,12 @@ def _merged(definition: SeriesDefinition, changes: dict) -> SeriesDefinition:
         raise Problem(422, "Invalid revision", errors=field_errors(exc)) from None
 
 
-def wall_clock(value: datetime) -> datetime:
-    """An occurrence as the series knows it: naive Vietnam wall-clock time."""
-    return value.astimezone(VIETNAM).replace(tzinfo=None) if value.tzinfo else value
-
-
-def _now_local() -> datetime:
-    return datetime.now(VIETNAM).replace(tzinfo=None, second=0, microsecond=0)
-
-
 @routes.post("/v1/series/{series_id}/revision")
 async def revise_series(request: web.Request) -> web.Response:
     who = require(request, lambda p: p.may_plan, "revise series")
 
     async def handle() -> web.Response:
         current = await series_view(request, _series_id(request))
-        await plannable(request, who, current.resource_id, None)
         body = await body_as(request, SeriesRevisionRequest)
         changes = body.model_dump(
             mode="json", exclude_unset=True, exclude={"scope", "occurrence", "skip_conflicts"}
@@ -135,8 +136,9 @@ async def revise_series(request: web.Request) -> web.Response:
             )
         else:
             # The whole series, from now on: what already happened stays as it was.
-            command = ReviseWholeSeries(current.series_id, _now_local(), changes, body.skip_conflicts)
-        await run(request, current.resource_id, command, who.sub)
+            now = local_minute(datetime.now(UTC))
+            command = ReviseWholeSeries(current.series_id, now, changes, body.skip_conflicts)
+        await _planned(request, who, current.resource_id, command)
         return json(await series_view(request, current.series_id))
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
@@ -148,12 +150,10 @@ async def end_series(request: web.Request) -> web.Response:
 
     async def handle() -> web.Response:
         current = await series_view(request, _series_id(request))
-        await plannable(request, who, current.resource_id, None)
         body = await body_as(request, SeriesEndRequest)
-        effective_from = wall_clock(body.occurrence) if body.occurrence else _now_local()
-        await run(
-            request, current.resource_id, EndSeries(current.series_id, effective_from, body.reason), who.sub
-        )
+        effective_from = wall_clock(body.occurrence) if body.occurrence else local_minute(datetime.now(UTC))
+        command = EndSeries(current.series_id, effective_from, body.reason)
+        await _planned(request, who, current.resource_id, command)
         return json(await series_view(request, current.series_id))
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)

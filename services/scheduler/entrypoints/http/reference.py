@@ -9,7 +9,6 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.events.reference import CampaignDefinition, ResourceDescription
-from contracts.events.status import PLANNED, sql_set
 from contracts.http.scheduler import (
     CampaignChange,
     CampaignList,
@@ -34,12 +33,13 @@ from services.common.web import (
     request_metadata,
     require,
 )
-from services.scheduler import catalogue
+from services.scheduler.adapters import catalogue
+from services.scheduler.adapters.projection import campaign_counts
+from services.scheduler.app import handlers
 from services.scheduler.domain.progress import Count, progress
-from services.scheduler.domain.reference import describe, plan_campaign
-from services.scheduler.http import caught_up, in_province, refusals
-from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
-from services.scheduler.service import campaign_stream, resource_stream
+from services.scheduler.domain.reference import commune_errors
+from services.scheduler.entrypoints.http.answers import campaign_row, fresh, refusals, wrote
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA, STORE
 
 routes = web.RouteTableDef()
 CAMPAIGN_IDS = uuid.UUID("c2a8e3d4-1b5f-4e6a-9c7d-8e9f0a1b2c3d")
@@ -68,21 +68,14 @@ async def put_resource(request: web.Request) -> web.Response:
         resource_id_of(request)
         given = await body_as(request, ResourceRequest)
         body = ResourceDescription.model_validate(given.model_dump())
-        in_province(who, body.province)
-        async with request.app[POOL].acquire() as conn:
-            known = await catalogue.resource(conn, request.app[SCHEMA], resource_id)
-        if known is not None:
-            in_province(who, known["province"])
         with refusals():
-            outcome = await request.app[SCHEDULER].record(
-                resource_stream(resource_id),
-                lambda history: describe(history, resource_id, body),
-                request_metadata(request, who.sub),
+            recorded, created = await handlers.describe_resource(
+                request.app[STORE], who, resource_id, body, request_metadata(request, who.sub)
             )
-        await caught_up(request, outcome.position)
-        async with request.app[POOL].acquire() as conn:
-            row = await catalogue.resource(conn, request.app[SCHEMA], resource_id)
-        return json(resource_view(row), 201 if known is None else 200)
+        wrote(request, recorded)
+        request.app[SCHEDULES].forget_description(resource_id)
+        answer = ResourceView(resource_id=resource_id, **body.model_dump(mode="json"))
+        return json(answer, 201 if created else 200)
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
@@ -93,6 +86,7 @@ async def list_resources(request: web.Request) -> web.Response:
     principal(request)
     q = query_as(request, ResourcesQuery)
     after = pages.decode(q.cursor, 1)
+    await fresh(request)
     async with request.app[POOL].acquire() as conn:
         rows, total = await catalogue.resource_page(
             conn,
@@ -112,6 +106,7 @@ async def list_resources(request: web.Request) -> web.Response:
 @routes.get("/v1/resources/{resource_id}")
 async def get_resource(request: web.Request) -> web.Response:
     principal(request)
+    await fresh(request)
     async with request.app[POOL].acquire() as conn:
         row = await catalogue.resource(conn, request.app[SCHEMA], request.match_info["resource_id"])
     if row is None:
@@ -122,50 +117,22 @@ async def get_resource(request: web.Request) -> web.Response:
 # -- campaigns ------------------------------------------------------------------------
 
 
-async def _check_communes(request: web.Request, definition: CampaignDefinition) -> None:
-    if not definition.communes:
-        return
-    async with request.app[POOL].acquire() as conn:
-        rows = await catalogue.resources(
-            conn, request.app[SCHEMA], province=None, type=None, ids=definition.communes
-        )
-    found = {r["resource_id"]: r for r in rows}
-    errors = catalogue.commune_errors(definition.communes, found, definition.province)
-    if errors:
-        raise Problem(422, "Invalid campaign", errors=errors)
-
-
 async def _save_campaign(request: web.Request, campaign_id: uuid.UUID, definition: CampaignDefinition, who):
-    in_province(who, definition.province)
-    await _check_communes(request, definition)
-    async with request.app[POOL].acquire() as conn:
-        known = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
-    if known is not None:
-        in_province(who, known["province"])
+    if definition.communes:
+        found = await handlers.descriptions_of(request.app[STORE], definition.communes)
+        errors = commune_errors(definition.communes, found, definition.province)
+        if errors:
+            raise Problem(422, "Invalid campaign", errors=errors)
     with refusals():
-        outcome = await request.app[SCHEDULER].record(
-            campaign_stream(campaign_id),
-            lambda history: plan_campaign(history, campaign_id, definition),
-            request_metadata(request, who.sub),
+        recorded, created = await handlers.save_campaign(
+            request.app[STORE], who, campaign_id, definition, request_metadata(request, who.sub)
         )
-    await caught_up(request, outcome.position)
-    return known is None
+    wrote(request, recorded)
+    return created
 
 
 def campaign_view(row) -> CampaignView:
     return CampaignView(campaign_id=row["campaign_id"], **row["definition"])
-
-
-async def _campaign_row(request: web.Request):
-    try:
-        campaign_id = uuid.UUID(request.match_info["campaign_id"])
-    except ValueError:
-        raise Problem(404, "Not found", "campaign ids are UUIDs") from None
-    async with request.app[POOL].acquire() as conn:
-        row = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
-    if row is None:
-        raise Problem(404, "Not found", f"no campaign {campaign_id}")
-    return row
 
 
 @routes.post("/v1/campaigns")
@@ -177,9 +144,8 @@ async def create_campaign(request: web.Request) -> web.Response:
         campaign_id = new_id(request, CAMPAIGN_IDS, who.sub, body.campaign_id)
         definition = CampaignDefinition.model_validate(body.model_dump(exclude={"campaign_id"}))
         created = await _save_campaign(request, campaign_id, definition, who)
-        async with request.app[POOL].acquire() as conn:
-            row = await catalogue.campaign(conn, request.app[SCHEMA], campaign_id)
-        return json(campaign_view(row), 201 if created else 200, {"Location": f"/v1/campaigns/{campaign_id}"})
+        answer = CampaignView(campaign_id=campaign_id, **definition.model_dump(mode="json"))
+        return json(answer, 201 if created else 200, {"Location": f"/v1/campaigns/{campaign_id}"})
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
@@ -189,11 +155,11 @@ async def update_campaign(request: web.Request) -> web.Response:
     who = require(request, lambda p: p.may_plan, "plan campaigns")
 
     async def handle() -> web.Response:
-        row = await _campaign_row(request)
+        row = await campaign_row(request)
         given = await body_as(request, CampaignChange)
         definition = CampaignDefinition.model_validate(given.model_dump())
         await _save_campaign(request, row["campaign_id"], definition, who)
-        return json(campaign_view(await _campaign_row(request)))
+        return json(CampaignView(campaign_id=row["campaign_id"], **definition.model_dump(mode="json")))
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
@@ -208,6 +174,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
         after = (date.fromisoformat(key[0]), str(key[1]), uuid.UUID(key[2])) if key else None
     except (TypeError, ValueError):
         raise invalid("cursor", "not a cursor of this list") from None
+    await fresh(request)
     async with request.app[POOL].acquire() as conn:
         rows, total = await catalogue.campaign_page(
             conn, request.app[SCHEMA], province=q.province, after=after, limit=q.limit + 1, count=q.total
@@ -224,24 +191,19 @@ async def list_campaigns(request: web.Request) -> web.Response:
 @routes.get("/v1/campaigns/{campaign_id}")
 async def get_campaign(request: web.Request) -> web.Response:
     principal(request)
-    return json(campaign_view(await _campaign_row(request)))
+    return json(campaign_view(await campaign_row(request)))
 
 
 @routes.get("/v1/campaigns/{campaign_id}/progress")
 async def campaign_progress(request: web.Request) -> web.Response:
     """Planned / aired / missed against the targets, in total, per language, per kind and per commune."""
     principal(request)
-    row = await _campaign_row(request)
+    row = await campaign_row(request)
     definition = CampaignDefinition(**row["definition"])
     schema = request.app[SCHEMA]
+    await fresh(request)
     async with request.app[POOL].acquire() as conn:
-        counts = await conn.fetch(
-            f"""select a.resource_id, a.language, a.kind, a.status, count(*) as n,
-                       exists (select 1 from {schema}.airings m where m.makeup_of = a.airing_id
-                               and m.status in {sql_set(PLANNED)}) as made_up
-                from {schema}.airings a where a.campaign_id = $1 group by 1, 2, 3, 4, 6""",
-            row["campaign_id"],
-        )
+        counts = await campaign_counts(conn, schema, row["campaign_id"])
         names = {
             r["resource_id"]: r["name"]
             for r in await catalogue.resources(

@@ -14,10 +14,10 @@ from services.common import pages
 from services.common.localtime import to_local
 from services.common.query import invalid, query_as
 from services.common.web import Problem, principal
-from services.scheduler import catalogue
-from services.scheduler.http import existing
+from services.scheduler.adapters import catalogue
+from services.scheduler.app.streams import campaign_stream, schedule_stream
+from services.scheduler.entrypoints.http.answers import existing, fresh
 from services.scheduler.keys import POOL, SCHEMA, STORE
-from services.scheduler.service import campaign_stream, stream_of
 
 routes = web.RouteTableDef()
 IDS = ("airing_id", "resource_id", "series_id", "campaign_id")
@@ -92,7 +92,7 @@ async def airing_history(request: web.Request) -> web.Response:
         return {"made_up_by": data["airing_id"]} if data.get("makeup_of") == wanted else None
 
     return await history(
-        request, stream_of(row["resource_id"]), about, subject="airing", id=row["airing_id"],
+        request, schedule_stream(row["resource_id"]), about, subject="airing", id=row["airing_id"],
         resource_id=row["resource_id"],
     )  # fmt: skip
 
@@ -102,6 +102,7 @@ async def series_history(request: web.Request) -> web.Response:
     """The series' own events (planned, revised, ended, extended) and the scheduling of its airings."""
     principal(request)
     series_id = _id(request, "series_id")
+    await fresh(request)
     async with request.app[POOL].acquire() as conn:
         row = await catalogue.series_row(conn, request.app[SCHEMA], series_id)
     if row is None:
@@ -114,7 +115,7 @@ async def series_history(request: web.Request) -> web.Response:
         return {"airing": data["airing_id"]} if "airing_id" in data else {}
 
     return await history(
-        request, stream_of(row["resource_id"]), about, subject="series", id=series_id,
+        request, schedule_stream(row["resource_id"]), about, subject="series", id=series_id,
         resource_id=row["resource_id"],
     )  # fmt: skip
 

@@ -12,39 +12,53 @@ from services.bus.connection import connect_robust
 from services.bus.relay import OutboxRelay
 from services.bus.topology import CONSUMERS
 from services.common.auth import Keyring
+from services.common.idempotency import IdempotencyStore
 from services.common.revocations import REVOCATIONS, Revocations, watch_revocations
 from services.common.settings import Settings
 from services.common.startup import wait_for_postgres
 from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
-from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, IdempotencyStore, middlewares, readiness
+from services.common.web import (
+    KEYS,
+    METRICS,
+    SECRET,
+    VERIFIED,
+    HttpMetrics,
+    VerifiedTokens,
+    middlewares,
+    readiness,
+)
 from services.eventstore.leadership import CheckpointWait, SingleActive
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription, Poison
-from services.scheduler import (
-    http,
-    http_confirmations,
-    http_fanout,
-    http_grants,
-    http_history,
-    http_reference,
-    http_series,
-    http_tokens,
-    openapi,
+from services.scheduler import http_grants, openapi
+from services.scheduler.adapters.projection import NAME, AiringsProjection, create_tables
+from services.scheduler.app.schedules import Schedules
+from services.scheduler.app.streams import Records
+from services.scheduler.entrypoints.http import (
+    airings,
+    calendars,
+    confirmations,
+    fanout,
+    history,
+    reference,
+    series,
+    tokens,
 )
-from services.scheduler.horizon import HorizonKeeper
+from services.scheduler.entrypoints.workers.horizon import HorizonKeeper
 from services.scheduler.keys import (
     AMQP,
     HORIZON_DAYS,
     IDEMPOTENCY,
     KEEPER,
     POOL,
-    SCHEDULER,
+    RECORDS,
+    SCHEDULES,
     SCHEMA,
     STORE,
     SUBSCRIPTION,
+    WRITTEN,
+    Written,
 )
-from services.scheduler.projection import NAME, AiringsProjection, create_tables
-from services.scheduler.service import Scheduler
 
 log = structlog.get_logger(__name__)
 SCHEMA_NAME = "scheduler"
@@ -58,11 +72,13 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
     metrics.registry.register(TaskCollector("scheduler", supervisor))
     app[SECRET] = settings.token_secret
     app[KEYS] = Keyring.from_settings(settings)
+    app[VERIFIED] = VerifiedTokens()
     app[REVOCATIONS] = Revocations()
     app[METRICS] = metrics
     app[SUPERVISOR] = supervisor
     app[SCHEMA] = schema
     app[HORIZON_DAYS] = settings.schedule_horizon_days
+    app[WRITTEN] = Written()
 
     async def database(app: web.Application):
         pool = await wait_for_postgres(
@@ -77,6 +93,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
             await create_tables(conn, schema)
         idempotency = IdempotencyStore(pool, schema)
         await idempotency.create()
+
         # Replicas share the database: the read model and the horizon keeper run in one process
         # at a time (services/eventstore/leadership.py); every process waits on the read model.
         # The read model halts rather than skips: a run-sheet or a conflict check read from a model
@@ -95,12 +112,12 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         )
         subscription = CheckpointWait(projection, pool, schema, NAME)
         app[POOL], app[STORE], app[SUBSCRIPTION] = pool, store, subscription
-        app[SCHEDULER] = Scheduler(store)
+        app[SCHEDULES], app[RECORDS] = Schedules(store), Records(store)
         app[IDEMPOTENCY] = idempotency
 
         def horizon_keeper() -> HorizonKeeper:
             days, interval = settings.schedule_horizon_days, settings.horizon_interval
-            return HorizonKeeper(app[SCHEDULER], pool, schema, days=days, interval=interval)
+            return HorizonKeeper(app[SCHEDULES], pool, schema, days=days, interval=interval)
 
         app[KEEPER] = horizon_keeper()
         keeper = SingleActive(settings.pg_dsn, f"{schema}.series-horizon", horizon_keeper)
@@ -130,8 +147,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await connection.close()
 
     app.cleanup_ctx.extend([database, watch_revocations(lambda app: app[STORE]), broker])
-    routed = (http, http_reference, http_series, http_fanout, http_tokens, http_grants, http_confirmations,
-              http_history)  # fmt: skip
+    routed = (airings, calendars, reference, series, fanout, tokens, http_grants, confirmations, history)
     for module in routed:
         app.router.add_routes(module.routes)
     app.router.add_get("/readyz", readyz)

@@ -19,12 +19,13 @@ from services.common.auth import Principal
 from services.common.localtime import VIETNAM, to_utc
 from services.common.query import instant, invalid
 from services.common.web import Problem, body_as, json, principal, request_metadata, require
-from services.scheduler import as_run_log, catalogue
+from services.scheduler.adapters import as_run_log, catalogue
+from services.scheduler.adapters.projection import airings_starting_at, airings_with_province
+from services.scheduler.app import handlers
 from services.scheduler.domain.as_run import ALREADY, CONFIRMED, REFUSED
 from services.scheduler.domain.commands import ConfirmAiring, CorrectConfirmation
-from services.scheduler.http import _operated, current, refusals, run
-from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA
-from services.scheduler.service import AsRunRecorder
+from services.scheduler.entrypoints.http.answers import current, fresh, operated, refusals, wrote
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA
 
 routes = web.RouteTableDef()
 
@@ -33,7 +34,7 @@ routes = web.RouteTableDef()
 async def correct(request: web.Request) -> web.Response:
     """Change a confirmation, saying why: the latest record counts, the history keeps both (an
     operator of the resource or a planner)."""
-    row, who = await _operated(request, "correct confirmations")
+    row, who = await operated(request, "correct confirmations")
 
     async def handle() -> web.Response:
         body = await body_as(request, CorrectionRequest)
@@ -41,16 +42,20 @@ async def correct(request: web.Request) -> web.Response:
             airing_id=row["airing_id"],
             outcome=Outcome(body.outcome),
             why=body.why,
-            corrected_by=who,
+            corrected_by=who.sub,
             corrected_at=datetime.now(UTC),
             actual_start=instant(body.actual_start, "actual_start") if body.actual_start else None,
             actual_end=instant(body.actual_end, "actual_end") if body.actual_end else None,
             reason=body.reason,
         )
-        await run(request, row["resource_id"], command, who)
+        with refusals():
+            recorded = await handlers.operate_on(
+                request.app[SCHEDULES], who, row["resource_id"], command, request_metadata(request, who.sub)
+            )
+        wrote(request, recorded)
         return json(await current(request, row["airing_id"]))
 
-    return await request.app[IDEMPOTENCY].run(request, who, handle)
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
 
 # -- bulk confirmations and as-run logs -------------------------------------------------
@@ -73,7 +78,7 @@ async def _record(request: web.Request, who: Principal, pending: list[Pending]) 
             by_resource[p.resource_id].append(p)
     if by_resource:
         with refusals():
-            outcomes, _ = await AsRunRecorder(request.app[SCHEDULER]).confirm_many(
+            outcomes, _ = await request.app[SCHEDULES].confirm_many(
                 {r: [p.command for p in items] for r, items in by_resource.items()},
                 request_metadata(request, who.sub),
             )
@@ -112,11 +117,10 @@ async def confirm_many(request: web.Request) -> web.Response:
     async def handle() -> web.Response:
         body = await body_as(request, BulkConfirmationRequest)
         now = datetime.now(UTC)
+        await fresh(request)
         async with request.app[POOL].acquire() as conn:
-            rows = await conn.fetch(
-                f"select a.airing_id, a.resource_id, r.province from {request.app[SCHEMA]}.airings a left "
-                f"join {request.app[SCHEMA]}.resources r using (resource_id) where a.airing_id = any($1)",
-                list({item.airing_id for item in body.items}),
+            rows = await airings_with_province(
+                conn, request.app[SCHEMA], {item.airing_id for item in body.items}
             )
         known = {r["airing_id"]: r for r in rows}
         pending = []
@@ -180,6 +184,7 @@ async def _match(request: web.Request, who: Principal, rows: list[as_run_log.Log
     """Each row's airing: on the commune named (name, code or id, among those the operator may
     operate first), starting at the row's local date and time, in its language when given."""
     schema, now = request.app[SCHEMA], datetime.now(UTC)
+    await fresh(request)
     async with request.app[POOL].acquire() as conn:
         communes = await catalogue.resources(conn, schema, province=None, type="commune")
         names: dict[str, list[str]] = defaultdict(list)
@@ -193,14 +198,7 @@ async def _match(request: web.Request, who: Principal, rows: list[as_run_log.Log
             mine = [c for c in candidates if who.may_operate(c, province_of[c])] or candidates
             wanted.append(mine[0] if len(mine) == 1 else None)
         starts = [to_utc(datetime.combine(r.day, r.at), VIETNAM) for r in rows]
-        found = await conn.fetch(
-            f"""select a.airing_id, a.resource_id, a.starts_at, a.language, r.province from {schema}.airings a
-                left join {schema}.resources r using (resource_id)
-                join unnest($1::text[], $2::timestamptz[]) as w(resource_id, starts_at)
-                  on a.resource_id = w.resource_id and a.starts_at = w.starts_at""",
-            [w or "" for w in wanted],
-            starts,
-        )
+        found = await airings_starting_at(conn, schema, [w or "" for w in wanted], starts)
     at: dict[tuple[str, datetime], list] = defaultdict(list)
     for f in found:
         at[(f["resource_id"], f["starts_at"])].append(f)

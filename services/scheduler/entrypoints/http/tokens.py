@@ -15,8 +15,8 @@ from contracts.http.access import FeedLink, RevocationRequest, RevocationView
 from services.common.auth import DASHBOARD, LINK_TTL, Keyring, issue_link
 from services.common.revocations import REVOCATIONS
 from services.common.web import KEYS, SECRET, Problem, body_as, json, principal, request_metadata, require
-from services.scheduler.http import caught_up, refusals
-from services.scheduler.keys import IDEMPOTENCY, SCHEDULER
+from services.scheduler.entrypoints.http.answers import refusals, wrote
+from services.scheduler.keys import IDEMPOTENCY, RECORDS
 
 routes = web.RouteTableDef()
 FEEDS = re.compile(r"^/v1/(resources/[^/?#]{1,120}|campaigns/[0-9a-fA-F-]{36})/calendar\.ics$")
@@ -48,11 +48,11 @@ async def revoke(request: web.Request) -> web.Response:
             return [] if history else [event]  # revoked once; a second time changes nothing
 
         with refusals():
-            outcome = await request.app[SCHEDULER].record(
+            outcome = await request.app[RECORDS].record(
                 token_stream(jti), decide, request_metadata(request, who.sub)
             )
         request.app[REVOCATIONS].add(jti)  # at once here; the other services within seconds
-        await caught_up(request, outcome.position)
+        wrote(request, outcome)
         first = earlier[0] if earlier else event
         return json(RevocationView(jti=jti, revoked_by=first.revoked_by, revoked_at=first.revoked_at,
                                    reason=first.reason), 200 if earlier else 201)  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
 from time import perf_counter
 
 import structlog
@@ -11,46 +10,23 @@ from aiohttp import web
 
 from contracts.events.reference import ResourceDescription, ResourceType
 from contracts.http.scheduler import FanOutRequest, FanOutResult, SkippedAiring, Unplaced
-from services.common.localtime import to_local, to_utc
+from services.common.localtime import to_local
 from services.common.web import Problem, body_as, json, new_id, request_metadata, require
-from services.scheduler import catalogue
+from services.scheduler.adapters import catalogue
 from services.scheduler.domain.fanout import CommuneSystem, FanOut, fan_out
-from services.scheduler.domain.recurrence import InvalidRecurrence, Recurrence
-from services.scheduler.http import caught_up, conflicting, in_province, refusals
-from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULER, SCHEMA, SUBSCRIPTION
+from services.scheduler.domain.fanout_days import days_of
+from services.scheduler.domain.reference import commune_errors
+from services.scheduler.entrypoints.http.answers import caught_up, conflicting, fresh, in_province, refusals
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA, SUBSCRIPTION
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 PLAN_IDS = uuid.UUID("9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a")
 
 
-MAX_DAYS = 400
-
-
-def days_of(body: FanOutRequest) -> list[date]:
-    """The plan's local days: the dates given, or the rule's between from_date and to_date (at most 400)."""
-    if body.dates is not None:
-        return sorted(set(body.dates))
-    first = datetime.combine(body.from_date, time())
-    try:
-        # The same checked, lazy and capped expansion as a series: a hostile rule is refused at once.
-        rule = Recurrence(body.rule, first, timedelta(minutes=1))
-        rule.check_occurs()
-        occurrences = rule.between(
-            to_utc(first), to_utc(datetime.combine(body.to_date + timedelta(days=1), time())), MAX_DAYS
-        )
-    except InvalidRecurrence as exc:
-        raise Problem(422, "Invalid fan-out", errors=[{"field": "rule", "reason": str(exc)}]) from None
-    days = sorted({o.local_start.date() for o in occurrences})
-    if len(days) > MAX_DAYS:
-        raise Problem(
-            422, "Invalid fan-out", errors=[{"field": "rule", "reason": f"more than {MAX_DAYS} days"}]
-        )
-    return days
-
-
 async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[CommuneSystem]:
     schema = request.app[SCHEMA]
+    await fresh(request)
     async with request.app[POOL].acquire() as conn:
         if body.communes is not None:
             ids = list(dict.fromkeys(body.communes))
@@ -75,7 +51,8 @@ async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[Co
                 ],
             )
     found = {r["resource_id"]: r for r in rows}
-    errors = catalogue.commune_errors(ids or [], found)
+    described = {r: ResourceDescription(**row["description"]) for r, row in found.items()}
+    errors = commune_errors(ids or [], described)
     if errors:
         raise Problem(422, "Invalid fan-out", errors=errors)
     if not rows:
@@ -92,10 +69,23 @@ async def communes_of(request: web.Request, body: FanOutRequest, who) -> list[Co
     return systems
 
 
+def skipped_airings(skipped) -> list[SkippedAiring]:
+    """The airings a plan left out, each with the airings in its way."""
+    return [
+        SkippedAiring(
+            resource_id=s.airing.resource_id,
+            starts_at=to_local(s.airing.starts_at),
+            language=s.airing.language,
+            conflicts=[conflicting(a) for a in s.conflict.in_the_way],
+        )
+        for s in skipped
+    ]
+
+
 async def preview(request: web.Request, who, airings, unplaceable, plan_id) -> web.Response:
     """A dry run: what the fan-out would plan, per commune and language, and every conflict in its way."""
     with refusals():
-        outcome = await request.app[SCHEDULER].plan_many(
+        outcome = await request.app[SCHEDULES].plan_many(
             airings, request_metadata(request, who.sub), skip_conflicts=True, dry_run=True
         )
     skipped = {s.airing.airing_id for s in outcome.skipped}
@@ -109,15 +99,7 @@ async def preview(request: web.Request, who, airings, unplaceable, plan_id) -> w
         plan_id=plan_id,
         planned=sum(sum(c.values()) for c in by_commune.values()),
         communes=len(airings),
-        skipped=[
-            SkippedAiring(
-                resource_id=s.airing.resource_id,
-                starts_at=to_local(s.airing.starts_at),
-                language=s.airing.language,
-                conflicts=[conflicting(a) for a in s.conflict.in_the_way],
-            )
-            for s in outcome.skipped
-        ],
+        skipped=skipped_airings(outcome.skipped),
         unplaceable=[Unplaced(resource_id=u.resource_id, reason=u.reason) for u in unplaceable],
         by_commune=by_commune,
     )
@@ -134,24 +116,24 @@ async def create_fan_out(request: web.Request) -> web.Response:
         body = await body_as(request, FanOutRequest)
         plan_id = new_id(request, PLAN_IDS, who.sub, body.plan_id)
         communes = await communes_of(request, body, who)
-        plan = FanOut(
-            plan_id=plan_id,
-            title=body.title,
-            days=days_of(body),
-            duration_minutes=body.duration_minutes,
-            topic=body.topic,
-            script=body.script,
-            audio_ref=body.audio_ref,
-            campaign_id=body.campaign_id,
-            priority=body.priority,
-            window=body.window - 1,
-            start=body.start,
-            languages=tuple(body.languages) if body.languages is not None else None,
-            gap_minutes=body.gap_minutes,
-            stagger_minutes=body.stagger_minutes,
-            scripts=body.scripts,
-        )
         with refusals():
+            plan = FanOut(
+                plan_id=plan_id,
+                title=body.title,
+                days=days_of(body.dates, body.rule, body.from_date, body.to_date),
+                duration_minutes=body.duration_minutes,
+                topic=body.topic,
+                script=body.script,
+                audio_ref=body.audio_ref,
+                campaign_id=body.campaign_id,
+                priority=body.priority,
+                window=body.window - 1,
+                start=body.start,
+                languages=tuple(body.languages) if body.languages is not None else None,
+                gap_minutes=body.gap_minutes,
+                stagger_minutes=body.stagger_minutes,
+                scripts=body.scripts,
+            )
             airings, unplaceable = fan_out(communes, plan)
         if body.dry_run:
             return await preview(request, who, airings, unplaceable, plan_id)
@@ -163,7 +145,7 @@ async def create_fan_out(request: web.Request) -> web.Response:
             )
         placed = perf_counter()
         with refusals():
-            outcome = await request.app[SCHEDULER].plan_many(
+            outcome = await request.app[SCHEDULES].plan_many(
                 airings, request_metadata(request, who.sub), skip_conflicts=body.skip_conflicts
             )
         committed = perf_counter()
@@ -185,15 +167,7 @@ async def create_fan_out(request: web.Request) -> web.Response:
             plan_id=plan_id,
             planned=wanted - len(outcome.skipped),
             communes=len(airings),
-            skipped=[
-                SkippedAiring(
-                    resource_id=s.airing.resource_id,
-                    starts_at=to_local(s.airing.starts_at),
-                    language=s.airing.language,
-                    conflicts=[conflicting(a) for a in s.conflict.in_the_way],
-                )
-                for s in outcome.skipped
-            ],
+            skipped=skipped_airings(outcome.skipped),
             unplaceable=[Unplaced(resource_id=u.resource_id, reason=u.reason) for u in unplaceable],
             read_model_caught_up=not behind,
         )

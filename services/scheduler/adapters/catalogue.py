@@ -237,19 +237,9 @@ async def series_short_of(conn: asyncpg.Connection, schema: str, horizon) -> lis
     )
 
 
-def commune_errors(
-    ids: list[str], found: dict[str, Any], province: str | None = None
-) -> list[dict[str, str]]:
-    """Field errors for the ids (``communes[i]``) that are not registered communes (of ``province``)."""
-    errors = []
-    for i, resource_id in enumerate(ids):
-        row = found.get(resource_id)
-        if row is None:
-            errors.append({"field": f"communes[{i}]", "reason": f"no resource {resource_id!r}"})
-        elif row["type"] != "commune":
-            errors.append(
-                {"field": f"communes[{i}]", "reason": f"{resource_id} is a {row['type']}, not a commune"}
-            )
-        elif province is not None and row["province"] != province:
-            errors.append({"field": f"communes[{i}]", "reason": f"{resource_id} is in {row['province']}"})
-    return errors
+async def series_airings(conn: asyncpg.Connection, schema: str, series_id) -> int:
+    """How many airings of the series are not cancelled."""
+    return await conn.fetchval(
+        f"select count(*) from {schema}.airings where series_id = $1 and status not in ('cancelled')",
+        series_id,
+    )

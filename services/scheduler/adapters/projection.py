@@ -27,11 +27,12 @@ from contracts.events.schedule import (
     LivestreamWentLive,
 )
 from contracts.events.series import SeriesRevised
+from contracts.events.status import PLANNED, sql_set
 from services.common.sql import where
 from services.eventstore.checkpoints import CheckpointStore
 from services.eventstore.codec import decode
 from services.eventstore.port import RecordedEvent
-from services.scheduler import catalogue
+from services.scheduler.adapters import catalogue
 
 NAME = "airings-read-model"
 SCHEDULED = AiringScheduled.wire_name
@@ -304,14 +305,40 @@ async def feed_version(conn: asyncpg.Connection, schema: str, q: FeedQuery) -> t
     return row["n"], row["latest"], row["places"]
 
 
-async def recorded_at(conn: asyncpg.Connection, schema: str, positions: set[int]) -> dict[int, datetime]:
-    """When the events at ``positions`` were recorded: the feeds' DTSTAMP and Last-Modified."""
-    rows = await conn.fetch(
-        f"select global_position, recorded_at from {schema}.events where global_position = any($1::bigint[])",
-        list(positions),
-    )
-    return {r["global_position"]: r["recorded_at"] for r in rows}
-
-
 async def airing_by_id(conn: asyncpg.Connection, schema: str, airing_id) -> asyncpg.Record | None:
     return await conn.fetchrow(f"select {VIEW_COLUMNS} from {schema}.airings where airing_id = $1", airing_id)
+
+
+async def airings_with_province(conn: asyncpg.Connection, schema: str, airing_ids) -> list[asyncpg.Record]:
+    """The airings among ``airing_ids`` that exist, with their resource and its province."""
+    return await conn.fetch(
+        f"select a.airing_id, a.resource_id, r.province from {schema}.airings a left "
+        f"join {schema}.resources r using (resource_id) where a.airing_id = any($1)",
+        list(airing_ids),
+    )
+
+
+async def airings_starting_at(
+    conn: asyncpg.Connection, schema: str, resource_ids: list[str], starts: list[datetime]
+) -> list[asyncpg.Record]:
+    """The airings starting at each (resource, instant) pair given, with the resource's province."""
+    return await conn.fetch(
+        f"""select a.airing_id, a.resource_id, a.starts_at, a.language, r.province from {schema}.airings a
+            left join {schema}.resources r using (resource_id)
+            join unnest($1::text[], $2::timestamptz[]) as w(resource_id, starts_at)
+              on a.resource_id = w.resource_id and a.starts_at = w.starts_at""",
+        resource_ids,
+        starts,
+    )
+
+
+async def campaign_counts(conn: asyncpg.Connection, schema: str, campaign_id) -> list[asyncpg.Record]:
+    """A campaign's airings counted by resource, language, kind and status, and whether each
+    group's airings were made up (by a planned make-up)."""
+    return await conn.fetch(
+        f"""select a.resource_id, a.language, a.kind, a.status, count(*) as n,
+                   exists (select 1 from {schema}.airings m where m.makeup_of = a.airing_id
+                           and m.status in {sql_set(PLANNED)}) as made_up
+            from {schema}.airings a where a.campaign_id = $1 group by 1, 2, 3, 4, 6""",
+        campaign_id,
+    )

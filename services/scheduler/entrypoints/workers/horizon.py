@@ -9,25 +9,26 @@ once only cost a retry.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
 
 from contracts.envelope import EventMetadata
-from services.scheduler import catalogue
+from services.scheduler.adapters import catalogue
+from services.scheduler.app.schedules import Schedules
 from services.scheduler.domain.commands import ExtendSeries
 from services.scheduler.domain.errors import DomainError
-from services.scheduler.http_series import horizon
-from services.scheduler.service import Scheduler
+from services.scheduler.domain.horizon import horizon
 
 log = structlog.get_logger(__name__)
 
 
 class HorizonKeeper:
     def __init__(
-        self, scheduler: Scheduler, pool: asyncpg.Pool, schema: str, *, days: int, interval: float = 600
+        self, schedules: Schedules, pool: asyncpg.Pool, schema: str, *, days: int, interval: float = 600
     ) -> None:
-        self.scheduler = scheduler
+        self.schedules = schedules
         self.pool = pool
         self.schema = schema
         self.days = days
@@ -36,13 +37,13 @@ class HorizonKeeper:
 
     async def fill(self) -> int:
         """Extend every series short of the horizon; the number of series extended."""
-        through = horizon(self.days)
+        through = horizon(self.days, datetime.now(UTC))
         async with self.pool.acquire() as conn:
             short = await catalogue.series_short_of(conn, self.schema, through)
         extended = 0
         for row in short:
             try:
-                outcome = await self.scheduler.execute(
+                outcome = await self.schedules.execute(
                     row["resource_id"],
                     ExtendSeries(row["series_id"], through),
                     EventMetadata(actor="horizon"),

@@ -1,0 +1,316 @@
+"""HTTP API for airings (/v1/airings) and a resource's run-sheet: parse, call a handler, answer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+
+from contracts.events.schedule import AiringScheduled, Outcome
+from contracts.http.bumped import RestoreBumpedResult, RestoredAiring
+from contracts.http.scheduler import (
+    AiringPage,
+    AiringRequest,
+    AiringsQuery,
+    CancelRequest,
+    ConfirmationRequest,
+    LivestreamEndRequest,
+    LivestreamLiveRequest,
+    RescheduleRequest,
+    RunSheet,
+    RunSheetQuery,
+)
+from services.common import pages
+from services.common.localtime import VIETNAM, to_local, to_utc
+from services.common.query import instant, invalid, query_as
+from services.common.web import body_as, json, new_id, principal, request_metadata, require
+from services.scheduler.adapters.projection import AiringQuery, find_airings
+from services.scheduler.app import handlers
+from services.scheduler.domain.commands import (
+    CancelAiring,
+    ConfirmAiring,
+    EndLivestream,
+    GoLive,
+    RescheduleAiring,
+    ScheduleAiring,
+)
+from services.scheduler.entrypoints.http.answers import (
+    conflicting,
+    current,
+    existing,
+    fresh,
+    operated,
+    refusals,
+    scheduled_view,
+    view,
+    wrote,
+)
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA
+
+routes = web.RouteTableDef()
+AIRING_IDS = uuid.UUID("0d3c6a52-7a0e-4a55-a1f3-2f8f8e6b9c11")
+
+
+# -- health -------------------------------------------------------------------------
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return json({"status": "ok"})
+
+
+# -- airings ------------------------------------------------------------------------
+
+
+@routes.post("/v1/airings")
+async def create_airing(request: web.Request) -> web.Response:
+    who = require(request, lambda p: p.may_plan, "plan airings")
+
+    async def handle() -> web.Response:
+        body = await body_as(request, AiringRequest)
+        starts = instant(body.starts_at, "starts_at")
+        ends = (
+            instant(body.ends_at, "ends_at")
+            if body.ends_at
+            else starts + timedelta(minutes=body.duration_minutes)
+        )
+        airing_id = new_id(request, AIRING_IDS, who.sub, body.airing_id)
+        command = ScheduleAiring(
+            airing_id=airing_id,
+            resource_id=body.resource_id,
+            kind=body.kind,
+            starts_at=starts,
+            ends_at=ends,
+            title=body.title,
+            topic=body.topic,
+            language=body.language,
+            campaign_id=body.campaign_id,
+            priority=body.priority,
+            script=body.script,
+            audio_ref=body.audio_ref,
+            makeup_of=body.makeup_of,
+        )
+        with refusals():
+            recorded = await handlers.schedule_airing(
+                request.app[SCHEDULES], who, command, request_metadata(request, who.sub)
+            )
+        wrote(request, recorded)
+        # The answer is the decided event itself: no wait for the read model, no re-read.
+        scheduled = [
+            e for e in recorded.events if isinstance(e, AiringScheduled) and e.airing_id == airing_id
+        ]
+        answer = scheduled_view(scheduled[0]) if scheduled else await current(request, airing_id)
+        return json(answer, 201, {"Location": f"/v1/airings/{airing_id}"})
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.get("/v1/airings")
+async def list_airings(request: web.Request) -> web.Response:
+    principal(request)
+    q = query_as(request, AiringsQuery)
+    if q.cursor is not None and q.offset:
+        raise invalid("offset", "give cursor or offset, not both")
+    after = pages.decode(q.cursor, 2)
+    query = AiringQuery(
+        resource_id=q.resource_id,
+        campaign_id=q.campaign_id,
+        province=q.province,
+        kind=q.kind.value if q.kind else None,
+        language=q.language,
+        status=q.status.value if q.status else None,
+        starts_from=instant(q.from_, "from") if q.from_ else None,
+        starts_before=instant(q.to, "to") if q.to else None,
+        limit=q.limit + 1,
+        offset=q.offset,
+        descending=q.sort == "-starts_at",
+        after=_airing_key(after) if after else None,
+        count=q.total,
+    )
+    await fresh(request)
+    async with request.app[POOL].acquire() as conn:
+        rows, total = await find_airings(conn, request.app[SCHEMA], query)
+    rows, more = pages.split(rows, q.limit)
+    cursor = pages.encode([rows[-1]["starts_at"].isoformat(), str(rows[-1]["airing_id"])]) if more else None
+    body = AiringPage(
+        items=[view(r) for r in rows], total=total, limit=q.limit, offset=q.offset, next_cursor=cursor
+    )
+    return pages.page(request, body, cursor)
+
+
+def _airing_key(key: list) -> tuple[datetime, uuid.UUID]:
+    try:
+        return datetime.fromisoformat(key[0]), uuid.UUID(key[1])
+    except (TypeError, ValueError):
+        raise invalid("cursor", "not a cursor of this list") from None
+
+
+@routes.get("/v1/airings/{airing_id}")
+async def get_airing(request: web.Request) -> web.Response:
+    principal(request)
+    return json(view(await existing(request)))
+
+
+async def _planned(request: web.Request, who, resource_id: str, command) -> None:
+    """A planner's command on the airing's schedule, decided on its stream."""
+    with refusals():
+        recorded = await handlers.plan_on(
+            request.app[SCHEDULES], who, resource_id, command, request_metadata(request, who.sub)
+        )
+    wrote(request, recorded)
+
+
+async def _operated_on(request: web.Request, who, resource_id: str, command) -> None:
+    """An operator's command on the airing's schedule, decided on its stream."""
+    with refusals():
+        recorded = await handlers.operate_on(
+            request.app[SCHEDULES], who, resource_id, command, request_metadata(request, who.sub)
+        )
+    wrote(request, recorded)
+
+
+@routes.post("/v1/airings/{airing_id}/reschedule")
+async def reschedule(request: web.Request) -> web.Response:
+    who = require(request, lambda p: p.may_plan, "reschedule airings")
+
+    async def handle() -> web.Response:
+        row = await existing(request)
+        body = await body_as(request, RescheduleRequest)
+        starts = instant(body.starts_at, "starts_at")
+        if body.ends_at:
+            ends = instant(body.ends_at, "ends_at")
+        elif body.duration_minutes:
+            ends = starts + timedelta(minutes=body.duration_minutes)
+        else:
+            ends = None  # the rule keeps the airing's length
+        command = RescheduleAiring(row["airing_id"], starts, ends, body.reason)
+        await _planned(request, who, row["resource_id"], command)
+        return json(await current(request, row["airing_id"]))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.post("/v1/airings/{airing_id}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    who = require(request, lambda p: p.may_plan, "cancel airings")
+
+    async def handle() -> web.Response:
+        row = await existing(request)
+        body = await body_as(request, CancelRequest)
+        await _planned(request, who, row["resource_id"], CancelAiring(row["airing_id"], body.reason))
+        return json(await current(request, row["airing_id"]))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.post("/v1/airings/{airing_id}/restore-bumped")
+async def restore_bumped(request: web.Request) -> web.Response:
+    """Give the airings an emergency bumped their slots back: one result per airing (restored, or
+    refused with the reason and the airings in the way)."""
+    who = require(request, lambda p: p.may_plan, "restore bumped airings")
+
+    async def handle() -> web.Response:
+        row = await existing(request)
+        emergency_id = row["airing_id"]
+        with refusals():
+            recorded, restoration = await handlers.give_back_bumped(
+                request.app[SCHEDULES],
+                who,
+                row["resource_id"],
+                emergency_id,
+                request_metadata(request, who.sub),
+            )
+        wrote(request, recorded)
+        results = [
+            RestoredAiring(
+                airing_id=i.airing.airing_id,
+                title=i.airing.title,
+                starts_at=to_local(i.airing.starts_at),
+                ends_at=to_local(i.airing.ends_at),
+                result=i.result,
+                status=i.airing.status.value,
+                reason=i.reason,
+                conflicts=[conflicting(a) for a in i.in_the_way],
+            )
+            for i in restoration.items
+        ]
+        return json(
+            RestoreBumpedResult(
+                emergency_id=emergency_id,
+                restored=sum(r.result == "restored" for r in results),
+                refused=sum(r.result == "refused" for r in results),
+                items=results,
+            )
+        )
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.post("/v1/airings/{airing_id}/confirmation")
+async def confirm(request: web.Request) -> web.Response:
+    row, who = await operated(request, "confirm airings")
+
+    async def handle() -> web.Response:
+        body = await body_as(request, ConfirmationRequest)
+        command = ConfirmAiring(
+            airing_id=row["airing_id"],
+            outcome=Outcome(body.outcome),
+            operator=who.sub,
+            confirmed_at=datetime.now(UTC),
+            actual_start=instant(body.actual_start, "actual_start") if body.actual_start else None,
+            actual_end=instant(body.actual_end, "actual_end") if body.actual_end else None,
+            reason=body.reason,
+        )
+        await _operated_on(request, who, row["resource_id"], command)
+        return json(await current(request, row["airing_id"]))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.post("/v1/airings/{airing_id}/live")
+async def go_live(request: web.Request) -> web.Response:
+    row, who = await operated(request, "start livestreams")
+
+    async def handle() -> web.Response:
+        body = await body_as(request, LivestreamLiveRequest)
+        now = datetime.now(UTC)
+        at = instant(body.at, "at") if body.at else now
+        command = GoLive(row["airing_id"], who.sub, at, body.url, received_at=now)
+        await _operated_on(request, who, row["resource_id"], command)
+        return json(await current(request, row["airing_id"]))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.post("/v1/airings/{airing_id}/end")
+async def end_livestream(request: web.Request) -> web.Response:
+    row, who = await operated(request, "end livestreams")
+
+    async def handle() -> web.Response:
+        given = request.body_exists  # can_read_body turns false once the idempotency store read it
+        body = await body_as(request, LivestreamEndRequest) if given else LivestreamEndRequest()
+        now = datetime.now(UTC)
+        at = instant(body.at, "at") if body.at else now
+        command = EndLivestream(row["airing_id"], who.sub, at, received_at=now)
+        await _operated_on(request, who, row["resource_id"], command)
+        return json(await current(request, row["airing_id"]))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+@routes.get("/v1/resources/{resource_id}/run-sheet")
+async def run_sheet(request: web.Request) -> web.Response:
+    principal(request)
+    day = query_as(request, RunSheetQuery).date or datetime.now(VIETNAM).date()
+    start = to_utc(datetime.combine(day, datetime.min.time()))
+    query = AiringQuery(
+        resource_id=request.match_info["resource_id"],
+        starts_from=start,
+        starts_before=start + timedelta(days=1),
+        limit=1000,
+    )
+    await fresh(request)
+    async with request.app[POOL].acquire() as conn:
+        rows, _ = await find_airings(conn, request.app[SCHEMA], query)
+    return json(RunSheet(resource_id=query.resource_id, date=day, items=[view(r) for r in rows]))
