@@ -30,7 +30,7 @@ from services.common.web import (
 from services.eventstore.leadership import CheckpointWait, SingleActive
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription, Poison
-from services.scheduler import http_grants, openapi
+from services.scheduler import openapi
 from services.scheduler.adapters.projection import NAME, AiringsProjection, create_tables
 from services.scheduler.app.schedules import Schedules
 from services.scheduler.app.streams import Records
@@ -39,6 +39,7 @@ from services.scheduler.entrypoints.http import (
     calendars,
     confirmations,
     fanout,
+    grants,
     history,
     reference,
     series,
@@ -147,7 +148,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
         await connection.close()
 
     app.cleanup_ctx.extend([database, watch_revocations(lambda app: app[STORE]), broker])
-    routed = (airings, calendars, reference, series, fanout, tokens, http_grants, confirmations, history)
+    routed = (airings, calendars, reference, series, fanout, tokens, grants, confirmations, history)
     for module in routed:
         app.router.add_routes(module.routes)
     app.router.add_get("/readyz", readyz)

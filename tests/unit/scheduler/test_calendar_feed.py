@@ -9,7 +9,7 @@ import recurring_ical_events
 from icalendar import Calendar
 
 from contracts.events.series import SeriesDefinition
-from services.scheduler.calendar import SeriesPlan, Window, feed
+from services.scheduler.adapters.ics_feed import SeriesPlan, Window, feed
 
 SERIES = uuid.UUID("9a4f6c1e-0000-4000-8000-000000000001")
 RESOURCE = "loudspeaker:xa-ea-tu"

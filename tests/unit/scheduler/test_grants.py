@@ -115,7 +115,7 @@ def test_guesses_are_counted_per_browser_behind_the_web_pages_never_per_forged_a
 ):
     from aiohttp.test_utils import make_mocked_request
 
-    from services.scheduler.http_grants import client_address
+    from services.scheduler.entrypoints.http.grants import client_address
 
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     request = make_mocked_request("POST", "/v1/grants/redeem", headers=headers, transport=_Peer(peer))

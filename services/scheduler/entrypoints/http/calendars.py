@@ -15,9 +15,9 @@ from services.common.localtime import to_local
 from services.common.query import instant, invalid, query_as
 from services.common.web import Problem, reader
 from services.scheduler.adapters import catalogue
+from services.scheduler.adapters.ics_feed import LONGEST, SeriesPlan, Window, feed
 from services.scheduler.adapters.projection import FeedQuery, feed_airings, feed_version
 from services.scheduler.app.queries import recorded_at
-from services.scheduler.calendar import LONGEST, SeriesPlan, Window, feed
 from services.scheduler.entrypoints.http.answers import campaign_row, fresh
 from services.scheduler.keys import POOL, SCHEMA, STORE
 

@@ -21,7 +21,7 @@ from contracts.http.grants import GrantHandover, GrantList, GrantRequest, GrantV
 from services.common.auth import Keyring, Principal, issue_grant
 from services.common.revocations import REVOCATIONS
 from services.common.web import KEYS, SECRET, Problem, body_as, json, new_id, request_metadata, require
-from services.scheduler import redeem_attempts
+from services.scheduler.adapters import redeem_attempts
 from services.scheduler.domain.grants import (
     Grant,
     code_digest,
@@ -32,7 +32,7 @@ from services.scheduler.domain.grants import (
 )
 from services.scheduler.domain.redeem_limits import FAILURES, WINDOW
 from services.scheduler.entrypoints.http.answers import caught_up, plannable, refusals
-from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEMA
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEMA, STORE
 from services.scheduler.keys import RECORDS as SCHEDULER
 
 routes = web.RouteTableDef()
@@ -62,13 +62,11 @@ def view(grant: Grant) -> GrantView:
 
 
 async def grants(request: web.Request) -> dict:
-    """Every grant, folded from the grant streams (an indexed read by stream category)."""
-    async with request.app[POOL].acquire() as conn:
-        rows = await conn.fetch(
-            f"select type, schema_version, data from {request.app[SCHEMA]}.events "
-            "where split_part(stream_id, '-', 1) = 'grant' order by global_position"
-        )
-    events = [REGISTRY.decode(r["type"], r["schema_version"], r["data"]) for r in rows]
+    """Every grant, folded from the grant streams (the event store's read by category)."""
+    store, events, after = request.app[STORE], [], 0
+    while batch := await store.read_all(after, 1000, category="grant"):
+        events += [REGISTRY.decode(e.type, e.schema_version, e.data) for e in batch]
+        after = batch[-1].global_position
     return fold_grants(events)
 
 
