@@ -191,7 +191,9 @@ class Postgres:
         say(f"starting PostgreSQL on 127.0.0.1:{self.port}")
         result = run(
             [str(bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "postgres.log"),
-             "-w", "-t", "60", "start"],
+             # The port on the command line: a data folder made under another port offset (a second
+             # checkout's tests, LOA_TEST_PORT_OFFSET changed) listens where it is asked to now.
+             "-o", f"-p {self.port}", "-w", "-t", "60", "start"],
             who,
             check=False,
         )  # fmt: skip
