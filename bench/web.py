@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 
 import aiohttp
 
+from contracts.localtime import VIETNAM
 from services.common.auth import issue
-from services.common.localtime import VIETNAM
 from services.common.settings import Settings
 
 TARGET_MS = 200

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from contracts.base import FIRST_DAY, LAST_DAY
 from contracts.http.types import Query
-from services.common.localtime import VIETNAM, NonexistentLocalTime, to_utc
+from contracts.localtime import VIETNAM, NonexistentLocalTime, to_utc
 from services.common.web import Problem, field_errors
 
 Q = TypeVar("Q", bound=Query)

@@ -28,8 +28,8 @@ from typing import Any
 
 import aiohttp
 
+from contracts.localtime import VIETNAM, to_local
 from services.common.auth import issue
-from services.common.localtime import VIETNAM, to_local
 from services.demo import province as demo
 from services.demo.as_run import as_run
 from services.demo.client import Api, ApiError, gather_limited

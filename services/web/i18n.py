@@ -2,7 +2,7 @@
 
 The catalogues are the ``.po`` files under ``locale/``; they are compiled in
 memory at start-up (no build step, no binary ``.mo`` in the repository).
-Times are shown in Vietnam time (``services.common.localtime``).
+Times are shown in Vietnam time (``contracts.localtime``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-from services.common.localtime import to_local
+from contracts.localtime import to_local
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 STATUSES = {

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import recurring_ical_events
 from icalendar import Calendar
 
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from tests.integration.scheduler_api import EA_TU, HOA_THANG, PLANNER, VIEWER, client, events_seen
 
 __all__ = ["client", "events_seen"]  # fixtures

@@ -3,7 +3,7 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from tests.integration.scheduler_api import (
     EA_TU,
     HOA_THANG,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import recurring_ical_events
 from icalendar import Calendar
 
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from tests.integration.scheduler_api import PLANNER, VIEWER, client, commune, events_seen, register
 from tests.series_edits import SPAN, Edit, Expected, base, scenarios
 

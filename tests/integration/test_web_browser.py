@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from services.web.i18n import Formats
 from tests.integration.scheduler_api import EA_TU, OPERATOR, PLANNER, VIEWER, client, events_seen
 from tests.integration.test_metrics import COLLECTOR, FINAL, at, known_to_metrics, livestream, metrics, until

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from services.common.settings import Settings
 from services.web.app import create_app
 from services.web.rules import next_occurrences

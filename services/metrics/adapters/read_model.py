@@ -10,7 +10,7 @@ import asyncpg
 
 from contracts.http.metrics import MonthlyReport
 from contracts.http.reports import PeriodReport
-from services.common.localtime import to_local
+from contracts.localtime import to_local
 from services.eventstore.port import EventStore
 from services.metrics.adapters.generations import StatisticsGenerations
 from services.metrics.adapters.reports import monthly_report, period_report

@@ -22,7 +22,7 @@ import asyncpg
 
 from contracts.http.metrics import MonthlyReport, ReportLine
 from contracts.http.reports import PeriodReport
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from services.common.provinces import province_name
 from services.common.sql import VIETNAMESE, where
 from services.metrics.adapters.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql

@@ -29,7 +29,7 @@ from icalendar import Calendar, Event, Timezone
 from icalendar.prop import vRecur
 
 from contracts.events.series import SeriesDefinition
-from services.common.localtime import VIETNAM, to_local
+from contracts.localtime import VIETNAM, to_local
 from services.scheduler.domain.recurrence import InvalidRecurrence, Occurrence
 from services.scheduler.domain.series import recurrence_of
 

@@ -24,7 +24,7 @@ from contracts.events.schedule import (
     Priority,
 )
 from contracts.events.status import GONE
-from services.common.localtime import to_local
+from contracts.localtime import to_local
 from services.scheduler.domain.commands import (
     CancelAiring,
     ConfirmAiring,

@@ -12,7 +12,7 @@ from datetime import datetime
 from contracts.base import Event
 from contracts.events.schedule import AiringRestored, Outcome
 from contracts.events.status import AiringStatus as Status
-from services.common.localtime import to_local
+from contracts.localtime import to_local
 from services.scheduler.domain.commands import RestoreBumped
 from services.scheduler.domain.errors import InTheWay, NotFound
 from services.scheduler.domain.state import Airing, Building, ResourceSchedule

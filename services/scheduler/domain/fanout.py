@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from contracts.events.schedule import AiringKind, Priority
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from services.scheduler.domain.commands import ScheduleAiring
 from services.scheduler.domain.errors import InvalidCommand
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from services.common.localtime import to_utc
+from contracts.localtime import to_utc
 from services.scheduler.domain.errors import InvalidCommand
 from services.scheduler.domain.recurrence import InvalidRecurrence, Recurrence
 

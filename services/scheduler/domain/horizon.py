@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 
 
 def horizon(days: int, now: datetime) -> datetime:

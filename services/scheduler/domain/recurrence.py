@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
-from services.common.localtime import VIETNAM, to_utc
+from contracts.localtime import VIETNAM, to_utc
 from services.scheduler.domain.recurrence_limits import (
     RuleRefused,
     bounded,

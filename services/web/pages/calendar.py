@@ -10,7 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from markupsafe import Markup, escape
 
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from services.web.client import ApiProblem
 from services.web.i18n import STATUSES
 from services.web.pages.common import api, form_key, gettext, new_key, signed_in, writing

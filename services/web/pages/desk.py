@@ -14,7 +14,7 @@ import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from services.common.provinces import BY_ID
 from services.web.client import ApiDown
 from services.web.pages.common import api, signed_in

@@ -20,7 +20,7 @@ from aiohttp import web
 from yarl import URL
 
 from contracts.events.status import PENDING
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from services.web.client import ApiDown, ApiProblem
 from services.web.keys import ASSET_VERSIONS
 from services.web.pages.common import api, signed_in, writing

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import aiohttp_jinja2
 from aiohttp import web
 
-from services.common.localtime import VIETNAM, to_utc
+from contracts.localtime import VIETNAM, to_utc
 from services.web.client import ApiProblem
 from services.web.keys import LANGUAGE
 from services.web.pages.builder import rule_from

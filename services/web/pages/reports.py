@@ -12,7 +12,7 @@ import aiohttp_jinja2
 import orjson
 from aiohttp import web
 
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from services.common.provinces import BY_ID
 from services.metrics.adapters.report_formats import LABELS
 from services.web.client import ApiProblem

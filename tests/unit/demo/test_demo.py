@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import datetime
 from itertools import pairwise
 
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from services.demo import province as demo
 from services.demo.as_run import as_run
 from services.demo.counters import grow, replay, split

@@ -8,7 +8,7 @@ from dateutil.rrule import FR, MO, WE, WEEKLY, rrule
 
 from contracts.events.reference import ResourceDescription, ResourceType
 from contracts.events.schedule import AiringKind, AiringScheduled
-from services.common.localtime import to_local, to_utc
+from contracts.localtime import to_local, to_utc
 from services.scheduler.domain.bulk import plan_all
 from services.scheduler.domain.commands import ScheduleAiring
 from services.scheduler.domain.errors import Conflict, InvalidCommand

@@ -8,7 +8,7 @@ import pytest
 
 from contracts.events.schedule import AiringKind
 from contracts.events.series import SeriesDefinition, SeriesPlanned
-from services.common.localtime import to_utc
+from contracts.localtime import to_utc
 from services.scheduler.domain.commands import ExtendSeries, PlanSeries
 from services.scheduler.domain.errors import InvalidCommand
 from services.scheduler.domain.schedule import decide, fold

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.common.localtime import NonexistentLocalTime, to_local, to_utc
+from contracts.localtime import NonexistentLocalTime, to_local, to_utc
 from services.scheduler.domain.recurrence import InvalidRecurrence, Recurrence
 
 AUGUST = (to_utc(datetime(2023, 8, 1)), to_utc(datetime(2023, 9, 1)))  # the local month

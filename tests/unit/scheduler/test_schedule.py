@@ -20,7 +20,7 @@ from contracts.events.schedule import (
     Outcome,
     Priority,
 )
-from services.common.localtime import to_utc
+from contracts.localtime import to_utc
 from services.scheduler.domain.bumped import restore_bumped
 from services.scheduler.domain.commands import (
     CancelAiring,

@@ -19,7 +19,7 @@ from contracts.events.series import (
     SeriesPlanned,
     SeriesRevised,
 )
-from services.common.localtime import to_utc
+from contracts.localtime import to_utc
 from services.scheduler.domain.commands import (
     CancelAiring,
     EndSeries,
@@ -268,7 +268,7 @@ LOA_EA_TU = "loudspeaker:xa-ea-tu"
 
 def live_starts(state) -> set[datetime]:
     """The local starts of the series' airings that will air (scheduled, or moved by hand)."""
-    from services.common.localtime import to_local
+    from contracts.localtime import to_local
 
     return {
         to_local(a.starts_at).replace(tzinfo=None)

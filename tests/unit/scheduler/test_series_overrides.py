@@ -9,7 +9,7 @@ import pytest
 
 from contracts.events.schedule import AiringKind
 from contracts.events.series import SeriesDefinition, SeriesRevised
-from services.common.localtime import to_local, to_utc
+from contracts.localtime import to_local, to_utc
 from services.scheduler.domain.commands import (
     CancelAiring,
     PlanSeries,

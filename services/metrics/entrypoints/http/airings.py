@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from contracts.http.metrics import AiringMetrics
-from services.common.localtime import to_local
+from contracts.localtime import to_local
 from services.common.query import uuid_param
 from services.common.web import Problem, json, principal
 from services.metrics.app.queries import Interest

@@ -21,8 +21,8 @@ from contracts.http.scheduler import (
     RunSheet,
     RunSheetQuery,
 )
+from contracts.localtime import VIETNAM, to_local, to_utc
 from services.common import pages
-from services.common.localtime import VIETNAM, to_local, to_utc
 from services.common.query import instant, invalid, query_as
 from services.common.web import body_as, json, new_id, principal, request_metadata, require
 from services.scheduler.adapters.projection import AiringQuery, find_airings

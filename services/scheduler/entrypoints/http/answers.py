@@ -13,8 +13,8 @@ from aiohttp import web
 
 from contracts.events.schedule import AiringKind, AiringScheduled
 from contracts.http.scheduler import AiringView
+from contracts.localtime import to_local
 from services.common.auth import Principal
-from services.common.localtime import to_local
 from services.common.web import Problem, require
 from services.scheduler.adapters import catalogue
 from services.scheduler.adapters.projection import airing_by_id

@@ -11,7 +11,7 @@ import orjson
 from aiohttp import web
 
 from contracts.http.scheduler import CampaignCalendarQuery, ResourceCalendarQuery
-from services.common.localtime import to_local
+from contracts.localtime import to_local
 from services.common.query import instant, invalid, query_as
 from services.common.web import Problem, reader
 from services.scheduler.adapters import catalogue

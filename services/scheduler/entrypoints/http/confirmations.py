@@ -15,8 +15,8 @@ from contracts.http.confirmations import (
     CorrectionRequest,
     ItemResult,
 )
+from contracts.localtime import VIETNAM, to_utc
 from services.common.auth import Principal
-from services.common.localtime import VIETNAM, to_utc
 from services.common.query import instant, invalid
 from services.common.web import Problem, body_as, json, principal, request_metadata, require
 from services.scheduler.adapters import as_run_log, catalogue

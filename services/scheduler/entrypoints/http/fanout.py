@@ -10,7 +10,7 @@ from aiohttp import web
 
 from contracts.events.reference import ResourceDescription, ResourceType
 from contracts.http.scheduler import FanOutRequest, FanOutResult, SkippedAiring, Unplaced
-from services.common.localtime import to_local
+from contracts.localtime import to_local
 from services.common.web import Problem, body_as, json, new_id, request_metadata, require
 from services.scheduler.adapters import catalogue
 from services.scheduler.domain.fanout import CommuneSystem, FanOut, fan_out

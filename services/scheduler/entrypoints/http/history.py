@@ -10,8 +10,8 @@ from aiohttp import web
 
 from contracts.http.confirmations import History, HistoryEntry
 from contracts.http.scheduler import HistoryQuery
+from contracts.localtime import to_local
 from services.common import pages
-from services.common.localtime import to_local
 from services.common.query import invalid, query_as
 from services.common.web import Problem, principal
 from services.scheduler.adapters import catalogue

@@ -20,7 +20,7 @@ from contracts.http.scheduler import (
     SeriesRevisionRequest,
     SeriesView,
 )
-from services.common.localtime import VIETNAM
+from contracts.localtime import VIETNAM
 from services.common.web import (
     Problem,
     body_as,
