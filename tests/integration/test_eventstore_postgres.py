@@ -155,3 +155,16 @@ async def test_single_active_work_runs_once_and_moves_when_its_holder_loses_its_
         a.stop()
         b.stop()
         await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+
+async def test_one_session_alternates_single_appends_and_batches(store):
+    """The append rule reads heads one way for one append and another for several: a session that
+    runs both, in either order and many times (past the plan cache's custom plans), keeps working."""
+    for n in range(8):
+        await store.append(f"airing-alt-{n}", [scheduled()], Expect.NO_STREAM)
+        await store.append_batch(
+            [StreamAppend(f"airing-alt-{n}", [scheduled()], 1), StreamAppend("airing-alt-x", [scheduled()])]
+        )
+        await store.append(f"airing-alt-{n}", [scheduled(), scheduled()], 2)
+    assert [e.stream_version for e in await store.read_stream("airing-alt-7")] == [1, 2, 3, 4]
+    assert len(await store.read_stream("airing-alt-x")) == 8

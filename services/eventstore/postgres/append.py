@@ -30,11 +30,20 @@ from services.eventstore.port import (
     check_append,
     versions_after,
 )
+from services.eventstore.postgres.warm import WarmConnections
 
 MAX_EVENTS_PER_TRANSACTION = 1 << 20
 _RETRIES = 8
 # Races that a fresh attempt settles; the server rolled the transaction back.
 _TRANSIENT = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+# A kept connection whose server went away; InternalClientError: the server's farewell arrived
+# while the connection was idle, and the client is still consuming it when the append starts.
+_CONNECTION_LOST = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InternalClientError,
+    ConnectionError,
+)
 EVENT_COLUMNS = (
     "global_position",
     "stream_id",
@@ -90,6 +99,7 @@ class EventAppends:
     pool: asyncpg.Pool
     schema: str
     _statements: AppendStatements
+    _warm: WarmConnections
 
     async def append(
         self,
@@ -138,11 +148,20 @@ class EventAppends:
                 return await _insert(connection, sql, args, stream_id)
             except asyncpg.PostgresError as exc:
                 raise await self._refused_in_transaction(exc, item) from None
+        lost: BaseException | None = None
         for attempt in range(_RETRIES):
+            conn = await self._warm.take()
             try:
-                async with self.pool.acquire() as conn:
-                    result = await _insert(conn, sql, args, stream_id)
-            except asyncpg.PostgresError as exc:
+                result = await _insert(conn, sql, args, stream_id)
+            except BaseException as exc:
+                self._warm.discard(conn)
+                if isinstance(exc, _CONNECTION_LOST) and lost is None:
+                    # A kept connection whose server went away (a restart, a terminated backend):
+                    # once more on a fresh one. Safe: if the append did commit, its event ids answer.
+                    lost = exc
+                    continue
+                if not isinstance(exc, asyncpg.PostgresError):
+                    raise
                 # Settled here, with the connection back in the pool: holding one while asking
                 # the pool for another deadlocks once every holder does it.
                 try:
@@ -153,6 +172,7 @@ class EventAppends:
                     [result] = await self._originals(item)
                     return result
                 raise
+            self._warm.give_back(conn)
             self.notify_appended()
             return result
         raise EventStoreError(f"stream {stream_id!r}: append kept racing, gave up after {_RETRIES} tries")
