@@ -13,15 +13,18 @@ log = structlog.get_logger(__name__)
 
 
 class Notifier:
-    """Sends NOTIFY after commits, coalesced, outside the appending transaction.
+    """Wakes subscribers after commits: those of this process at once, the others by a NOTIFY
+    sent outside the appending transaction and coalesced (one per ``interval`` in a burst).
 
     NOTIFY inside the appending transaction would take PostgreSQL's global
     notify-queue lock until commit and so serialise every writer's commit; a
     wake-up sent after commit costs one cheap statement per burst instead.
     """
 
-    def __init__(self, pool: asyncpg.Pool, channel: str, interval: float = 0.005) -> None:
+    def __init__(self, pool: asyncpg.Pool, channel: str, interval: float = 0.02) -> None:
         self.interval = interval
+        self.local: set[Callable[[], None]] = set()
+        """Callbacks of this process's listeners, called on every poke."""
         self._pool = pool
         self._channel = channel
         self._wanted = asyncio.Event()
@@ -29,6 +32,8 @@ class Notifier:
         self._sql = f"set local synchronous_commit = off; notify {channel}"
 
     def poke(self) -> None:
+        for callback in self.local:
+            callback()
         self._wanted.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())

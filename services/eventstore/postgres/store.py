@@ -7,15 +7,17 @@ commits later (docs/adr/0001-gap-free-global-order.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import asyncpg
 
 from services.eventstore.migrate import check_schema_name, migrate
 from services.eventstore.postgres.append import AppendStatements, EventAppends
+from services.eventstore.postgres.group import AppendGroups
 from services.eventstore.postgres.notify import Notifier, listening
 from services.eventstore.postgres.read import EventReads
+from services.eventstore.postgres.warm import WarmConnections
 
 
 class PostgresEventStore(EventAppends, EventReads):
@@ -26,6 +28,8 @@ class PostgresEventStore(EventAppends, EventReads):
         self.channel = f"loa_events_{schema}"
         self._notifier = Notifier(pool, self.channel)
         self._statements = AppendStatements(self.schema)
+        self._warm = WarmConnections(pool)
+        self._groups = AppendGroups(self._append_alone, self._append_together)
 
     async def migrate(self) -> list[int]:
         """Apply pending migrations of this store's schema."""
@@ -36,9 +40,17 @@ class PostgresEventStore(EventAppends, EventReads):
         """Wake subscribers after a caller committed a transaction that appended events."""
         self._notifier.poke()
 
-    def listen(self, callback: Callable[[], None]) -> AbstractAsyncContextManager[asyncpg.Connection]:
-        """Hold a pooled connection that LISTENs on this store's channel (see :func:`listening`)."""
-        return listening(self.pool, self.channel, callback)
+    @asynccontextmanager
+    async def listen(self, callback: Callable[[], None]) -> AsyncIterator[asyncpg.Connection]:
+        """Hold a pooled connection that LISTENs on this store's channel (see :func:`listening`);
+        appends of this store in this process call ``callback`` at once, without the round trip."""
+        self._notifier.local.add(callback)
+        try:
+            async with listening(self.pool, self.channel, callback) as conn:
+                yield conn
+        finally:
+            self._notifier.local.discard(callback)
 
     async def close(self) -> None:
         await self._notifier.close()
+        await self._warm.close()
