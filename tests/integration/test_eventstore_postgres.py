@@ -168,28 +168,3 @@ async def test_one_session_alternates_single_appends_and_batches(store):
         await store.append(f"airing-alt-{n}", [scheduled(), scheduled()], 2)
     assert [e.stream_version for e in await store.read_stream("airing-alt-7")] == [1, 2, 3, 4]
     assert len(await store.read_stream("airing-alt-x")) == 8
-
-
-async def test_appends_grouped_while_others_fly_keep_their_own_outcomes(store):
-    """32 writers at once: the store groups those that queue (one statement, one commit), yet a
-    refused append fails alone, a re-send gets its originals and every other append lands."""
-    resent = scheduled()
-    first = await store.append("airing-g-resent", [resent])
-    await store.append("airing-g-taken", [scheduled()])
-
-    async def write(n: int):
-        if n == 5:
-            return await store.append("airing-g-taken", [scheduled()], Expect.NO_STREAM)
-        if n == 9:
-            return await store.append("airing-g-resent", [resent])
-        return await store.append(f"airing-g-{n}", [scheduled(), scheduled()], Expect.NO_STREAM)
-
-    outcomes = await asyncio.gather(*(write(n) for n in range(32)), return_exceptions=True)
-    assert isinstance(outcomes[5], WrongExpectedVersion) and outcomes[5].actual == 1
-    assert outcomes[9].duplicate and outcomes[9].positions == first.positions
-    landed = [o for n, o in enumerate(outcomes) if n not in (5, 9)]
-    assert all((o.first_version, o.last_version) == (1, 2) for o in landed)
-    for n in (0, 17, 31):
-        events = await store.read_stream(f"airing-g-{n}")
-        assert [e.global_position for e in events] == list(outcomes[n].positions)
-    assert len({p for o in landed for p in o.positions}) == 60

@@ -30,7 +30,6 @@ from services.eventstore.port import (
     check_append,
     versions_after,
 )
-from services.eventstore.postgres.group import AppendGroups
 from services.eventstore.postgres.warm import WarmConnections
 
 MAX_EVENTS_PER_TRANSACTION = 1 << 20
@@ -80,16 +79,6 @@ class AppendStatements:
             "with ordinality as u(id, t, sv, d, m, o, ord) "
             "returning global_position, stream_version"
         )
-        self.group = (
-            # Several appends of different writers, one statement: positions follow the input order.
-            f"insert into {schema}.events ({columns}) "
-            "select r.out_position + u.k, u.s, r.out_version + u.k, u.id, u.t, u.sv, u.d, u.m, u.o "
-            f"from {schema}.reserve($1::text[], $2::bigint[], $3::integer[]) "
-            "with ordinality as r(out_version, out_position, i) "
-            "join unnest($4::bigint[], $5::integer[], $6::text[], $7::uuid[], $8::text[], $9::integer[], "
-            "$10::jsonb[], $11::jsonb[], $12::timestamptz[]) as u(i, k, s, id, t, sv, d, m, o) on u.i = r.i "
-            "returning global_position, stream_version"
-        )
         self.reserve = (
             f"select out_version, out_position from {schema}.reserve($1::text[], $2::bigint[], $3::integer[])"
         )
@@ -111,7 +100,6 @@ class EventAppends:
     schema: str
     _statements: AppendStatements
     _warm: WarmConnections
-    _groups: AppendGroups
 
     async def append(
         self,
@@ -131,45 +119,35 @@ class EventAppends:
         check_append(stream_id, events)
         if len(events) > MAX_EVENTS_PER_TRANSACTION:
             raise InvalidAppend(f"at most {MAX_EVENTS_PER_TRANSACTION} events per append")
-        _expected_code(expected_version)  # refused before anything is sent
-        item = StreamAppend(stream_id, events, expected_version)
-        if connection is None:
-            return await self._groups.append(item)
-        # Look first: a clash on the unique index would spoil the caller's transaction.
-        if await self.stored_event_ids([e.event_id for e in events], connection=connection):
-            [result] = await self._originals((item,), connection)
-            return result
-        sql, args = self._statement(item)
-        try:
-            return await _insert(connection, sql, args, stream_id)
-        except asyncpg.PostgresError as exc:
-            raise await self._refused_in_transaction(exc, (item,)) from None
-
-    def _statement(self, item: StreamAppend) -> tuple[str, tuple]:
-        """The one-statement append of ``item`` and its arguments."""
-        stream_id, events, expected_version = item
         expected = _expected_code(expected_version)
         if len(events) == 1:
             [e] = events
-            return self._statements.one, (
+            sql = self._statements.one
+            args: tuple = (
                 stream_id, expected, e.event_id, e.type, e.schema_version, e.data, e.metadata, e.occurred_at,
             )  # fmt: skip
-        return self._statements.many, (
-            stream_id,
-            expected,
-            [e.event_id for e in events],
-            [e.type for e in events],
-            [e.schema_version for e in events],
-            [e.data for e in events],
-            [e.metadata for e in events],
-            [e.occurred_at for e in events],
-        )
-
-    async def _append_alone(self, append: StreamAppend) -> AppendResult:
-        """A standalone append in its own transaction, retrying the races a new attempt settles."""
-        sql, args = self._statement(append)
-        stream_id = append.stream_id
-        item = (append,)
+        else:
+            sql = self._statements.many
+            args = (
+                stream_id,
+                expected,
+                [e.event_id for e in events],
+                [e.type for e in events],
+                [e.schema_version for e in events],
+                [e.data for e in events],
+                [e.metadata for e in events],
+                [e.occurred_at for e in events],
+            )
+        item = (StreamAppend(stream_id, events, expected_version),)
+        if connection is not None:
+            # Look first: a clash on the unique index would spoil the caller's transaction.
+            if await self.stored_event_ids([e.event_id for e in events], connection=connection):
+                [result] = await self._originals(item, connection)
+                return result
+            try:
+                return await _insert(connection, sql, args, stream_id)
+            except asyncpg.PostgresError as exc:
+                raise await self._refused_in_transaction(exc, item) from None
         lost: BaseException | None = None
         for attempt in range(_RETRIES):
             conn = await self._warm.take()
@@ -198,42 +176,6 @@ class EventAppends:
             self.notify_appended()
             return result
         raise EventStoreError(f"stream {stream_id!r}: append kept racing, gave up after {_RETRIES} tries")
-
-    async def _append_together(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
-        """Several writers' appends in one statement (see :mod:`.group`); all or nothing."""
-        starts, offsets, streams, ids, types, versions, data, metadata, occurred = ([] for _ in range(9))
-        for i, (stream_id, events, _) in enumerate(appends, start=1):
-            for k, e in enumerate(events):
-                starts.append(i)
-                offsets.append(k)
-                streams.append(stream_id)
-                ids.append(e.event_id)
-                types.append(e.type)
-                versions.append(e.schema_version)
-                data.append(e.data)
-                metadata.append(e.metadata)
-                occurred.append(e.occurred_at)
-        conn = await self._warm.take()
-        try:
-            rows = await conn.fetch(
-                self._statements.group,
-                [a.stream_id for a in appends],
-                [_expected_code(a.expected_version) for a in appends],
-                [len(a.events) for a in appends],
-                starts, offsets, streams, ids, types, versions, data, metadata, occurred,
-            )  # fmt: skip
-        except BaseException:
-            self._warm.discard(conn)
-            raise
-        self._warm.give_back(conn)
-        rows.sort()  # by position, which follows the input order
-        results, at = [], 0
-        for stream_id, events, _ in appends:
-            mine = rows[at : at + len(events)]
-            at += len(events)
-            results.append(AppendResult(stream_id, mine[0][1], mine[-1][1], tuple(r[0] for r in mine)))
-        self.notify_appended()
-        return results
 
     async def append_batch(
         self, appends: Sequence[StreamAppend], *, connection: asyncpg.Connection | None = None

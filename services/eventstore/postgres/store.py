@@ -14,7 +14,6 @@ import asyncpg
 
 from services.eventstore.migrate import check_schema_name, migrate
 from services.eventstore.postgres.append import AppendStatements, EventAppends
-from services.eventstore.postgres.group import AppendGroups
 from services.eventstore.postgres.notify import Notifier, listening
 from services.eventstore.postgres.read import EventReads
 from services.eventstore.postgres.warm import WarmConnections
@@ -29,7 +28,6 @@ class PostgresEventStore(EventAppends, EventReads):
         self._notifier = Notifier(pool, self.channel)
         self._statements = AppendStatements(self.schema)
         self._warm = WarmConnections(pool)
-        self._groups = AppendGroups(self._append_alone, self._append_together)
 
     async def migrate(self) -> list[int]:
         """Apply pending migrations of this store's schema."""
