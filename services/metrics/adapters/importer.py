@@ -41,7 +41,7 @@ def importer(store: EventStore) -> Handler:
     events wait in the store's ``held_events`` table.
     """
     s = store.schema
-    # The key append_events queues "any" appends on: every writer of a stream waits here.
+    # The key reserve (migration 0004) queues "any" appends on: every writer of a stream waits here.
     lock = "select pg_advisory_xact_lock(hashtextextended($1, 0))"
     hold = (
         f"insert into {s}.held_events (stream_id, stream_version, event_id, type, schema_version, "
