@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 
@@ -195,20 +196,25 @@ async def raw_copy(dsn: str, rows: int) -> float:
         await conn.close()
 
 
-async def paced(session, url: str, bodies, rate: float, seconds: float, headers: dict) -> list[float]:
+async def paced(
+    session, url: str | Callable[[dict], tuple[str, dict]], bodies, rate: float, seconds: float,
+    headers: dict, ok: int = 201,
+) -> list[float]:
     """Open-loop load: a request every 1/rate s, latency counted from when it was due.
 
     Counting from the due time, not the send time, keeps a stalled server from hiding its queue.
+    ``url`` may name each request's own address: called with the next item, it gives (url, body).
     """
     latencies: list[float] = []
     errors: list[str] = []
     start = time.perf_counter()
     total = int(rate * seconds)
 
-    async def one(due: float, body: dict) -> None:
-        async with session.post(url, json=body, headers=headers) as r:
+    async def one(due: float, item: dict) -> None:
+        target, body = url(item) if callable(url) else (url, item)
+        async with session.post(target, json=body, headers=headers) as r:
             await r.read()
-            if r.status != 201:
+            if r.status != ok:
                 errors.append(f"{r.status}: {(await r.text())[:200]}")
         latencies.append(time.perf_counter() - due)
 
@@ -270,10 +276,12 @@ def airing_bodies(resources: list[str]):
         i += 1
 
 
-async def paced_with_cpu(session, url: str, bodies, rate: float, seconds: float, headers: dict, pid: int):
+async def paced_with_cpu(
+    session, url, bodies, rate: float, seconds: float, headers: dict, pid: int, ok: int = 201
+):
     """:func:`paced`, and the CPU time the process ``pid`` spent per request meanwhile (seconds)."""
     before = cpu_seconds(pid)
-    latencies = await paced(session, url, bodies, rate, seconds, headers)
+    latencies = await paced(session, url, bodies, rate, seconds, headers, ok)
     return latencies, (cpu_seconds(pid) - before) / len(latencies)
 
 
@@ -291,21 +299,24 @@ async def raw_singles(dsn: str, rate: float, seconds: float) -> tuple[list[float
         return await paced_with_cpu(session, url, bodies, rate, seconds, {}, raw.pid)
 
 
-def single_results(rate: float, seconds: float, loa, loa_cpu: float, raw, raw_cpu: float) -> list[Result]:
+def single_results(
+    rate: float, seconds: float, loa, loa_cpu: float, raw, raw_cpu: float, what: str = "schedule request",
+    p50_target: str = "; target p50 <= 2 x raw",
+) -> list[Result]:
     results = [
         Result(
-            f"schedule request at {rate:.0f} req/s, {name}",
+            f"{what} at {rate:.0f} req/s, {name}",
             "ms",
             percentile(loa, p) * 1000,
             raw=percentile(raw, p) * 1000,
             note=f"{len(loa):,} requests over {seconds:g} s, open loop; lower is better"
-            + ("; target p99 <= 3 x raw" if name == "p99" else "; target p50 <= 2 x raw"),
+            + ("; target p99 <= 3 x raw" if name == "p99" else p50_target),
         )
         for name, p in (("p50", 0.5), ("p99", 0.99))
     ]
     results.append(
         Result(
-            f"schedule request at {rate:.0f} req/s, CPU per request",
+            f"{what} at {rate:.0f} req/s, CPU per request",
             "ms",
             loa_cpu * 1000,
             raw=raw_cpu * 1000,
@@ -350,6 +361,34 @@ async def singles(dsn: str, seconds: float = 30, rate: float = 200.0) -> list[Re
         )
     raw, raw_cpu = await raw_singles(dsn, rate, seconds)
     return single_results(rate, seconds, loa, loa_cpu, raw, raw_cpu)
+
+
+async def confirmation_singles(dsn: str, seconds: float = 30, rate: float = 100.0) -> list[Result]:
+    """Single confirmations (``POST /v1/airings/{id}/confirmation``) at ``rate`` req/s against the raw
+    endpoint: an operator's phone confirming one airing at a time, past airings planned beforehand."""
+    from bench.asrun import planned
+
+    port, env = await fresh_scheduler(dsn)
+    base = f"http://127.0.0.1:{port}"
+    need = int(rate * (seconds + 1))
+    async with (
+        process(["-m", "services.scheduler"], env, port) as scheduler,
+        aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=600), connector=aiohttp.TCPConnector(limit=64)
+        ) as session,
+    ):
+        communes = await register_communes(session, base, 129, LANGUAGES, "xac-nhan")
+        airings = iter(await planned(session, base, communes, date(2022, 1, 3), need))
+        await within(600, "the relay and read model catch up", until_idle(dsn))
+
+        def confirmation(airing: dict) -> tuple[str, dict]:
+            return f"{base}/v1/airings/{airing['airing_id']}/confirmation", {"outcome": "aired"}
+
+        await paced(session, confirmation, airings, rate, 1, PLANNER, ok=200)  # warm-up
+        loa, loa_cpu = await paced_with_cpu(session, confirmation, airings, rate, seconds, PLANNER,
+                                            scheduler.pid, ok=200)  # fmt: skip
+    raw, raw_cpu = await raw_singles(dsn, rate, seconds)
+    return single_results(rate, seconds, loa, loa_cpu, raw, raw_cpu, "single confirmation", "")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -467,18 +506,25 @@ def main() -> None:
 
     import uvloop
 
-    from bench.__main__ import default_dsn
-    from bench.harness import table
+    from bench.__main__ import servers
+    from bench.harness import isolated, table
 
     parser = argparse.ArgumentParser(prog="python -m bench.scheduler")
     parser.add_argument("--singles", action="store_true", help="only POST /v1/airings at 200 req/s vs raw")
+    parser.add_argument("--confirmations", action="store_true", help="only single confirmations at 100 req/s")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second (--singles)")
     parser.add_argument("--dsn")
     args = parser.parse_args()
-    dsn = args.dsn or default_dsn()
+    server_dsn, broker = servers(args.dsn)
     uvloop.install()
-    print(table(asyncio.run(singles(dsn, args.seconds, args.rate) if args.singles else run(dsn))))
+    # A database and a virtual host of its own, as in python -m bench (nothing of ./loa up takes part).
+    with isolated("scheduler", server_dsn=server_dsn, broker=broker) as place:
+        if args.confirmations:
+            measured = confirmation_singles(place.dsn, args.seconds, args.rate if args.rate != 200 else 100)
+        else:
+            measured = singles(place.dsn, args.seconds, args.rate) if args.singles else run(place.dsn)
+        print(table(asyncio.run(measured)))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from services.scheduler.entrypoints.http.answers import (
     current,
     existing,
     fresh,
+    located,
     operated,
     refusals,
     scheduled_view,
@@ -175,7 +176,7 @@ async def reschedule(request: web.Request) -> web.Response:
     who = require(request, lambda p: p.may_plan, "reschedule airings")
 
     async def handle() -> web.Response:
-        row = await existing(request)
+        row = await located(request)
         body = await body_as(request, RescheduleRequest)
         starts = instant(body.starts_at, "starts_at")
         if body.ends_at:
@@ -196,7 +197,7 @@ async def cancel(request: web.Request) -> web.Response:
     who = require(request, lambda p: p.may_plan, "cancel airings")
 
     async def handle() -> web.Response:
-        row = await existing(request)
+        row = await located(request)
         body = await body_as(request, CancelRequest)
         await _planned(request, who, row["resource_id"], CancelAiring(row["airing_id"], body.reason))
         return json(await current(request, row["airing_id"]))
@@ -211,7 +212,7 @@ async def restore_bumped(request: web.Request) -> web.Response:
     who = require(request, lambda p: p.may_plan, "restore bumped airings")
 
     async def handle() -> web.Response:
-        row = await existing(request)
+        row = await located(request)
         emergency_id = row["airing_id"]
         with refusals():
             recorded, restoration = await handlers.give_back_bumped(

@@ -134,6 +134,20 @@ async def existing(request: web.Request) -> Any:
     return row
 
 
+async def located(request: web.Request) -> Any:
+    """The airing in the path for a command: only its id and its resource are used, and an airing
+    never changes resource, so a row the read model already lists serves without waiting for this
+    process's writes (the command is decided on the resource's stream). An id not listed yet waits
+    for them, as :func:`existing` does (it may be the airing this process just planned)."""
+    try:
+        airing_id = uuid.UUID(request.match_info["airing_id"])
+    except ValueError:
+        raise Problem(404, "Not found", "airing ids are UUIDs") from None
+    async with request.app[POOL].acquire() as conn:
+        row = await airing_by_id(conn, request.app[SCHEMA], airing_id)
+    return row if row is not None else await existing(request)
+
+
 async def current(request: web.Request, airing_id: uuid.UUID) -> AiringView:
     """The airing as the read model shows it once it has applied this process's writes."""
     await fresh(request)
@@ -166,7 +180,7 @@ async def operated(request: web.Request, what: str) -> tuple[Any, Principal]:
     """The airing an operator acts on, and who: authenticated before the airing is looked up
     (no 404 tells a stranger which ids exist); the scope is checked on the resource's stream."""
     who = require(request, may_operate_somewhere, what)
-    row = await existing(request)
+    row = await located(request)
     with refusals():
         await handlers.operable(request.app[STORE], who, row["resource_id"])
     return row, who
