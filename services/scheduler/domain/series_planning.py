@@ -119,15 +119,20 @@ def _revise(state: ResourceSchedule, c: ReviseSeries) -> list[Event]:
         effective_from=effective_from,
         definition=definition,
     )
-    shift = Shift(c.effective_from, _shift(current, c))
+    shift = Shift(c.effective_from, _shift(one, current, c))
     return _apply(state, c.series_id, effective_from, [revised], c.skip_conflicts, shift)
 
 
-def _shift(current: Segment, c: ReviseSeries) -> timedelta:
+def _shift(one: SeriesState, current: Segment, c: ReviseSeries) -> timedelta:
     """How far "this and following" moves the occurrence it names (RFC 5545 RANGE=THISANDFUTURE):
-    the new first_start is the named occurrence's new start."""
+    the new first_start is the named occurrence's new start. A first_start at or before the
+    occurrence before it re-anchors the rule (the series' own date with a new time) and moves
+    nothing; the series' first occurrence has none before it, so it moves either way."""
     first = c.definition.first_start
-    if first == current.definition.first_start or first <= current.effective_from:
+    if first == current.definition.first_start:
+        return timedelta(0)
+    before = [k for k in one.occurrences if k < c.effective_from]
+    if before and first <= max(before):
         return timedelta(0)
     return first - c.effective_from
 
@@ -137,7 +142,7 @@ def _split(state: ResourceSchedule, one: SeriesState, current: Segment, c: Revis
     (the day keeps its airing), and every exclusion and cancellation after the split carried into it,
     moved by the same change, so none comes back. (Occurrences moved by hand are carried as overrides
     under their moved RECURRENCE-ID: ``_apply``.)"""
-    delta = _shift(current, c)
+    delta = _shift(one, current, c)
     if not delta:
         return c.effective_from, c.definition
     given = c.definition

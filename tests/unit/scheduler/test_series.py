@@ -327,6 +327,26 @@ def test_this_and_following_earlier_keeps_the_day_the_exdates_and_the_planners_c
     ]
 
 
+def test_this_and_following_from_the_first_occurrence_earlier_keeps_that_day():
+    # Found driving the API: 06:00 -> 05:30 named at the series' very first occurrence lost that day.
+    weekly = SeriesDefinition(rule="FREQ=WEEKLY;BYDAY=WE", first_start=datetime(2027, 1, 6, 6, 0),
+                              duration_minutes=15, title="Thử thứ Tư", language="Kinh")  # fmt: skip
+    state = planned(weekly)
+    earlier = weekly.model_copy(update={"first_start": datetime(2027, 1, 6, 5, 30), "title": "Thứ Tư 5h30"})
+    state, _ = run(state, ReviseSeries(SERIES, datetime(2027, 1, 6, 6, 0), earlier))
+    assert live_starts(state) == {datetime(2027, 1, d, 5, 30) for d in (6, 13)}
+    # Later is the same move the other way; a first_start re-anchored before an earlier occurrence
+    # (the series' own date, a new time) is no move of the named occurrence.
+    state = planned(weekly)
+    later = weekly.model_copy(update={"first_start": datetime(2027, 1, 6, 6, 30)})
+    state, _ = run(state, ReviseSeries(SERIES, datetime(2027, 1, 6, 6, 0), later))
+    assert live_starts(state) == {datetime(2027, 1, d, 6, 30) for d in (6, 13)}
+    state = planned(weekly)
+    anchored = weekly.model_copy(update={"first_start": datetime(2027, 1, 1, 7, 0)})
+    state, _ = run(state, ReviseSeries(SERIES, datetime(2027, 1, 13, 6, 0), anchored))
+    assert live_starts(state) == {datetime(2027, 1, 6, 6, 0), datetime(2027, 1, 13, 7, 0)}
+
+
 @pytest.mark.parametrize(
     ("old_rule", "old_start", "named", "new_rule", "new_start"),
     [
