@@ -118,6 +118,9 @@ async def test_emergency_bumps_and_operators_confirm_in_their_scope(client, even
     assert confirmed.status == 200, await confirmed.text()
     body = await confirmed.json()
     assert body["status"] == "aired" and body["operator"] == "Y Bơ Êban"
+    # The answer comes from the decided schedule, not the read model: it is what the list shows.
+    listed = await (await client.get(f"/v1/airings/{storm_id}", headers=OPERATOR)).json()
+    assert body == listed and body["actual_start"].startswith("2023-08-07T17:36")
     assert (await client.post(url, json=as_run, headers=OPERATOR)).status == 200  # identical again: no-op
     bumped_confirm = await client.post(
         f"/v1/airings/{normal['airing_id']}/confirmation", json=as_run, headers=OPERATOR

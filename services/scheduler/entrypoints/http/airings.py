@@ -27,6 +27,7 @@ from services.common.query import instant, invalid, query_as
 from services.common.web import body_as, json, new_id, principal, request_metadata, require
 from services.scheduler.adapters.projection import AiringQuery, find_airings
 from services.scheduler.app import handlers
+from services.scheduler.app.streams import Recorded
 from services.scheduler.domain.commands import (
     CancelAiring,
     ConfirmAiring,
@@ -36,6 +37,7 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
 )
 from services.scheduler.entrypoints.http.answers import (
+    confirmed_view,
     conflicting,
     current,
     existing,
@@ -162,13 +164,13 @@ async def _planned(request: web.Request, who, resource_id: str, command) -> None
     wrote(request, recorded)
 
 
-async def _operated_on(request: web.Request, who, resource_id: str, command) -> None:
+async def _operated_on(request: web.Request, who, resource_id: str, command) -> Recorded:
     """An operator's command on the airing's schedule, decided on its stream."""
     with refusals():
         recorded = await handlers.operate_on(
             request.app[SCHEDULES], who, resource_id, command, request_metadata(request, who.sub)
         )
-    wrote(request, recorded)
+    return wrote(request, recorded)
 
 
 @routes.post("/v1/airings/{airing_id}/reschedule")
@@ -263,8 +265,10 @@ async def confirm(request: web.Request) -> web.Response:
             actual_end=instant(body.actual_end, "actual_end") if body.actual_end else None,
             reason=body.reason,
         )
-        await _operated_on(request, who, row["resource_id"], command)
-        return json(await current(request, row["airing_id"]))
+        recorded = await _operated_on(request, who, row["resource_id"], command)
+        # The answer is the decided schedule's airing: no wait for the read model to apply it.
+        decided = confirmed_view(recorded.state, row["airing_id"])
+        return json(decided or await current(request, row["airing_id"]))
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 

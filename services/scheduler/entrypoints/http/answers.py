@@ -28,6 +28,7 @@ from services.scheduler.domain.errors import (
     NotFound,
     UnknownResource,
 )
+from services.scheduler.domain.state import ResourceSchedule
 from services.scheduler.keys import POOL, SCHEMA, STORE, SUBSCRIPTION, WRITTEN
 
 log = structlog.get_logger(__name__)
@@ -48,6 +49,28 @@ def scheduled_view(e: AiringScheduled) -> AiringView:
     return AiringView(
         **fields, starts_at=to_local(e.starts_at), ends_at=to_local(e.ends_at), status="scheduled"
     )
+
+
+def confirmed_view(state: ResourceSchedule | None, airing_id: uuid.UUID) -> AiringView | None:
+    """A confirmed airing as the schedule that decided its confirmation holds it: what the read
+    model will list once it applies the confirmation (its as-run record replaces the airing's
+    actual times, reason and operator). None when the state does not hold a confirmation."""
+    airing = state.airings.get(airing_id) if state is not None else None
+    if airing is None or airing.confirmation is None:
+        return None
+    c, series = airing.confirmation, state.series.get(airing.scheduled.series_id)
+    moved_to = [k for k, v in series.occurrences.items() if v == airing_id] if series else []
+    bumped_by = state.airings.get(airing.bumped_by) if airing.bumped_by else None
+    return AiringView(
+        **airing.scheduled.model_dump(exclude={"makeup_of", "starts_at", "ends_at", "recurrence_id"}),
+        starts_at=to_local(airing.starts_at), ends_at=to_local(airing.ends_at),
+        recurrence_id=moved_to[0] if moved_to else airing.scheduled.recurrence_id,
+        status=airing.status.value,
+        actual_start=to_local(c.actual_start) if c.actual_start else None,
+        actual_end=to_local(c.actual_end) if c.actual_end else None,
+        reason=c.reason, operator=c.operator,
+        bumped_by=airing.bumped_by, bumped_by_title=bumped_by.title if bumped_by else None,
+    )  # fmt: skip
 
 
 def wrote(request: web.Request, recorded: Recorded) -> Recorded:
