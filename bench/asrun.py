@@ -15,21 +15,18 @@ from datetime import date, datetime, timedelta
 from io import BytesIO
 
 import aiohttp
-import asyncpg
 from openpyxl import Workbook
 
 from bench.harness import Result, Timer, within
 from bench.scheduler import (
     LANGUAGES,
     PLANNER,
-    SECRET,
-    amqp_url,
     fan_out,
+    fresh_scheduler,
     process,
     register_communes,
     until_listed,
 )
-from services.devstack.servers import free_port
 
 N = 8_080
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -97,18 +94,7 @@ def log_of(airings: list[dict], names: dict[str, str]) -> bytes:
 
 async def run(dsn: str, quick: bool = False) -> list[Result]:
     n = 1_000 if quick else N
-    conn = await asyncpg.connect(dsn)
-    await conn.execute("drop schema if exists scheduler cascade")
-    await conn.close()
-    port = free_port()
-    env = {
-        "LOA_PG_DSN": dsn,
-        "LOA_AMQP_URL": amqp_url(),
-        "LOA_SCHEDULER_PORT": str(port),
-        "LOA_TOKEN_SECRET": SECRET,
-        "LOA_LOG_LEVEL": "warning",
-        "LOA_LOG_FORMAT": "json",
-    }
+    port, env = await fresh_scheduler(dsn)
     base = f"http://127.0.0.1:{port}"
     results = []
     async with (

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import aiohttp
@@ -21,16 +20,14 @@ import asyncpg
 from bench.harness import Result, Timer, within
 from bench.scheduler import (
     PLANNER,
-    SECRET,
-    bench_vhost,
     fan_out,
+    fresh_scheduler,
     percentile,
     process,
     register_communes,
     until_listed,
 )
 from services.common import pages
-from services.devstack.servers import free_port
 
 PAGES = 50
 
@@ -57,18 +54,7 @@ async def random_cursors(dsn: str, count: int, where: str = "true") -> list[str]
 
 
 async def run(dsn: str, quick: bool = False) -> list[Result]:
-    conn = await asyncpg.connect(dsn)
-    await conn.execute("drop schema if exists scheduler cascade")
-    await conn.close()
-    port = free_port()
-    env = {
-        "LOA_PG_DSN": dsn,
-        "LOA_AMQP_URL": await asyncio.to_thread(bench_vhost),
-        "LOA_SCHEDULER_PORT": str(port),
-        "LOA_TOKEN_SECRET": SECRET,
-        "LOA_LOG_LEVEL": "warning",
-        "LOA_LOG_FORMAT": "json",
-    }
+    port, env = await fresh_scheduler(dsn)
     base = f"http://127.0.0.1:{port}"
     results: list[Result] = []
     timeout = aiohttp.ClientTimeout(total=900)

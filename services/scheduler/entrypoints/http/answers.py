@@ -140,12 +140,17 @@ def refusals() -> Iterator[None]:
         raise Problem(503, "Busy", str(exc), extra={"retry_after": 1}) from None
 
 
-async def existing(request: web.Request) -> Any:
-    """The airing in the path, as the read model holds it (after this process's writes): 404 if none."""
+def path_airing_id(request: web.Request) -> uuid.UUID:
+    """The airing id in the path: 404 when it is no UUID (no airing has such an id)."""
     try:
-        airing_id = uuid.UUID(request.match_info["airing_id"])
+        return uuid.UUID(request.match_info["airing_id"])
     except ValueError:
         raise Problem(404, "Not found", "airing ids are UUIDs") from None
+
+
+async def existing(request: web.Request) -> Any:
+    """The airing in the path, as the read model holds it (after this process's writes): 404 if none."""
+    airing_id = path_airing_id(request)
     await fresh(request)
     async with request.app[POOL].acquire() as conn:
         row = await airing_by_id(conn, request.app[SCHEMA], airing_id)
@@ -162,10 +167,7 @@ async def located(request: web.Request) -> Any:
     never changes resource, so a row the read model already lists serves without waiting for this
     process's writes (the command is decided on the resource's stream). An id not listed yet waits
     for them, as :func:`existing` does (it may be the airing this process just planned)."""
-    try:
-        airing_id = uuid.UUID(request.match_info["airing_id"])
-    except ValueError:
-        raise Problem(404, "Not found", "airing ids are UUIDs") from None
+    airing_id = path_airing_id(request)
     async with request.app[POOL].acquire() as conn:
         row = await airing_by_id(conn, request.app[SCHEMA], airing_id)
     return row if row is not None else await existing(request)
