@@ -6,6 +6,7 @@ DomainError saying why not; an empty list means the command had already taken ef
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from contracts.base import Event
@@ -113,23 +114,7 @@ def _make_room(
 def schedule_airing(state: ResourceSchedule, c: ScheduleAiring) -> list[Event]:
     _check_window(c.starts_at, c.ends_at)
     check_owner(state, c.resource_id)
-    event = AiringScheduled(
-        airing_id=c.airing_id,
-        kind=c.kind,
-        resource_id=c.resource_id,
-        starts_at=c.starts_at,
-        ends_at=c.ends_at,
-        title=c.title,
-        topic=c.topic,
-        language=c.language,
-        campaign_id=c.campaign_id,
-        series_id=c.series_id,
-        recurrence_id=c.recurrence_id,
-        priority=c.priority,
-        script=c.script,
-        audio_ref=c.audio_ref,
-        makeup_of=c.makeup_of,
-    )
+    event = AiringScheduled(**vars(c))  # the command, field for field
     known = state.airings.get(c.airing_id)
     if created_already(None if known is None else known.scheduled, event, f"airing {c.airing_id}"):
         return []
@@ -204,16 +189,7 @@ def confirm_airing(state: ResourceSchedule, c: ConfirmAiring) -> list[Event]:
             "(a planner cancels one that will not air)",
         )
     _check_as_run(c)
-    event = AiringConfirmed(
-        airing_id=c.airing_id,
-        resource_id=state.resource_id,
-        outcome=c.outcome,
-        actual_start=c.actual_start,
-        actual_end=c.actual_end,
-        reason=c.reason,
-        operator=c.operator,
-        confirmed_at=c.confirmed_at,
-    )
+    event = AiringConfirmed(**_record(state, c), operator=c.operator, confirmed_at=c.confirmed_at)
     previous = airing.confirmation
     if previous is not None:
         if _same_record(previous, event):
@@ -226,10 +202,18 @@ def confirm_airing(state: ResourceSchedule, c: ConfirmAiring) -> list[Event]:
     return [event]
 
 
+AS_RUN = ("outcome", "actual_start", "actual_end", "reason")
+"""What an as-run record says, whoever records it and whenever."""
+
+
+def _record(state: ResourceSchedule, c: ConfirmAiring | CorrectConfirmation) -> dict[str, Any]:
+    """The as-run record a confirmation or a correction states, as its event's fields."""
+    return {"airing_id": c.airing_id, "resource_id": state.resource_id} | {f: getattr(c, f) for f in AS_RUN}
+
+
 def _same_record(previous: AiringConfirmed, given: AiringConfirmed | CorrectConfirmation) -> bool:
     """The same as-run record, whoever sent it again and whenever."""
-    fields = ("outcome", "actual_start", "actual_end", "reason")
-    return all(getattr(previous, f) == getattr(given, f) for f in fields)
+    return all(getattr(previous, f) == getattr(given, f) for f in AS_RUN)
 
 
 def _check_makeup(state: ResourceSchedule, c: ScheduleAiring) -> None:
@@ -259,12 +243,7 @@ def correct_confirmation(state: ResourceSchedule, c: CorrectConfirmation) -> lis
     ):
         raise InvalidTransition(f"airing {c.airing_id} was made up by another airing: it stays missed")
     event = ConfirmationCorrected(
-        airing_id=c.airing_id,
-        resource_id=state.resource_id,
-        outcome=c.outcome,
-        actual_start=c.actual_start,
-        actual_end=c.actual_end,
-        reason=c.reason,
+        **_record(state, c),
         previous_outcome=previous.outcome,
         why=c.why,
         corrected_by=c.corrected_by,
