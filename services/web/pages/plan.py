@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import aiohttp_jinja2
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from contracts.localtime import VIETNAM, to_utc
 from services.web.client import ApiProblem
@@ -15,6 +16,7 @@ from services.web.keys import LANGUAGE
 from services.web.pages.builder import rule_from
 from services.web.pages.common import api, form_key, new_key, signed_in, writing
 from services.web.rules import RuleError, describe, next_occurrences
+from services.web.sessions import Session
 
 routes = web.RouteTableDef()
 KIND_OF_TYPE = {"commune": "loudspeaker", "programme": "radio", "page": "livestream"}
@@ -60,11 +62,16 @@ def _airing_body(form, resources: dict) -> dict:
     return body
 
 
-@routes.post("/desk/plan/airing")
-async def plan_airing(request: web.Request) -> web.Response:
+async def _planning_form(request: web.Request) -> tuple[Session, MultiDictProxy, dict[str, dict]]:
+    """A planner's form (CSRF-checked) and the resources it may name, by id."""
     session = await writing(request)
     form = await request.post()
-    resources = {r["resource_id"]: r for r in await api(request).resources(session.token)}
+    return session, form, {r["resource_id"]: r for r in await api(request).resources(session.token)}
+
+
+@routes.post("/desk/plan/airing")
+async def plan_airing(request: web.Request) -> web.Response:
+    session, form, resources = await _planning_form(request)
     try:
         answer = await api(request).plan_airing(session.token, _airing_body(form, resources), form_key(form))
     except ValueError:
@@ -103,9 +110,7 @@ async def rule_preview(request: web.Request) -> web.Response:
 
 @routes.post("/desk/plan/series")
 async def plan_series(request: web.Request) -> web.Response:
-    session = await writing(request)
-    form = await request.post()
-    resources = {r["resource_id"]: r for r in await api(request).resources(session.token)}
+    session, form, resources = await _planning_form(request)
     try:
         airing = _airing_body(form, resources)
         body = {
