@@ -13,6 +13,7 @@ import asyncpg
 from contracts.events import REGISTRY
 from contracts.events.reference import CampaignPlanned, ResourceDescribed
 from contracts.events.series import SeriesEnded, SeriesExtended, SeriesPlanned, SeriesRevised
+from services.common.sql import forward_update
 from services.eventstore.codec import decode
 from services.eventstore.port import RecordedEvent
 
@@ -132,13 +133,8 @@ class CatalogueProjection:
         )
 
     async def _set(self, conn: asyncpg.Connection, series_id, position: int, **values) -> None:
-        sets = ", ".join(f"{n} = {_param(i + 3, n)}" for i, n in enumerate(values))
-        await conn.execute(
-            f"update {self.schema}.series set {sets}, position = $2 where series_id = $1 and position < $2",
-            series_id,
-            position,
-            *values.values(),
-        )
+        update = forward_update(f"{self.schema}.series", "series_id", values, jsonb=JSONB)
+        await conn.execute(update, series_id, position, *values.values())
 
     async def truncate(self, conn: asyncpg.Connection) -> None:
         await conn.execute(f"truncate {self.schema}.resources, {self.schema}.campaigns, {self.schema}.series")
