@@ -31,9 +31,28 @@ from services.metrics.domain.period import Period, month_period
 COUNTERS = ("views", "interactions", "shares", "comments", "reach", "peak_viewers")
 
 
-def _local_window(period: Period) -> tuple[datetime, datetime]:
-    """The period's days as instants: from the local midnight of its first day to that after its last."""
-    return datetime.combine(period.start, time(), VIETNAM), datetime.combine(period.end, time(), VIETNAM)
+def _scope(
+    period: Period,
+    *,
+    province: str | None = None,
+    campaign_id: UUID | None = None,
+    commune: str | None = None,
+    language: str | None = None,
+    platform: str | None = None,
+) -> tuple[str, list[Any]]:
+    """The SQL condition (over airings a, resources r) of a report's airings, and its arguments:
+    those starting on the period's days (local midnight to local midnight), within what is given."""
+    return where(
+        (
+            ("a.starts_at", datetime.combine(period.start, time(), VIETNAM), ">="),
+            ("a.starts_at", datetime.combine(period.end, time(), VIETNAM), "<"),
+            ("r.province", province, "="),
+            ("a.campaign_id", campaign_id, "="),
+            ("a.resource_id", commune, "="),
+            ("a.language", language, "="),
+            ("r.platform", platform, "="),
+        )
+    )
 
 
 async def monthly_report(
@@ -46,15 +65,7 @@ async def monthly_report(
     position: int,
 ) -> MonthlyReport:
     period = month_period(month)
-    start, end = _local_window(period)
-    clause, args = where(
-        (
-            ("a.starts_at", start, ">="),
-            ("a.starts_at", end, "<"),
-            ("r.province", province, "="),
-            ("a.campaign_id", campaign_id, "="),
-        )
-    )
+    clause, args = _scope(period, province=province, campaign_id=campaign_id)
     title = await _title(conn, schema, period, province, campaign_id)
     aired = aired_sql(schema)
     communes = await _by_resource(conn, schema, clause, args, "loudspeaker")
@@ -142,18 +153,8 @@ async def period_report(
 ) -> PeriodReport:
     """The report of any period: loudspeakers by commune and by language and month, radio, each
     platform on its own line, livestreams; the same log gives the same report."""
-    start, end = _local_window(period)
-    clause, args = where(
-        (
-            ("a.starts_at", start, ">="),
-            ("a.starts_at", end, "<"),
-            ("r.province", province, "="),
-            ("a.campaign_id", campaign_id, "="),
-            ("a.resource_id", commune, "="),
-            ("a.language", language, "="),
-            ("r.platform", platform, "="),
-        )
-    )
+    clause, args = _scope(period, province=province, campaign_id=campaign_id, commune=commune,
+                          language=language, platform=platform)  # fmt: skip
     aired = aired_sql(schema)
     communes = await _by_resource(conn, schema, clause, args, "loudspeaker")
     cells = await conn.fetch(
