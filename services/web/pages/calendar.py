@@ -14,7 +14,7 @@ from multidict import MultiDictProxy
 from contracts.localtime import VIETNAM
 from services.web.client import ApiProblem
 from services.web.i18n import STATUSES
-from services.web.pages.common import api, form_key, gettext, new_key, signed_in, writing
+from services.web.pages.common import api, form_key, gettext, new_key, reraise_signed_out, signed_in, writing
 from services.web.sessions import Session
 
 routes = web.RouteTableDef()
@@ -198,8 +198,7 @@ async def _answer(request: web.Request, airing_id: str, call, **shown) -> web.Re
     try:
         answer = await call
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         return await _details(request, airing_id, problem)
     if shown.pop("restored", False):
         shown["restored"] = answer.body
@@ -290,7 +289,6 @@ async def change_series(request: web.Request) -> web.Response:
             body["first_start"] = f"{first[:10]}T{new_time}"
         await client.revise_series(session.token, series_id, body, form_key(form))
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         return await _details(request, airing_id, problem)
     return await _details(request, airing_id, notice="series-changed")

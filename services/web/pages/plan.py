@@ -14,7 +14,7 @@ from contracts.localtime import VIETNAM, to_utc
 from services.web.client import ApiProblem
 from services.web.keys import LANGUAGE
 from services.web.pages.builder import rule_from
-from services.web.pages.common import api, form_key, new_key, signed_in, writing
+from services.web.pages.common import api, form_key, new_key, reraise_signed_out, signed_in, writing
 from services.web.rules import RuleError, describe, next_occurrences
 from services.web.sessions import Session
 
@@ -82,8 +82,7 @@ async def plan_airing(request: web.Request) -> web.Response:
             status=422,
         )
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         return await _page(request, problem=problem, form=dict(form), status=problem.status)
     return await _page(request, done=answer.body)
 
@@ -130,8 +129,7 @@ async def plan_series(request: web.Request) -> web.Response:
     except (RuleError, ValueError) as exc:
         return await _page(request, problem=ApiProblem(422, {"title": str(exc)}), form=dict(form), status=422)
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         return await _page(request, problem=problem, form=dict(form), status=problem.status)
     return await _page(request, done={"series": answer.body})
 
@@ -210,7 +208,6 @@ async def emergency(request: web.Request) -> web.Response:
             answer = await api(request).plan_airing(session.token, body, f"{key}:{resource_id}")
             results.append((resource_id, answer.body, None))
         except ApiProblem as problem:
-            if problem.status == 401:
-                raise
+            reraise_signed_out(problem)
             results.append((resource_id, None, problem))
     return await _emergency_page(request, done=results, form=dict(form))
