@@ -391,16 +391,9 @@ def _occurrence_command(one: SeriesState, segment: Segment, o: Occurrence) -> Sc
 
 
 def _same(scheduled, command: ScheduleAiring) -> bool:
-    return (
-        scheduled.starts_at == command.starts_at
-        and scheduled.ends_at == command.ends_at
-        and scheduled.title == command.title
-        and scheduled.topic == command.topic
-        and scheduled.language == command.language
-        and scheduled.priority == command.priority
-        and scheduled.script == command.script
-        and scheduled.audio_ref == command.audio_ref
-    )
+    """The occurrence's airing already says what the series says: its window, priority and content."""
+    fields = ("starts_at", "ends_at", "priority", *CONTENT)
+    return all(getattr(scheduled, f) == getattr(command, f) for f in fields)
 
 
 def _materialise(
