@@ -26,31 +26,24 @@ from contracts.localtime import VIETNAM
 from services.common.provinces import province_name
 from services.common.sql import VIETNAMESE, where
 from services.metrics.adapters.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
+from services.metrics.app.queries import ReportScope
 from services.metrics.domain.period import Period, month_period
 
 COUNTERS = ("views", "interactions", "shares", "comments", "reach", "peak_viewers")
 
 
-def _scope(
-    period: Period,
-    *,
-    province: str | None = None,
-    campaign_id: UUID | None = None,
-    commune: str | None = None,
-    language: str | None = None,
-    platform: str | None = None,
-) -> tuple[str, list[Any]]:
+def _scope(period: Period, scope: ReportScope) -> tuple[str, list[Any]]:
     """The SQL condition (over airings a, resources r) of a report's airings, and its arguments:
-    those starting on the period's days (local midnight to local midnight), within what is given."""
+    those starting on the period's days (local midnight to local midnight), within ``scope``."""
     return where(
         (
             ("a.starts_at", datetime.combine(period.start, time(), VIETNAM), ">="),
             ("a.starts_at", datetime.combine(period.end, time(), VIETNAM), "<"),
-            ("r.province", province, "="),
-            ("a.campaign_id", campaign_id, "="),
-            ("a.resource_id", commune, "="),
-            ("a.language", language, "="),
-            ("r.platform", platform, "="),
+            ("r.province", scope.province, "="),
+            ("a.campaign_id", scope.campaign_id, "="),
+            ("a.resource_id", scope.commune, "="),
+            ("a.language", scope.language, "="),
+            ("r.platform", scope.platform, "="),
         )
     )
 
@@ -65,7 +58,7 @@ async def monthly_report(
     position: int,
 ) -> MonthlyReport:
     period = month_period(month)
-    clause, args = _scope(period, province=province, campaign_id=campaign_id)
+    clause, args = _scope(period, ReportScope(province=province, campaign_id=campaign_id))
     title = await _title(conn, schema, period, province, campaign_id)
     aired = aired_sql(schema)
     communes = await _by_resource(conn, schema, clause, args, "loudspeaker")
@@ -140,21 +133,11 @@ PLATFORM_COUNTERS = ("reach", "views", "interactions", "shares", "comments")
 
 
 async def period_report(
-    conn: asyncpg.Connection,
-    schema: str,
-    period: Period,
-    *,
-    province: str | None = None,
-    campaign_id: UUID | None = None,
-    commune: str | None = None,
-    language: str | None = None,
-    platform: str | None = None,
-    position: int,
+    conn: asyncpg.Connection, schema: str, period: Period, scope: ReportScope, *, position: int
 ) -> PeriodReport:
     """The report of any period: loudspeakers by commune and by language and month, radio, each
     platform on its own line, livestreams; the same log gives the same report."""
-    clause, args = _scope(period, province=province, campaign_id=campaign_id, commune=commune,
-                          language=language, platform=platform)  # fmt: skip
+    clause, args = _scope(period, scope)
     aired = aired_sql(schema)
     communes = await _by_resource(conn, schema, clause, args, "loudspeaker")
     cells = await conn.fetch(
@@ -178,15 +161,15 @@ async def period_report(
 
     livestreams = [row for row in content if row["kind"] == "livestream"]
     return PeriodReport(
-        title=await _title(conn, schema, period, province, campaign_id),
+        title=await _title(conn, schema, period, scope.province, scope.campaign_id),
         period=period.label,
         starts_on=period.start,
         ends_on=period.last,
-        province=province,
-        campaign_id=campaign_id,
-        commune=commune,
-        language=language,
-        platform=platform,
+        province=scope.province,
+        campaign_id=scope.campaign_id,
+        commune=scope.commune,
+        language=scope.language,
+        platform=scope.platform,
         as_of_position=position,
         totals=_totals(communes, programmes, platforms),
         by_language_and_month=[
