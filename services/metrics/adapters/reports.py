@@ -85,33 +85,13 @@ async def monthly_report(
         as_of_position=position,
         totals=totals,
         loudspeaker_by_commune=[
-            ReportLine(
-                label=r["name"],
-                values={
-                    "code": r["code"],
-                    "languages": r["languages"],
-                    "planned": r["planned"],
-                    "aired": r["aired"],
-                    "missed": r["missed"],
-                },
-            )
-            for r in communes
+            _resource_line(r, MONTHLY_COUNTS, code=r["code"], languages=r["languages"]) for r in communes
         ],
         loudspeaker_by_language=[
             ReportLine(label=r["language"], values={"aired": r["aired"], "communes": r["communes"]})
             for r in languages
         ],
-        radio=[
-            ReportLine(
-                label=r["name"],
-                values={
-                    "planned": r["planned"],
-                    "aired": r["aired"],
-                    "missed": r["missed"],
-                },
-            )
-            for r in programmes
-        ],
+        radio=[_resource_line(r, MONTHLY_COUNTS) for r in programmes],
         livestreams=[livestream_line(r) for r in livestreams],
         pages=[ReportLine(label=name, values=values) for name, values in sorted(pages.items())],
     )
@@ -156,9 +136,6 @@ async def period_report(
         table.setdefault(row["language"], dict.fromkeys(months, 0))[row["month"]] = row["aired"]
     platforms = _published_by(content, "platform", PLATFORM_COUNTERS, items=True)
 
-    def airing_counts(r) -> dict[str, int]:
-        return {k: r[k] for k in ("planned", "aired", "partial", "missed", "made_up")}
-
     livestreams = [row for row in content if row["kind"] == "livestream"]
     return PeriodReport(
         title=await _title(conn, schema, period, scope.province, scope.campaign_id),
@@ -176,13 +153,22 @@ async def period_report(
             ReportLine(label=name, values=dict(values) | {"total": sum(values.values())})
             for name, values in table.items()
         ],
-        loudspeaker_by_commune=[
-            ReportLine(label=r["name"], values={"code": r["code"]} | airing_counts(r)) for r in communes
-        ],
-        radio=[ReportLine(label=r["name"], values=airing_counts(r)) for r in programmes],
+        loudspeaker_by_commune=[_resource_line(r, AIRING_COUNTS, code=r["code"]) for r in communes],
+        radio=[_resource_line(r, AIRING_COUNTS) for r in programmes],
         platforms=[ReportLine(label=PLATFORMS.get(k, k), values=v) for k, v in sorted(platforms.items())],
         livestreams=[livestream_line(r) for r in livestreams],
     )
+
+
+AIRING_COUNTS = ("planned", "aired", "partial", "missed", "made_up")
+"""A commune's or a programme's counts in a period report."""
+MONTHLY_COUNTS = ("planned", "aired", "missed")
+"""The same in the monthly report, older, as centres have read it."""
+
+
+def _resource_line(r, counts: tuple[str, ...], **first: Any) -> ReportLine:
+    """A commune's or a programme's line: ``first`` (its code …), then its airing ``counts``."""
+    return ReportLine(label=r["name"], values=first | {k: r[k] for k in counts})
 
 
 def livestream_line(r) -> ReportLine:
