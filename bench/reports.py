@@ -23,6 +23,7 @@ from services.metrics.adapters.projection import StatisticsProjection
 from services.metrics.adapters.report_formats import to_csv, to_xlsx
 from services.metrics.adapters.reports import period_report
 from services.metrics.adapters.statistics_tables import create_tables
+from services.metrics.app.queries import ReportScope
 from services.metrics.domain.period import parse_period
 
 SCHEMA = "bench_reports"
@@ -138,7 +139,9 @@ async def run(dsn: str, quick: bool = False) -> list[Result]:
                 times, bodies = [], []
                 for _ in range(1 if quick else 3):
                     with Timer() as t:
-                        report = await period_report(conn, SCHEMA, period, province="dak-lak", position=0)
+                        report = await period_report(
+                            conn, SCHEMA, period, ReportScope(province="dak-lak"), position=0
+                        )
                         bodies.append(render(report))
                     times.append(t.seconds)
                 assert report.totals["loudspeaker_planned"] == n, report.totals

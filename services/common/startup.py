@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
+
+from services.common.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -89,3 +91,17 @@ def serve(app, *, host: str, port: int) -> None:
         keepalive_timeout=HEADER_TIMEOUT,
         shutdown_timeout=10,  # SSE clients hold connections open: do not wait the default minute
     )
+
+
+def run_service(create_app: Callable[[Settings], Any], port: Callable[[Settings], int]) -> None:
+    """``python -m services.<service>``: the settings from the environment (refusing the development
+    token key outside development), logging as they say, uvloop, then ``serve`` on the service's port."""
+    import uvloop
+
+    from services.common.logging import configure_logging
+
+    settings = Settings()
+    settings.check_for_service()
+    configure_logging(settings.log_format, settings.log_level)
+    uvloop.install()
+    serve(create_app(settings), host=settings.http_host, port=port(settings))

@@ -6,7 +6,8 @@ import asyncio
 from typing import Any
 
 import aiohttp
-import orjson
+
+from services.common.api_call import answer_body, request_parts
 
 
 class ApiError(Exception):
@@ -40,19 +41,12 @@ class Api:
     ) -> Any:
         """The answer's JSON; with ``with_replayed``, (JSON, whether it is the replay of an earlier
         answer under the same Idempotency-Key)."""
-        headers = {"Authorization": f"Bearer {token}"}
-        if key:
-            headers["Idempotency-Key"] = key
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = orjson.dumps(body)
+        headers, data = request_parts(token, body, key)
         url = self.base + path
         for attempt in range(attempts):
             try:
                 async with self.session.request(method, url, data=data, headers=headers, params=params) as r:
-                    raw = await r.read()
-                    payload = orjson.loads(raw) if raw and r.content_type.endswith("json") else raw
+                    payload = answer_body(await r.read(), r.content_type)
                     if r.status in ok:
                         if with_replayed:
                             return payload, r.headers.get("Idempotent-Replayed") == "true"

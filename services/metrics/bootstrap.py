@@ -1,6 +1,6 @@
 """The metrics composition root: ``create_app(settings)`` wires the metrics store, the importer of
 the scheduler's events, the sample consumer, the statistics' generations, the live feed, the bus
-publisher and HTTP. The one place that names asyncpg (through ``wait_for_postgres``), aio-pika
+publisher and HTTP. The one place that names asyncpg (through ``open_pool``), aio-pika
 (through ``connect_robust``) and PostgresEventStore. The read model's subscription, the live feed,
 the publisher and the sample consumer run under the app's supervisor.
 """
@@ -17,13 +17,12 @@ from contracts.events import REGISTRY
 from services.bus.connection import connect_robust
 from services.bus.consumer import Consumer
 from services.bus.topology import CONSUMERS
-from services.common.auth import Keyring
 from services.common.idempotency import IdempotencyStore
-from services.common.revocations import REVOCATIONS, Revocations, watch_revocations
+from services.common.revocations import watch_revocations
+from services.common.service import add_operator_routes, open_pool, service_app
 from services.common.settings import Settings
-from services.common.startup import wait_for_postgres
-from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
-from services.common.web import KEYS, METRICS, SECRET, HttpMetrics, middlewares, readiness
+from services.common.supervisor import SUPERVISOR, TaskCollector
+from services.common.web import readiness
 from services.eventstore.postgres import PostgresEventStore
 from services.metrics import openapi
 from services.metrics.adapters.bus_publisher import StatisticsPublisher
@@ -52,22 +51,10 @@ IMPORTED = CONSUMERS["metrics.scheduler-events"]  # the queue the relay declares
 
 
 def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Application:
-    metrics = HttpMetrics("metrics")
-    app = web.Application(middlewares=middlewares("metrics", metrics), client_max_size=16 * 1024**2)
-    supervisor = Supervisor()
-    app[SECRET] = settings.token_secret
-    app[KEYS] = Keyring.from_settings(settings)
-    app[REVOCATIONS] = Revocations()
-    app[METRICS] = metrics
-    app[SUPERVISOR] = supervisor
+    app, metrics, supervisor = service_app("metrics", settings)
 
     async def database(app: web.Application):
-        pool = await wait_for_postgres(
-            settings.pg_dsn,
-            timeout=settings.startup_timeout,
-            min_size=settings.pg_pool_min,
-            max_size=settings.pg_pool_max,
-        )
+        pool = await open_pool(settings)
         store = PostgresEventStore(pool, schema)
         await store.migrate()
         generations = StatisticsGenerations(store, pool, supervisor=supervisor)
@@ -125,10 +112,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
     app.on_startup.append(freeze_startup_objects)  # after the contexts above have started
     for routes in ROUTES:
         app.router.add_routes(routes)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics.handler)
-    app.router.add_get("/openapi.json", openapi.API.document)
-    app.router.add_get("/docs", openapi.API.page)
+    add_operator_routes(app, metrics, readyz=readyz, document=openapi.API.document, page=openapi.API.page)
     return app
 
 

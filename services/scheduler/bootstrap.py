@@ -11,22 +11,12 @@ from aiohttp import web
 from services.bus.connection import connect_robust
 from services.bus.relay import OutboxRelay
 from services.bus.topology import CONSUMERS
-from services.common.auth import Keyring
 from services.common.idempotency import IdempotencyStore
-from services.common.revocations import REVOCATIONS, Revocations, watch_revocations
+from services.common.revocations import watch_revocations
+from services.common.service import add_operator_routes, open_pool, service_app
 from services.common.settings import Settings
-from services.common.startup import wait_for_postgres
-from services.common.supervisor import SUPERVISOR, Supervisor, TaskCollector
-from services.common.web import (
-    KEYS,
-    METRICS,
-    SECRET,
-    VERIFIED,
-    HttpMetrics,
-    VerifiedTokens,
-    middlewares,
-    readiness,
-)
+from services.common.supervisor import SUPERVISOR, TaskCollector
+from services.common.web import VERIFIED, VerifiedTokens, readiness
 from services.eventstore.leadership import CheckpointWait, SingleActive
 from services.eventstore.postgres import PostgresEventStore
 from services.eventstore.subscription import CatchUpSubscription, Poison
@@ -66,28 +56,15 @@ SCHEMA_NAME = "scheduler"
 
 
 def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = True) -> web.Application:
-    metrics = HttpMetrics("scheduler")
-    # 16 MiB: a bulk confirmation of 10,000 as-run records, or an as-run log, is more than the 1 MiB default.
-    app = web.Application(middlewares=middlewares("scheduler", metrics), client_max_size=16 * 1024**2)
-    supervisor = Supervisor()
+    app, metrics, supervisor = service_app("scheduler", settings)
     metrics.registry.register(TaskCollector("scheduler", supervisor))
-    app[SECRET] = settings.token_secret
-    app[KEYS] = Keyring.from_settings(settings)
     app[VERIFIED] = VerifiedTokens()
-    app[REVOCATIONS] = Revocations()
-    app[METRICS] = metrics
-    app[SUPERVISOR] = supervisor
     app[SCHEMA] = schema
     app[HORIZON_DAYS] = settings.schedule_horizon_days
     app[WRITTEN] = Written()
 
     async def database(app: web.Application):
-        pool = await wait_for_postgres(
-            settings.pg_dsn,
-            timeout=settings.startup_timeout,
-            min_size=settings.pg_pool_min,
-            max_size=settings.pg_pool_max,
-        )
+        pool = await open_pool(settings)
         store = PostgresEventStore(pool, schema)
         await store.migrate()
         async with pool.acquire() as conn:
@@ -151,10 +128,7 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME, relay: bool = T
     routed = (airings, calendars, reference, series, fanout, tokens, grants, confirmations, history)
     for module in routed:
         app.router.add_routes(module.routes)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics.handler)
-    app.router.add_get("/openapi.json", openapi.document)
-    app.router.add_get("/docs", openapi.page)
+    add_operator_routes(app, metrics, readyz=readyz, document=openapi.document, page=openapi.page)
     return app
 
 

@@ -17,6 +17,8 @@ from uuid import UUID
 import aiohttp
 import orjson
 
+from services.common.api_call import answer_body, request_parts
+
 
 class ApiDown(Exception):
     """A service did not answer (connection refused, timeout, 502/503/504): the page says so (503)."""
@@ -78,15 +80,9 @@ class LoaApi:
         params: dict[str, Any] | None = None,
         forwarded_for: str | None = None,
     ) -> Answer:
-        headers = {"Authorization": f"Bearer {token}"}
+        headers, data = request_parts(token, body, key)
         if forwarded_for:  # the browser's address, for limits kept per client (code redemption)
             headers["X-Forwarded-For"] = forwarded_for
-        if key:
-            headers["Idempotency-Key"] = key
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = orjson.dumps(body)
         query = {k: str(v) for k, v in (params or {}).items() if v not in (None, "")}
         try:
             async with self.session.request(method, url, data=data, headers=headers, params=query) as r:
@@ -100,7 +96,7 @@ class LoaApi:
                     )
                     # The API's own failure is not the user's: a bad gateway, never our 500.
                     raise ApiProblem(502 if r.status >= 500 else r.status, problem)
-                payload = orjson.loads(raw) if raw and is_json else raw
+                payload = answer_body(raw, r.content_type)
                 return Answer(
                     r.status, payload, r.headers.get("Idempotent-Replayed") == "true", r.content_type
                 )

@@ -71,17 +71,7 @@ class PostgresStatisticsView:
 
     async def period_report(self, period: Period, scope: ReportScope) -> PeriodReport:
         async with self.pool.acquire() as conn:
-            return await period_report(
-                conn,
-                self.schema,
-                period,
-                province=scope.province,
-                campaign_id=scope.campaign_id,
-                commune=scope.commune,
-                language=scope.language,
-                platform=scope.platform,
-                position=self.position,
-            )
+            return await period_report(conn, self.schema, period, scope, position=self.position)
 
 
 class PostgresStatistics:

@@ -14,7 +14,7 @@ same report byte for byte, in every format.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -26,15 +26,26 @@ from contracts.localtime import VIETNAM
 from services.common.provinces import province_name
 from services.common.sql import VIETNAMESE, where
 from services.metrics.adapters.status_sql import PARTIAL_SQL, aired_sql, made_up_sql, missed_sql, planned_sql
-from services.metrics.domain.period import Period
+from services.metrics.app.queries import ReportScope
+from services.metrics.domain.period import Period, month_period
 
 COUNTERS = ("views", "interactions", "shares", "comments", "reach", "peak_viewers")
 
 
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    first = month.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return datetime.combine(first, time(), VIETNAM), datetime.combine(following, time(), VIETNAM)
+def _scope(period: Period, scope: ReportScope) -> tuple[str, list[Any]]:
+    """The SQL condition (over airings a, resources r) of a report's airings, and its arguments:
+    those starting on the period's days (local midnight to local midnight), within ``scope``."""
+    return where(
+        (
+            ("a.starts_at", datetime.combine(period.start, time(), VIETNAM), ">="),
+            ("a.starts_at", datetime.combine(period.end, time(), VIETNAM), "<"),
+            ("r.province", scope.province, "="),
+            ("a.campaign_id", scope.campaign_id, "="),
+            ("a.resource_id", scope.commune, "="),
+            ("a.language", scope.language, "="),
+            ("r.platform", scope.platform, "="),
+        )
+    )
 
 
 async def monthly_report(
@@ -46,16 +57,9 @@ async def monthly_report(
     campaign_id: UUID | None = None,
     position: int,
 ) -> MonthlyReport:
-    start, end = month_bounds(month)
-    clause, args = where(
-        (
-            ("a.starts_at", start, ">="),
-            ("a.starts_at", end, "<"),
-            ("r.province", province, "="),
-            ("a.campaign_id", campaign_id, "="),
-        )
-    )
-    title = await _title(conn, schema, month, province, campaign_id)
+    period = month_period(month)
+    clause, args = _scope(period, ReportScope(province=province, campaign_id=campaign_id))
+    title = await _title(conn, schema, period, province, campaign_id)
     aired = aired_sql(schema)
     communes = await _by_resource(conn, schema, clause, args, "loudspeaker")
     languages = await conn.fetch(
@@ -69,27 +73,10 @@ async def monthly_report(
     programmes = await _by_resource(conn, schema, clause, args, "radio")
     content = await _published(conn, schema, clause, args)
     livestreams = [row for row in content if row["kind"] == "livestream"]
-    # A page's line holds everything it published: posts (tin, bài, video) and livestreams, each
-    # counted once it aired (a post from its confirmation or its first sample).
-    pages: dict[str, dict[str, int]] = {}
-    for row in content:
-        page = pages.setdefault(row["page"], {"posts": 0, "livestreams": 0} | {c: 0 for c in COUNTERS})
-        page["posts" if row["kind"] == "post" else "livestreams"] += int(row["aired"])
-        for name in COUNTERS:
-            page[name] += row["counters"].get(name, 0)
-
-    aired_loudspeaker = sum(r["aired"] for r in communes)
-    totals = {
-        "loudspeaker_airings": aired_loudspeaker,
-        "loudspeaker_planned": sum(r["planned"] for r in communes),
-        "loudspeaker_missed": sum(r["missed"] for r in communes),
-        "loudspeaker_made_up": sum(r["made_up"] for r in communes),
-        "communes_reached": sum(1 for r in communes if r["aired"]),
-        "radio_airings": sum(r["aired"] for r in programmes),
-        "radio_planned": sum(r["planned"] for r in programmes),
-        "livestreams": sum(p["livestreams"] for p in pages.values()),
-        "posts": sum(p["posts"] for p in pages.values()),
-    } | {name: sum(p[name] for p in pages.values()) for name in COUNTERS}
+    pages = _published_by(content, "page", COUNTERS)
+    totals = {k: v for k, v in _totals(communes, programmes, pages).items() if k not in PERIOD_ONLY} | {
+        name: sum(p[name] for p in pages.values()) for name in COUNTERS
+    }
     return MonthlyReport(
         title=title,
         month=month.replace(day=1),
@@ -98,78 +85,39 @@ async def monthly_report(
         as_of_position=position,
         totals=totals,
         loudspeaker_by_commune=[
-            ReportLine(
-                label=r["name"],
-                values={
-                    "code": r["code"],
-                    "languages": r["languages"],
-                    "planned": r["planned"],
-                    "aired": r["aired"],
-                    "missed": r["missed"],
-                },
-            )
-            for r in communes
+            _resource_line(r, MONTHLY_COUNTS, code=r["code"], languages=r["languages"]) for r in communes
         ],
         loudspeaker_by_language=[
             ReportLine(label=r["language"], values={"aired": r["aired"], "communes": r["communes"]})
             for r in languages
         ],
-        radio=[
-            ReportLine(
-                label=r["name"],
-                values={
-                    "planned": r["planned"],
-                    "aired": r["aired"],
-                    "missed": r["missed"],
-                },
-            )
-            for r in programmes
-        ],
+        radio=[_resource_line(r, MONTHLY_COUNTS) for r in programmes],
         livestreams=[livestream_line(r) for r in livestreams],
         pages=[ReportLine(label=name, values=values) for name, values in sorted(pages.items())],
     )
 
 
 async def _title(
-    conn: asyncpg.Connection, schema: str, month: date, province: str | None, campaign_id: UUID | None
+    conn: asyncpg.Connection, schema: str, period: Period, province: str | None, campaign_id: UUID | None
 ) -> str:
-    when = f"tháng {month.month}/{month.year}"
+    """A report's title, as a centre's own names it: the campaign's, or the province's, and the period."""
     if campaign_id is not None:
         name = await conn.fetchval(f"select name from {schema}.campaigns where campaign_id = $1", campaign_id)
-        return f"Báo cáo chiến dịch {name or campaign_id} — {when}"
-    return f"Báo cáo công tác truyền thông {when}" + (f" — {province_name(province)}" if province else "")
+        return f"Báo cáo chiến dịch {name or campaign_id} — {period.name}"
+    return f"Báo cáo công tác truyền thông {period.name}" + (
+        f" — {province_name(province)}" if province else ""
+    )
 
 
 PLATFORM_COUNTERS = ("reach", "views", "interactions", "shares", "comments")
 
 
 async def period_report(
-    conn: asyncpg.Connection,
-    schema: str,
-    period: Period,
-    *,
-    province: str | None = None,
-    campaign_id: UUID | None = None,
-    commune: str | None = None,
-    language: str | None = None,
-    platform: str | None = None,
-    position: int,
+    conn: asyncpg.Connection, schema: str, period: Period, scope: ReportScope, *, position: int
 ) -> PeriodReport:
     """The report of any period: loudspeakers by commune and by language and month, radio, each
     platform on its own line, livestreams; the same log gives the same report."""
-    start = datetime.combine(period.start, time(), VIETNAM)
-    end = datetime.combine(period.end, time(), VIETNAM)
-    clause, args = where(
-        (
-            ("a.starts_at", start, ">="),
-            ("a.starts_at", end, "<"),
-            ("r.province", province, "="),
-            ("a.campaign_id", campaign_id, "="),
-            ("a.resource_id", commune, "="),
-            ("a.language", language, "="),
-            ("r.platform", platform, "="),
-        )
-    )
+    clause, args = _scope(period, scope)
     aired = aired_sql(schema)
     communes = await _by_resource(conn, schema, clause, args, "loudspeaker")
     cells = await conn.fetch(
@@ -186,56 +134,41 @@ async def period_report(
     table: dict[str, dict[str, int]] = {}
     for row in cells:
         table.setdefault(row["language"], dict.fromkeys(months, 0))[row["month"]] = row["aired"]
-    platforms: dict[str, dict[str, int]] = {}
-    for row in content:
-        line = platforms.setdefault(
-            row["platform"], {"items": 0, "posts": 0, "livestreams": 0} | dict.fromkeys(PLATFORM_COUNTERS, 0)
-        )
-        line["items"] += int(row["aired"])
-        line["posts" if row["kind"] == "post" else "livestreams"] += int(row["aired"])
-        for name in PLATFORM_COUNTERS:
-            line[name] += row["counters"].get(name, 0)
-
-    def airing_counts(r) -> dict[str, int]:
-        return {k: r[k] for k in ("planned", "aired", "partial", "missed", "made_up")}
+    platforms = _published_by(content, "platform", PLATFORM_COUNTERS, items=True)
 
     livestreams = [row for row in content if row["kind"] == "livestream"]
-    totals = {
-        "loudspeaker_airings": sum(r["aired"] for r in communes),
-        "loudspeaker_partial": sum(r["partial"] for r in communes),
-        "loudspeaker_planned": sum(r["planned"] for r in communes),
-        "loudspeaker_missed": sum(r["missed"] for r in communes),
-        "loudspeaker_made_up": sum(r["made_up"] for r in communes),
-        "communes_reached": sum(1 for r in communes if r["aired"]),
-        "radio_airings": sum(r["aired"] for r in programmes),
-        "radio_planned": sum(r["planned"] for r in programmes),
-        "radio_missed": sum(r["missed"] for r in programmes),
-        "livestreams": sum(p["livestreams"] for p in platforms.values()),
-        "posts": sum(p["posts"] for p in platforms.values()),
-    }
     return PeriodReport(
-        title=await _period_title(conn, schema, period, province, campaign_id),
+        title=await _title(conn, schema, period, scope.province, scope.campaign_id),
         period=period.label,
         starts_on=period.start,
         ends_on=period.last,
-        province=province,
-        campaign_id=campaign_id,
-        commune=commune,
-        language=language,
-        platform=platform,
+        province=scope.province,
+        campaign_id=scope.campaign_id,
+        commune=scope.commune,
+        language=scope.language,
+        platform=scope.platform,
         as_of_position=position,
-        totals=totals,
+        totals=_totals(communes, programmes, platforms),
         by_language_and_month=[
             ReportLine(label=name, values=dict(values) | {"total": sum(values.values())})
             for name, values in table.items()
         ],
-        loudspeaker_by_commune=[
-            ReportLine(label=r["name"], values={"code": r["code"]} | airing_counts(r)) for r in communes
-        ],
-        radio=[ReportLine(label=r["name"], values=airing_counts(r)) for r in programmes],
+        loudspeaker_by_commune=[_resource_line(r, AIRING_COUNTS, code=r["code"]) for r in communes],
+        radio=[_resource_line(r, AIRING_COUNTS) for r in programmes],
         platforms=[ReportLine(label=PLATFORMS.get(k, k), values=v) for k, v in sorted(platforms.items())],
         livestreams=[livestream_line(r) for r in livestreams],
     )
+
+
+AIRING_COUNTS = ("planned", "aired", "partial", "missed", "made_up")
+"""A commune's or a programme's counts in a period report."""
+MONTHLY_COUNTS = ("planned", "aired", "missed")
+"""The same in the monthly report, older, as centres have read it."""
+
+
+def _resource_line(r, counts: tuple[str, ...], **first: Any) -> ReportLine:
+    """A commune's or a programme's line: ``first`` (its code …), then its airing ``counts``."""
+    return ReportLine(label=r["name"], values=first | {k: r[k] for k in counts})
 
 
 def livestream_line(r) -> ReportLine:
@@ -254,15 +187,45 @@ def livestream_line(r) -> ReportLine:
 PLATFORMS = {"facebook": "Facebook", "zalo": "Zalo", "youtube": "YouTube", "tiktok": "TikTok"}
 
 
-async def _period_title(
-    conn: asyncpg.Connection, schema: str, period: Period, province: str | None, campaign_id: UUID | None
-) -> str:
-    if campaign_id is not None:
-        name = await conn.fetchval(f"select name from {schema}.campaigns where campaign_id = $1", campaign_id)
-        return f"Báo cáo chiến dịch {name or campaign_id} — {period.name}"
-    return f"Báo cáo công tác truyền thông {period.name}" + (
-        f" — {province_name(province)}" if province else ""
-    )
+PERIOD_ONLY = frozenset({"loudspeaker_partial", "radio_missed"})
+"""Totals a period report shows and the monthly report, older, does not."""
+
+
+def _totals(communes: list, programmes: list, published: dict[str, dict[str, int]]) -> dict[str, int]:
+    """A report's airing totals: loudspeakers over the communes' lines, radio over the programmes',
+    livestreams and posts over the pages' (or the platforms')."""
+    return {
+        "loudspeaker_airings": sum(r["aired"] for r in communes),
+        "loudspeaker_partial": sum(r["partial"] for r in communes),
+        "loudspeaker_planned": sum(r["planned"] for r in communes),
+        "loudspeaker_missed": sum(r["missed"] for r in communes),
+        "loudspeaker_made_up": sum(r["made_up"] for r in communes),
+        "communes_reached": sum(1 for r in communes if r["aired"]),
+        "radio_airings": sum(r["aired"] for r in programmes),
+        "radio_planned": sum(r["planned"] for r in programmes),
+        "radio_missed": sum(r["missed"] for r in programmes),
+        "livestreams": sum(p["livestreams"] for p in published.values()),
+        "posts": sum(p["posts"] for p in published.values()),
+    }
+
+
+def _published_by(
+    content: list, key: str, counters: tuple[str, ...], *, items: bool = False
+) -> dict[str, dict[str, int]]:
+    """What each page (or platform, by ``key``) published: posts (tin, bài, video) and livestreams,
+    each counted once it aired (a post from its confirmation or its first sample), and ``counters``
+    summed over them; ``items``: both together as well, first."""
+    empty = ({"items": 0} if items else {}) | {"posts": 0, "livestreams": 0} | dict.fromkeys(counters, 0)
+    lines: dict[str, dict[str, int]] = {}
+    for row in content:
+        line = lines.setdefault(row[key], dict(empty))
+        line["posts" if row["kind"] == "post" else "livestreams"] += int(row["aired"])
+        for name in counters:
+            line[name] += row["counters"].get(name, 0)
+    if items:
+        for line in lines.values():
+            line["items"] = line["posts"] + line["livestreams"]
+    return lines
 
 
 def _source(schema: str) -> str:

@@ -46,6 +46,12 @@ def _month_after(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
+def month_period(day: date) -> Period:
+    """The month of ``day``, named as a report names it ("tháng 8/2023")."""
+    first = day.replace(day=1)
+    return Period(first, _month_after(first), f"{first:%Y-%m}", f"tháng {first.month}/{first.year}")
+
+
 def parse_period(period: str | None, start: str | None = None, end: str | None = None) -> Period:
     """``period`` (month, quarter or year), or ``start``/``end`` days (both inclusive)."""
     if period is not None and (start is not None or end is not None):

@@ -13,6 +13,7 @@ import asyncpg
 from contracts.events import REGISTRY
 from contracts.events.reference import CampaignPlanned, ResourceDescribed
 from contracts.events.series import SeriesEnded, SeriesExtended, SeriesPlanned, SeriesRevised
+from services.common.sql import forward_update
 from services.eventstore.codec import decode
 from services.eventstore.port import RecordedEvent
 
@@ -62,6 +63,13 @@ def _json(model) -> dict:
     return model.model_dump(mode="json")  # jsonb travels as Python objects (the store's codec)
 
 
+JSONB = frozenset({"description", "definition", "skipped"})
+
+
+def _param(number: int, column: str) -> str:
+    return f"${number}::jsonb" if column in JSONB else f"${number}"
+
+
 class CatalogueProjection:
     """Applies reference, campaign and series events to their tables."""
 
@@ -78,21 +86,15 @@ class CatalogueProjection:
         match e:
             case ResourceDescribed():
                 d = e.description
-                await conn.execute(
-                    f"""insert into {s}.resources values ($1, $2, $3, $4, $5, $6::jsonb, $7)
-                        on conflict (resource_id) do update set type = $2, name = $3, province = $4,
-                            code = $5, description = $6::jsonb, position = $7
-                        where {s}.resources.position < $7""",
-                    e.resource_id, d.type.value, d.name, d.province, d.code, _json(d), position,
+                await self._upsert(
+                    conn, "resources", position, resource_id=e.resource_id, type=d.type.value, name=d.name,
+                    province=d.province, code=d.code, description=_json(d),
                 )  # fmt: skip
             case CampaignPlanned():
                 d = e.definition
-                await conn.execute(
-                    f"""insert into {s}.campaigns values ($1, $2, $3, $4, $5, $6::jsonb, $7)
-                        on conflict (campaign_id) do update set name = $2, province = $3, starts_on = $4,
-                            ends_on = $5, definition = $6::jsonb, position = $7
-                        where {s}.campaigns.position < $7""",
-                    e.campaign_id, d.name, d.province, d.starts_on, d.ends_on, _json(d), position,
+                await self._upsert(
+                    conn, "campaigns", position, campaign_id=e.campaign_id, name=d.name, province=d.province,
+                    starts_on=d.starts_on, ends_on=d.ends_on, definition=_json(d),
                 )  # fmt: skip
             case SeriesPlanned():
                 await conn.execute(
@@ -116,17 +118,23 @@ class CatalogueProjection:
                 skipped = [s.model_dump(mode="json") for s in e.skipped]
                 await self._set(conn, e.series_id, position, through=e.through, skipped=skipped)
 
-    async def _set(self, conn: asyncpg.Connection, series_id, position: int, **values) -> None:
-        sets = ", ".join(
-            f"{n} = ${i + 3}{'::jsonb' if n in ('definition', 'skipped') else ''}"
-            for i, n in enumerate(values)
-        )
+    async def _upsert(self, conn: asyncpg.Connection, table: str, position: int, **row) -> None:
+        """``row``, its key first, as the event at ``position`` describes it, unless a later event
+        wrote it already (a replay re-applies events: only move forward)."""
+        names = [*row, "position"]
+        placeholders = ", ".join(_param(i + 1, n) for i, n in enumerate(names))
+        updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
         await conn.execute(
-            f"update {self.schema}.series set {sets}, position = $2 where series_id = $1 and position < $2",
-            series_id,
+            f"""insert into {self.schema}.{table} ({", ".join(names)}) values ({placeholders})
+                on conflict ({names[0]}) do update set {updates}
+                where {self.schema}.{table}.position < excluded.position""",
+            *row.values(),
             position,
-            *values.values(),
         )
+
+    async def _set(self, conn: asyncpg.Connection, series_id, position: int, **values) -> None:
+        update = forward_update(f"{self.schema}.series", "series_id", values, jsonb=JSONB)
+        await conn.execute(update, series_id, position, *values.values())
 
     async def truncate(self, conn: asyncpg.Connection) -> None:
         await conn.execute(f"truncate {self.schema}.resources, {self.schema}.campaigns, {self.schema}.series")

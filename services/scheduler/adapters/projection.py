@@ -28,7 +28,7 @@ from contracts.events.schedule import (
 )
 from contracts.events.series import SeriesRevised
 from contracts.events.status import PLANNED, sql_set
-from services.common.sql import where
+from services.common.sql import forward_update, where
 from services.eventstore.checkpoints import CheckpointStore
 from services.eventstore.codec import decode
 from services.eventstore.port import RecordedEvent
@@ -185,15 +185,8 @@ class AiringsProjection:
                 )  # fmt: skip
 
     async def _set(self, conn: asyncpg.Connection, airing_id, position: int, **values) -> None:
-        names = list(values)
-        sets = ", ".join(f"{n} = ${i + 3}" for i, n in enumerate(names))
-        # A replay re-applies events: only move forward.
-        await conn.execute(
-            f"update {self.schema}.airings set {sets}, position = $2 where airing_id = $1 and position < $2",
-            airing_id,
-            position,
-            *values.values(),
-        )
+        update = forward_update(f"{self.schema}.airings", "airing_id", values)
+        await conn.execute(update, airing_id, position, *values.values())
 
     async def rebuild(self, conn: asyncpg.Connection) -> None:
         """Empty the read model; the subscription then replays the log into it."""

@@ -6,6 +6,7 @@ DomainError saying why not; an empty list means the command had already taken ef
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from contracts.base import Event
@@ -56,6 +57,31 @@ def _check_window(starts_at: datetime, ends_at: datetime) -> None:
         raise InvalidCommand("ends_at", "must be after starts_at")
 
 
+def check_owner(state: ResourceSchedule, resource_id: str) -> None:
+    """A schedule holds one resource's airings and series: a command for another is refused."""
+    if state.resource_id is not None and state.resource_id != resource_id:
+        raise InvalidCommand("resource_id", f"this schedule belongs to {state.resource_id}")
+
+
+def created_already(known: object | None, created: object, what: str) -> bool:
+    """Whether a command that creates ``what`` (an airing, a series) has taken effect: ``known``,
+    the record held under its id, is the ``created`` event again (a retry); another record under
+    that id refuses it."""
+    if known is None:
+        return False
+    if known == created:
+        return True
+    raise InvalidTransition(f"{what} already exists with other details")
+
+
+def _check_as_run(c: ConfirmAiring | CorrectConfirmation) -> None:
+    """What an as-run record must say, first recorded or corrected."""
+    if c.outcome is Outcome.missed and not c.reason:
+        raise InvalidCommand("reason", "say why the airing was missed")
+    if c.actual_start and c.actual_end and c.actual_end < c.actual_start:
+        raise InvalidCommand("actual_end", "must not be before actual_start")
+
+
 def _make_room(
     state: ResourceSchedule,
     resource_id: str,
@@ -87,30 +113,11 @@ def _make_room(
 
 def schedule_airing(state: ResourceSchedule, c: ScheduleAiring) -> list[Event]:
     _check_window(c.starts_at, c.ends_at)
-    if state.resource_id is not None and state.resource_id != c.resource_id:
-        raise InvalidCommand("resource_id", f"this schedule belongs to {state.resource_id}")
-    event = AiringScheduled(
-        airing_id=c.airing_id,
-        kind=c.kind,
-        resource_id=c.resource_id,
-        starts_at=c.starts_at,
-        ends_at=c.ends_at,
-        title=c.title,
-        topic=c.topic,
-        language=c.language,
-        campaign_id=c.campaign_id,
-        series_id=c.series_id,
-        recurrence_id=c.recurrence_id,
-        priority=c.priority,
-        script=c.script,
-        audio_ref=c.audio_ref,
-        makeup_of=c.makeup_of,
-    )
+    check_owner(state, c.resource_id)
+    event = AiringScheduled(**vars(c))  # the command, field for field
     known = state.airings.get(c.airing_id)
-    if known is not None:
-        if known.scheduled == event:
-            return []
-        raise InvalidTransition(f"airing {c.airing_id} already exists with other details")
+    if created_already(None if known is None else known.scheduled, event, f"airing {c.airing_id}"):
+        return []
     if c.makeup_of is not None:
         _check_makeup(state, c)
     if c.kind in SHARES_ITS_WINDOW:
@@ -181,20 +188,8 @@ def confirm_airing(state: ResourceSchedule, c: ConfirmAiring) -> list[Event]:
             f"the airing starts at {to_local(airing.starts_at):%d/%m/%Y %H:%M}: confirm it once it has begun "
             "(a planner cancels one that will not air)",
         )
-    if c.outcome is Outcome.missed and not c.reason:
-        raise InvalidCommand("reason", "say why the airing was missed")
-    if c.actual_start and c.actual_end and c.actual_end < c.actual_start:
-        raise InvalidCommand("actual_end", "must not be before actual_start")
-    event = AiringConfirmed(
-        airing_id=c.airing_id,
-        resource_id=state.resource_id,
-        outcome=c.outcome,
-        actual_start=c.actual_start,
-        actual_end=c.actual_end,
-        reason=c.reason,
-        operator=c.operator,
-        confirmed_at=c.confirmed_at,
-    )
+    _check_as_run(c)
+    event = AiringConfirmed(**_record(state, c), operator=c.operator, confirmed_at=c.confirmed_at)
     previous = airing.confirmation
     if previous is not None:
         if _same_record(previous, event):
@@ -207,10 +202,18 @@ def confirm_airing(state: ResourceSchedule, c: ConfirmAiring) -> list[Event]:
     return [event]
 
 
-def _same_record(previous: AiringConfirmed, event: AiringConfirmed) -> bool:
+AS_RUN = ("outcome", "actual_start", "actual_end", "reason")
+"""What an as-run record says, whoever records it and whenever."""
+
+
+def _record(state: ResourceSchedule, c: ConfirmAiring | CorrectConfirmation) -> dict[str, Any]:
+    """The as-run record a confirmation or a correction states, as its event's fields."""
+    return {"airing_id": c.airing_id, "resource_id": state.resource_id} | {f: getattr(c, f) for f in AS_RUN}
+
+
+def _same_record(previous: AiringConfirmed, given: AiringConfirmed | CorrectConfirmation) -> bool:
     """The same as-run record, whoever sent it again and whenever."""
-    fields = ("outcome", "actual_start", "actual_end", "reason")
-    return all(getattr(previous, f) == getattr(event, f) for f in fields)
+    return all(getattr(previous, f) == getattr(given, f) for f in AS_RUN)
 
 
 def _check_makeup(state: ResourceSchedule, c: ScheduleAiring) -> None:
@@ -234,32 +237,19 @@ def correct_confirmation(state: ResourceSchedule, c: CorrectConfirmation) -> lis
         raise InvalidTransition(f"airing {c.airing_id} is not confirmed yet: confirm it instead")
     if not c.why.strip():
         raise InvalidCommand("why", "say why the confirmation is corrected")
-    if c.outcome is Outcome.missed and not c.reason:
-        raise InvalidCommand("reason", "say why the airing was missed")
-    if c.actual_start and c.actual_end and c.actual_end < c.actual_start:
-        raise InvalidCommand("actual_end", "must not be before actual_start")
+    _check_as_run(c)
     if c.outcome is not Outcome.missed and any(
         a.scheduled.makeup_of == c.airing_id and a.status not in GONE for a in state.airings.values()
     ):
         raise InvalidTransition(f"airing {c.airing_id} was made up by another airing: it stays missed")
     event = ConfirmationCorrected(
-        airing_id=c.airing_id,
-        resource_id=state.resource_id,
-        outcome=c.outcome,
-        actual_start=c.actual_start,
-        actual_end=c.actual_end,
-        reason=c.reason,
+        **_record(state, c),
         previous_outcome=previous.outcome,
         why=c.why,
         corrected_by=c.corrected_by,
         corrected_at=c.corrected_at,
     )
-    if (previous.outcome, previous.actual_start, previous.actual_end, previous.reason) == (
-        c.outcome,
-        c.actual_start,
-        c.actual_end,
-        c.reason,
-    ):
+    if _same_record(previous, c):
         return []  # already the record (a retried correction)
     return [event]
 

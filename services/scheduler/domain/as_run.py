@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from contracts.base import Event
 from services.scheduler.domain.commands import ConfirmAiring
 from services.scheduler.domain.errors import DomainError, InvalidCommand
-from services.scheduler.domain.schedule import Building, ResourceSchedule, decide
+from services.scheduler.domain.schedule import Building, ResourceSchedule, decide_in_turn
 
 CONFIRMED, ALREADY, REFUSED = "confirmed", "already confirmed", "refused"
 
@@ -39,15 +39,13 @@ def confirm_all(state: ResourceSchedule, commands: list[ConfirmAiring]) -> AsRun
     building = Building(state)
     for command in commands:
         try:
-            new = decide(building, command)
+            new = decide_in_turn(building, command)
         except InvalidCommand as refusal:
             outcomes.append(ItemOutcome(REFUSED, refusal.field, refusal.reason))
             continue
         except DomainError as refusal:
             outcomes.append(ItemOutcome(REFUSED, "airing_id", str(refusal)))
             continue
-        for event in new:
-            building.apply(event)
         events += new
         outcomes.append(ItemOutcome(CONFIRMED if new else ALREADY))
     return AsRun(events, outcomes, building.freeze())

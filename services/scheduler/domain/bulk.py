@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from contracts.base import Event
 from services.scheduler.domain.commands import ScheduleAiring
 from services.scheduler.domain.errors import Conflict
-from services.scheduler.domain.schedule import Building, ResourceSchedule, decide
+from services.scheduler.domain.schedule import Building, ResourceSchedule, decide_in_turn
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,11 @@ def plan_all(state: ResourceSchedule, commands: list[ScheduleAiring], *, skip_co
     building = Building(state)
     for command in commands:
         try:
-            new = decide(building, command)
+            new = decide_in_turn(building, command)
         except Conflict as conflict:
             if not skip_conflicts:
                 raise
             skipped.append(Skipped(command, conflict))
             continue
-        for event in new:
-            building.apply(event)
         events += new
     return Plan(events, skipped, building.freeze())

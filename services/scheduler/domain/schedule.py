@@ -60,3 +60,12 @@ def decide(state: ResourceSchedule, command: Command) -> list[Event]:
         case EndLivestream():
             return end_livestream(state, command)
     return series_planning.decide(state, command)
+
+
+def decide_in_turn(building: Building, command: Command) -> list[Event]:
+    """``decide`` on a schedule being built, its events folded in at once: each command of a
+    batch (a bulk plan, an as-run log) is decided on the schedule as the ones before left it."""
+    new = decide(building, command)
+    for event in new:
+        building.apply(event)
+    return new

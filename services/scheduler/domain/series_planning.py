@@ -26,6 +26,7 @@ from contracts.events.series import (
     SeriesRevised,
     SkippedOccurrence,
 )
+from services.scheduler.domain.airing_rules import check_owner, created_already
 from services.scheduler.domain.airing_rules import schedule_airing as _schedule
 from services.scheduler.domain.commands import (
     Command,
@@ -75,8 +76,7 @@ def _series(state: ResourceSchedule, series_id) -> SeriesState:
 
 
 def _plan(state: ResourceSchedule, c: PlanSeries) -> list[Event]:
-    if state.resource_id is not None and state.resource_id != c.resource_id:
-        raise InvalidCommand("resource_id", f"this schedule belongs to {state.resource_id}")
+    check_owner(state, c.resource_id)
     recurrence_of(c.definition, new=True)  # refuse a bad rule before anything else
     planned = SeriesPlanned(
         series_id=c.series_id,
@@ -86,10 +86,8 @@ def _plan(state: ResourceSchedule, c: PlanSeries) -> list[Event]:
         definition=c.definition,
     )
     known = state.series.get(c.series_id)
-    if known is not None:
-        if known.planned == planned:
-            return []
-        raise InvalidTransition(f"series {c.series_id} already exists with other details")
+    if created_already(None if known is None else known.planned, planned, f"series {c.series_id}"):
+        return []
     after = evolve(state, planned)
     one = after.series[c.series_id]
     return [planned, *_materialise(after, one, one.start_instant(), c.through, skip=c.skip_conflicts)]
@@ -393,16 +391,9 @@ def _occurrence_command(one: SeriesState, segment: Segment, o: Occurrence) -> Sc
 
 
 def _same(scheduled, command: ScheduleAiring) -> bool:
-    return (
-        scheduled.starts_at == command.starts_at
-        and scheduled.ends_at == command.ends_at
-        and scheduled.title == command.title
-        and scheduled.topic == command.topic
-        and scheduled.language == command.language
-        and scheduled.priority == command.priority
-        and scheduled.script == command.script
-        and scheduled.audio_ref == command.audio_ref
-    )
+    """The occurrence's airing already says what the series says: its window, priority and content."""
+    fields = ("starts_at", "ends_at", "priority", *CONTENT)
+    return all(getattr(scheduled, f) == getattr(command, f) for f in fields)
 
 
 def _materialise(

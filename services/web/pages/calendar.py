@@ -9,11 +9,13 @@ from datetime import date, datetime, timedelta
 import aiohttp_jinja2
 from aiohttp import web
 from markupsafe import Markup, escape
+from multidict import MultiDictProxy
 
 from contracts.localtime import VIETNAM
 from services.web.client import ApiProblem
 from services.web.i18n import STATUSES
-from services.web.pages.common import api, form_key, gettext, new_key, signed_in, writing
+from services.web.pages.common import api, form_key, gettext, new_key, reraise_signed_out, signed_in, writing
+from services.web.sessions import Session
 
 routes = web.RouteTableDef()
 LIMIT = 1000
@@ -184,14 +186,19 @@ async def _details(
     )
 
 
+async def _airing_form(request: web.Request) -> tuple[Session, str, MultiDictProxy]:
+    """A planner's form about one airing: the writer's session (CSRF-checked), the airing, the form."""
+    session = await writing(request)
+    return session, request.match_info["airing_id"], await request.post()
+
+
 async def _answer(request: web.Request, airing_id: str, call, **shown) -> web.Response:
     """The airing's panel after an API call: its problem when the API refused (a lapsed session
     goes to sign-in), else what ``shown`` says (a notice, or restore results from the answer)."""
     try:
         answer = await call
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         return await _details(request, airing_id, problem)
     if shown.pop("restored", False):
         shown["restored"] = answer.body
@@ -201,9 +208,7 @@ async def _answer(request: web.Request, airing_id: str, call, **shown) -> web.Re
 @routes.post("/desk/airings/{airing_id}/restore-bumped")
 async def restore_bumped(request: web.Request) -> web.Response:
     """Give the airings this emergency bumped their slots back, and say what became of each."""
-    session = await writing(request)
-    airing_id = request.match_info["airing_id"]
-    form = await request.post()
+    session, airing_id, form = await _airing_form(request)
     call = api(request).restore_bumped(session.token, airing_id, form_key(form))
     return await _answer(request, airing_id, call, restored=True)
 
@@ -215,9 +220,7 @@ async def details(request: web.Request) -> web.Response:
 
 @routes.post("/desk/airings/{airing_id}/move")
 async def move(request: web.Request) -> web.Response:
-    session = await writing(request)
-    airing_id = request.match_info["airing_id"]
-    form = await request.post()
+    session, airing_id, form = await _airing_form(request)
     body = {
         "starts_at": f"{form.get('date')}T{form.get('time')}",
         "reason": str(form.get("reason", "")) or None,
@@ -228,9 +231,7 @@ async def move(request: web.Request) -> web.Response:
 
 @routes.post("/desk/airings/{airing_id}/cancel")
 async def cancel(request: web.Request) -> web.Response:
-    session = await writing(request)
-    airing_id = request.match_info["airing_id"]
-    form = await request.post()
+    session, airing_id, form = await _airing_form(request)
     body = {"reason": str(form.get("reason", "")) or None}
     call = api(request).cancel(session.token, airing_id, body, form_key(form))
     return await _answer(request, airing_id, call, notice="cancelled")
@@ -240,9 +241,7 @@ async def cancel(request: web.Request) -> web.Response:
 async def makeup(request: web.Request) -> web.Response:
     """Plan a make-up of a missed airing: the same content on the same resource at a new time,
     naming the miss (``makeup_of``), so that reports count it once, as made up."""
-    session = await writing(request)
-    airing_id = request.match_info["airing_id"]
-    form = await request.post()
+    session, airing_id, form = await _airing_form(request)
     missed = await api(request).airing(session.token, airing_id)
     starts = datetime.fromisoformat(missed["starts_at"])
     minutes = int((datetime.fromisoformat(missed["ends_at"]) - starts).total_seconds() // 60)
@@ -264,9 +263,7 @@ async def makeup(request: web.Request) -> web.Response:
 @routes.post("/desk/airings/{airing_id}/series")
 async def change_series(request: web.Request) -> web.Response:
     """From one occurrence: change this one and the following ones, or the whole series, or end it here."""
-    session = await writing(request)
-    airing_id = request.match_info["airing_id"]
-    form = await request.post()
+    session, airing_id, form = await _airing_form(request)
     client = api(request)
     airing = await client.airing(session.token, airing_id)
     series_id, occurrence = airing.get("series_id"), airing.get("recurrence_id")
@@ -292,7 +289,6 @@ async def change_series(request: web.Request) -> web.Response:
             body["first_start"] = f"{first[:10]}T{new_time}"
         await client.revise_series(session.token, series_id, body, form_key(form))
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         return await _details(request, airing_id, problem)
     return await _details(request, airing_id, notice="series-changed")

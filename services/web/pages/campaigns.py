@@ -9,7 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from services.web.client import ApiProblem
-from services.web.pages.common import api, form_key, new_key, signed_in, writing
+from services.web.pages.common import api, form_key, new_key, reraise_signed_out, signed_in, writing
 
 routes = web.RouteTableDef()
 
@@ -72,8 +72,7 @@ async def create(request: web.Request) -> web.Response:
     try:
         answer = await api(request).create_campaign(session.token, body, form_key(form))
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         return await _home(request, problem, dict(form), status=problem.status)
     raise web.HTTPSeeOther(f"/desk/campaigns/{answer.body['campaign_id']}")
 

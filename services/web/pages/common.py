@@ -7,7 +7,7 @@ import uuid
 from aiohttp import web
 
 from services.web import csrf
-from services.web.client import LoaApi
+from services.web.client import ApiProblem, LoaApi
 from services.web.keys import API, CATALOGUES, CSRF_KEY, LANGUAGE, SESSION
 from services.web.sessions import Session
 
@@ -43,3 +43,10 @@ def form_key(form) -> str:
 
 def new_key() -> str:
     return str(uuid.uuid4())
+
+
+def reraise_signed_out(problem: ApiProblem) -> None:
+    """A page shows the API's refusal beside the form, except a lapsed session (401): that one goes
+    on to the pages' middleware, which sends the user to sign in again."""
+    if problem.status == 401:
+        raise problem

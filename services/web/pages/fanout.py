@@ -13,7 +13,7 @@ from aiohttp import web
 from services.web.client import ApiProblem
 from services.web.keys import LANGUAGE
 from services.web.pages.builder import rule_from
-from services.web.pages.common import api, form_key, new_key, signed_in, writing
+from services.web.pages.common import api, form_key, new_key, reraise_signed_out, signed_in, writing
 from services.web.rules import RuleError, describe
 
 routes = web.RouteTableDef()
@@ -91,8 +91,7 @@ async def preview(request: web.Request) -> web.Response:
     except ValueError:
         context["rule_error"] = "window, duration_minutes, gap_minutes: numbers"
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         context["problem"] = problem
     return aiohttp_jinja2.render_template("_fanout_preview.html", request, context)
 
@@ -119,8 +118,7 @@ async def commit(request: web.Request) -> web.Response:
     except (RuleError, ValueError) as exc:
         context["problem"] = ApiProblem(422, {"title": "Invalid fan-out", "detail": str(exc)})
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         context["problem"] = problem
     context["seconds"] = (datetime.now() - started).total_seconds()
     status = 201 if context["result"] else context["problem"].status

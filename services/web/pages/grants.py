@@ -9,7 +9,7 @@ import segno
 from aiohttp import web
 
 from services.web.client import ApiProblem
-from services.web.pages.common import api, form_key, new_key, signed_in, writing
+from services.web.pages.common import api, form_key, new_key, reraise_signed_out, signed_in, writing
 
 routes = web.RouteTableDef()
 
@@ -52,8 +52,7 @@ async def grant(request: web.Request) -> web.Response:
         answer = await client._call("POST", client.scheduler + "/v1/grants", session.token, body,
                                     key=form_key(form))  # fmt: skip
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         return await _page(request, session, problem=problem, form=dict(form), status=problem.status)
     handover = dict(answer.body)
     address = f"{request.url.origin()}{handover['signin']}"
@@ -74,7 +73,6 @@ async def revoke(request: web.Request) -> web.Response:
             "POST", client.scheduler + path, session.token, {"reason": reason}, key=form_key(form)
         )
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         return await _page(request, session, problem=problem, status=problem.status)
     raise web.HTTPSeeOther("/desk/grants")

@@ -8,13 +8,15 @@ from datetime import datetime, timedelta
 
 import aiohttp_jinja2
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from contracts.localtime import VIETNAM, to_utc
 from services.web.client import ApiProblem
 from services.web.keys import LANGUAGE
 from services.web.pages.builder import rule_from
-from services.web.pages.common import api, form_key, new_key, signed_in, writing
+from services.web.pages.common import api, form_key, new_key, reraise_signed_out, signed_in, writing
 from services.web.rules import RuleError, describe, next_occurrences
+from services.web.sessions import Session
 
 routes = web.RouteTableDef()
 KIND_OF_TYPE = {"commune": "loudspeaker", "programme": "radio", "page": "livestream"}
@@ -60,11 +62,16 @@ def _airing_body(form, resources: dict) -> dict:
     return body
 
 
-@routes.post("/desk/plan/airing")
-async def plan_airing(request: web.Request) -> web.Response:
+async def _planning_form(request: web.Request) -> tuple[Session, MultiDictProxy, dict[str, dict]]:
+    """A planner's form (CSRF-checked) and the resources it may name, by id."""
     session = await writing(request)
     form = await request.post()
-    resources = {r["resource_id"]: r for r in await api(request).resources(session.token)}
+    return session, form, {r["resource_id"]: r for r in await api(request).resources(session.token)}
+
+
+@routes.post("/desk/plan/airing")
+async def plan_airing(request: web.Request) -> web.Response:
+    session, form, resources = await _planning_form(request)
     try:
         answer = await api(request).plan_airing(session.token, _airing_body(form, resources), form_key(form))
     except ValueError:
@@ -75,8 +82,7 @@ async def plan_airing(request: web.Request) -> web.Response:
             status=422,
         )
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         return await _page(request, problem=problem, form=dict(form), status=problem.status)
     return await _page(request, done=answer.body)
 
@@ -103,9 +109,7 @@ async def rule_preview(request: web.Request) -> web.Response:
 
 @routes.post("/desk/plan/series")
 async def plan_series(request: web.Request) -> web.Response:
-    session = await writing(request)
-    form = await request.post()
-    resources = {r["resource_id"]: r for r in await api(request).resources(session.token)}
+    session, form, resources = await _planning_form(request)
     try:
         airing = _airing_body(form, resources)
         body = {
@@ -125,8 +129,7 @@ async def plan_series(request: web.Request) -> web.Response:
     except (RuleError, ValueError) as exc:
         return await _page(request, problem=ApiProblem(422, {"title": str(exc)}), form=dict(form), status=422)
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         return await _page(request, problem=problem, form=dict(form), status=problem.status)
     return await _page(request, done={"series": answer.body})
 
@@ -205,7 +208,6 @@ async def emergency(request: web.Request) -> web.Response:
             answer = await api(request).plan_airing(session.token, body, f"{key}:{resource_id}")
             results.append((resource_id, answer.body, None))
         except ApiProblem as problem:
-            if problem.status == 401:
-                raise
+            reraise_signed_out(problem)
             results.append((resource_id, None, problem))
     return await _emergency_page(request, done=results, form=dict(form))

@@ -8,7 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from services.web.client import ApiProblem
-from services.web.pages.common import api, signed_in, writing
+from services.web.pages.common import api, reraise_signed_out, signed_in, writing
 
 routes = web.RouteTableDef()
 TYPES = ("commune", "programme", "page")
@@ -86,8 +86,7 @@ async def save(request: web.Request) -> web.Response:
     try:
         await api(request).put_resource(session.token, resource_id, description)
     except ApiProblem as problem:
-        if problem.status == 401:
-            raise
+        reraise_signed_out(problem)
         # The form again as the planner wrote it (lists as the template shows them), with the API's reason.
         shown = (
             dict(form)
