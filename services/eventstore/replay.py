@@ -1,11 +1,15 @@
 """Replaying the log into contract objects, fast enough for million-event rebuilds.
 
 A replay reads one consistent snapshot (a read-only REPEATABLE READ transaction)
-through a server-side cursor, up to the safe position of that snapshot, and
+in keyset pages, up to the safe position of that snapshot, and
 decodes the payloads straight from their JSON text into contract objects, a page
 of one type in one call into pydantic's core — no intermediate dicts, no full
 envelopes (``DecodedEvent.envelope()`` builds one when needed). A caller that
 wants to go on live afterwards subscribes from the last position it got.
+
+Keyset pages rather than a cursor: a protocol-level cursor is planned for all its
+rows, which on a large log is a parallel scan and a sort of the whole range before
+the first row arrives (0.46 × raw on 250,000 events, against 0.83 × on 20,000).
 
 The JSON arrives as text (``::text``), which asyncpg decodes in C: a jsonb codec
 with a Python decoder costs a Python call per value inside the driver's row
@@ -169,20 +173,19 @@ async def replay(
     position is yielded; later events are left to a subscription started from
     the last position yielded.
     """
-    filters, extra = store.filters(types, category, first_parameter=3)
+    filters, extra = store.filters(types, category, first_parameter=4)
     sql = (
         "select event_id, stream_id, stream_version, global_position, type, schema_version, "
         f"data::text, metadata::text, occurred_at, recorded_at from {store.schema}.events "
-        f"where global_position > $1 and global_position < $2{filters} order by global_position"
+        f"where global_position > $1 and global_position < $2{filters} order by global_position limit $3"
     )
     decoders = Decoders(registry)
     async with store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         bound = await conn.fetchval(f"select {store.schema}.safe_position()")
-        cursor = await conn.cursor(sql, after, bound, *extra)
-        rows = await cursor.fetch(batch_size)
+        rows = await conn.fetch(sql, after, bound, batch_size, *extra)
         while rows:
             # Read ahead: the server produces the next page while this one is decoded and used.
-            ahead = asyncio.ensure_future(cursor.fetch(batch_size))
+            ahead = asyncio.ensure_future(conn.fetch(sql, rows[-1][3], bound, batch_size, *extra))
             try:
                 await asyncio.sleep(0)  # the request leaves before the decoding holds the loop
                 yield decode_rows(decoders, rows)

@@ -100,15 +100,20 @@ class EventReads:
         *,
         until: int | None = None,
         skip_parked: bool = False,
+        connection: asyncpg.Connection | None = None,
     ) -> list[ScannedEvent]:
-        """See :class:`~services.eventstore.port.EventStore`. The rows are asyncpg records, the
-        payload jsonb's text: nothing is built or parsed per event on this side (a rebuild reads
-        a page of 20,000 at ~5 µs an event, where :meth:`read_all`'s RecordedEvents cost three times that)."""
+        """See :class:`~services.eventstore.port.EventStore`; ``connection``: inside the caller's
+        transaction. The rows are asyncpg records, the payload jsonb's text (decoded in the driver's
+        C): about 1 µs of client CPU an event, where :meth:`read_all` spends 9-12 µs building
+        RecordedEvents and parsing data and metadata through a Python codec (200,000 samples)."""
         skip = ""
         if skip_parked:
             if not self._parking_ready:  # the lot is created by the first subscription that parks
-                async with self.pool.acquire() as conn:
-                    await self._parking.create(conn)
+                if connection is not None:
+                    await self._parking.create(connection)
+                else:
+                    async with self.pool.acquire() as conn:
+                        await self._parking.create(conn)
                 self._parking_ready = True
             skip = f" and {self._parking.skip_clause('e.global_position')}"
         sql = (
@@ -118,7 +123,7 @@ class EventReads:
             f"where e.global_position < (select {self.safe_position_sql})"
         )
         # A bound on both sides, never "or null": the index range then ends at ``until``.
-        return await self._fetch(None, sql, after_position, limit, _LAST if until is None else until)
+        return await self._fetch(connection, sql, after_position, limit, _LAST if until is None else until)
 
     async def read_positions(
         self, positions: Collection[int], *, connection: asyncpg.Connection | None = None

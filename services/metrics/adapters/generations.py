@@ -10,6 +10,7 @@ the log up to a past position; the same log always gives the same tables.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
@@ -65,7 +66,9 @@ async def fill(
         async with conn.transaction():
             await conn.execute("set local synchronous_commit = off")  # rebuildable: no flush wait
             position = start
-            while rows := await store.scan(position, READ_BATCH, until=bound, skip_parked=True):
+            # On the build's own connection (``connection=``, which the PostgreSQL store takes).
+            scan = functools.partial(store.scan, until=bound, skip_parked=True, connection=conn)
+            while rows := await scan(position, READ_BATCH):
                 with gc_paused():  # the fold allocates only acyclic readings: no collection needed
                     others = add_stored(figures, rows)
                 if others:
