@@ -199,8 +199,9 @@ class EventStoreBench:
             median(loa),
             median(raw),
             median(peer),
-            note="loa: replay() into pydantic contracts; raw: SELECT + orjson; "
-            "peer: notification log + mapper",
+            note="loa: replay() into pydantic contracts (metadata left as JSON text until asked for, "
+            "next page read ahead); raw: keyset SELECT + orjson of data and metadata, one page after "
+            "another; peer: notification log + mapper",
         )
 
     async def _loa_replay(self) -> float:

@@ -10,9 +10,11 @@ import asyncio
 from datetime import timedelta
 from uuid import uuid4
 
+import orjson
 import pytest
 
 from services.eventstore.port import (
+    DivergentCopy,
     DuplicateEventId,
     Expect,
     InvalidAppend,
@@ -238,3 +240,78 @@ class EventStoreContract:
         found = await store.stored_event_ids([kept[1].event_id, unknown, kept[0].event_id])
         assert found == {kept[0].event_id, kept[1].event_id}
         assert await store.stored_event_ids([]) == set()
+
+    async def test_scan_pages_the_log_as_stored_json_in_global_order(self, store):
+        start = await store.head_position()
+        a = await store.append("airing-s1", [scheduled("Bản tin tiếng M'nông")])
+        b = await store.append("sample-s1", [sample(1), sample(2)])
+        c = await store.append("airing-s1", [scheduled()])
+        rows = await store.scan(start)
+        assert [r[0] for r in rows] == [*a.positions, *b.positions, *c.positions]
+        _, kind, version, payload = rows[0]
+        assert (kind, version) == ("schedule.AiringScheduled", 1)
+        assert orjson.loads(payload)["title"] == "Bản tin tiếng M'nông"
+        assert [orjson.loads(r[3])["counters"]["views"] for r in rows[1:3]] == [1, 2]
+        pages, after = [], start
+        while page := await store.scan(after, 2):
+            pages.append([r[0] for r in page])
+            after = page[-1][0]
+        assert pages == [[*a.positions, b.positions[0]], [b.positions[1], *c.positions]]
+        upto = await store.scan(start, until=b.positions[0])
+        assert [r[0] for r in upto] == [*a.positions, b.positions[0]]
+        assert await store.scan(c.last_position) == []
+
+    async def test_append_in_order_appends_the_next_version(self, store):
+        first, second = scheduled(), scheduled()
+        assert await store.append_in_order("schedule-o1", first, 1) == (1, False)
+        assert await store.append_in_order("schedule-o1", second, 2) == (1, False)
+        assert [e.event_id for e in await store.read_stream("schedule-o1")] == [
+            first.event_id,
+            second.event_id,
+        ]
+
+    async def test_append_in_order_holds_an_early_arrival_until_the_gap_fills(self, store):
+        events = [scheduled(f"Bản tin số {v}") for v in range(1, 5)]
+        assert await store.append_in_order("schedule-o2", events[3], 4) == (0, True)
+        assert await store.append_in_order("schedule-o2", events[1], 2) == (0, True)
+        assert await store.read_stream("schedule-o2") == []  # the gap is still open: nothing shows
+        assert await store.append_in_order("schedule-o2", events[0], 1) == (2, False)  # 1, then 2
+        assert [e.event_id for e in await store.read_stream("schedule-o2")] == [
+            events[0].event_id,
+            events[1].event_id,
+        ]  # 4 still waits for 3
+        assert await store.append_in_order("schedule-o2", events[2], 3) == (2, False)  # 3, then 4
+        kept = await store.read_stream("schedule-o2")
+        assert [e.event_id for e in kept] == [e.event_id for e in events]
+        assert [e.data["title"] for e in kept] == [f"Bản tin số {v}" for v in range(1, 5)]
+        assert kept[3].metadata == events[3].metadata
+        positions = [e.global_position for e in kept]
+        assert positions == sorted(positions)  # the global order agrees with the source's
+
+    async def test_append_in_order_takes_a_redelivery_once(self, store):
+        events = [scheduled() for _ in range(3)]
+        await store.append_in_order("schedule-o3", events[0], 1)
+        assert await store.append_in_order("schedule-o3", events[0], 1) == (0, False)  # stored
+        assert await store.append_in_order("schedule-o3", events[2], 3) == (0, True)
+        assert await store.append_in_order("schedule-o3", events[2], 3) == (0, True)  # held once
+        assert await store.append_in_order("schedule-o3", events[1], 2) == (2, False)
+        assert [e.event_id for e in await store.read_stream("schedule-o3")] == [e.event_id for e in events]
+        assert await store.append_in_order("schedule-o3", events[2], 3) == (0, False)  # after release
+
+    async def test_append_in_order_refuses_a_copy_that_disagrees_with_its_source(self, store):
+        kept = scheduled()
+        await store.append_in_order("schedule-o4", kept, 1)
+        stranger = scheduled()
+        with pytest.raises(DivergentCopy) as err:
+            await store.append_in_order("schedule-o4", stranger, 1)
+        assert (err.value.kept, err.value.sent) == (kept.event_id, stranger.event_id)
+        assert [e.event_id for e in await store.read_stream("schedule-o4")] == [kept.event_id]
+
+    async def test_concurrent_arrivals_in_any_order_land_in_source_order(self, store):
+        events = [scheduled(f"Bản tin số {v}") for v in range(1, 9)]
+        arrivals = [(v, e) for v, e in enumerate(events, start=1)]
+        arrivals = arrivals[::-1] + arrivals[2:5]  # latest first, some twice
+        outcomes = await asyncio.gather(*(store.append_in_order("schedule-o5", e, v) for v, e in arrivals))
+        assert sum(o.appended for o in outcomes) == len(events)
+        kept = await store.read_stream("schedule-o5")
+        assert [e.event_id for e in kept] == [e.event_id for e in events]

@@ -12,12 +12,15 @@ import orjson
 
 from services.eventstore.port import (
     AppendResult,
+    DivergentCopy,
     DuplicateEventId,
     Expect,
     ExpectedVersion,
+    InOrder,
     NewEvent,
     RawJson,
     RecordedEvent,
+    ScannedEvent,
     StreamAppend,
     category_of,
     check_append,
@@ -33,6 +36,7 @@ class InMemoryEventStore:
         self._log: list[RecordedEvent] = []
         self._streams: dict[str, list[RecordedEvent]] = {}
         self._by_id: dict[UUID, RecordedEvent] = {}
+        self._held: dict[str, dict[int, NewEvent]] = {}  # early arrivals of append_in_order
         self._appended = asyncio.Event() if _has_loop() else None
 
     # -- writing ------------------------------------------------------------------
@@ -109,6 +113,25 @@ class InMemoryEventStore:
             self._appended.set()
         return AppendResult(item.stream_id, current + 1, current + len(item.events), tuple(positions))
 
+    async def append_in_order(self, stream_id: str, event: NewEvent, version: int) -> InOrder:
+        current = len(self._streams.get(stream_id, ()))
+        if version <= current:
+            kept = await self.event_id_at(stream_id, version)
+            if kept != event.event_id:
+                raise DivergentCopy(stream_id, version, kept, event.event_id)
+            return InOrder(0)
+        held = self._held.setdefault(stream_id, {})
+        if version > current + 1:
+            held.setdefault(version, event)
+            return InOrder(0, held=True)
+        events = [event]
+        while (following := held.get(version + len(events))) is not None:
+            events.append(following)
+        self._append_all([StreamAppend(stream_id, events, current)])
+        for v in range(version, version + len(events)):
+            held.pop(v, None)
+        return InOrder(len(events))
+
     # -- reading ------------------------------------------------------------------
     async def read_stream(
         self,
@@ -141,6 +164,19 @@ class InMemoryEventStore:
                 if len(out) >= limit:
                     break
         return out
+
+    async def scan(
+        self,
+        after_position: int = 0,
+        limit: int = 20_000,
+        *,
+        until: int | None = None,
+        skip_parked: bool = False,  # nothing is parked in memory
+    ) -> list[ScannedEvent]:
+        return [
+            ScannedEvent(e.global_position, e.type, e.schema_version, orjson.dumps(e.data).decode())
+            for e in await self.read_all(after_position, limit, until=until)
+        ]
 
     async def read_positions(self, positions: Collection[int]) -> list[RecordedEvent]:
         return [self._log[p - 1] for p in sorted(set(positions)) if 0 < p <= len(self._log)]

@@ -97,6 +97,31 @@ class StreamAppend(NamedTuple):
     expected_version: ExpectedVersion = Expect.ANY
 
 
+class ScannedEvent(NamedTuple):
+    """One event of a :meth:`EventStore.scan` page: what a whole-log pass reads, nothing decoded.
+
+    A page's rows may be the driver's own records (indexable and unpackable in this field order)
+    rather than instances of this class: a rebuild reads millions, and building none is cheapest.
+    """
+
+    global_position: int
+    type: str
+    schema_version: int
+    payload: str
+    """The event's data as stored: JSON text, for the caller to decode as far as it needs."""
+
+
+class InOrder(NamedTuple):
+    """What :meth:`EventStore.append_in_order` did with one arrival.
+
+    ``appended``: events appended — this one and the held ones that followed on without a gap
+    (0 when it was held or already stored). ``held``: it came early and waits for the gap.
+    """
+
+    appended: int
+    held: bool = False
+
+
 class EventStoreError(Exception):
     """Base class of the store's errors."""
 
@@ -142,6 +167,15 @@ class StaleTransaction(WrongExpectedVersion):
 
     def __init__(self, message: str, stream_id: str = "", expected: ExpectedVersion = Expect.ANY) -> None:
         super().__init__(stream_id, expected, -1, message)
+
+
+class DivergentCopy(EventStoreError):
+    """A copied stream holds a different event at this version than its source sent
+    (:meth:`EventStore.append_in_order`): the copy and the source disagree, which no retry mends."""
+
+    def __init__(self, stream_id: str, version: int, kept: UUID | None, sent: UUID) -> None:
+        self.stream_id, self.version, self.kept, self.sent = stream_id, version, kept, sent
+        super().__init__(f"{stream_id} version {version}: the log holds {kept}, the source sent {sent}")
 
 
 class InvalidAppend(EventStoreError, ValueError):
@@ -200,6 +234,22 @@ class EventStore(Protocol):
         """Append to many streams in one atomic write (all or nothing)."""
         ...
 
+    async def append_in_order(self, stream_id: str, event: NewEvent, version: int) -> InOrder:
+        """Keep a copy of another log's stream in that stream's order: ``event`` is the source's
+        event at ``version``, arriving in whatever order delivery brings it.
+
+        - the stream's next version: appended, with every held event that now follows on
+          without a gap, in one append;
+        - a later version (an earlier one is still on its way): held, invisible to readers,
+          until the gap before it is filled;
+        - a version already stored: a redelivery, which writes nothing — unless the stored
+          event is another one, which raises :class:`DivergentCopy`.
+
+        Re-sending a held event holds it once. Concurrent arrivals of one stream queue on
+        each other (docs/adr/0003-stream-order-across-services.md).
+        """
+        ...
+
     async def read_stream(
         self,
         stream_id: str,
@@ -228,6 +278,25 @@ class EventStore(Protocol):
 
         Never returns an event while an event with a lower position may still
         become visible (gap-free reading).
+        """
+        ...
+
+    async def scan(
+        self,
+        after_position: int = 0,
+        limit: int = 20_000,
+        *,
+        until: int | None = None,
+        skip_parked: bool = False,
+    ) -> Sequence[ScannedEvent]:
+        """A page of the log after ``after_position`` (at or below ``until``) in global order, each
+        event as its position, type, schema version and JSON payload — the whole-log pass of a
+        rebuild, with no per-event decoding: the caller decodes what it needs.
+
+        Gap-free as :meth:`read_all`. ``skip_parked``: leave out the events a subscription of
+        this store parked (docs/adr/0004-poison-events.md), so that a rebuild gives the answer
+        the live projection gives. Resume after the last position of a page; an empty page is
+        the end.
         """
         ...
 

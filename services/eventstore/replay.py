@@ -1,15 +1,24 @@
 """Replaying the log into contract objects, fast enough for million-event rebuilds.
 
 A replay reads one consistent snapshot (a read-only REPEATABLE READ transaction)
-through a server-side cursor, up to the safe position of that snapshot, and
-decodes each payload straight from its JSON bytes into its contract object —
-no intermediate dicts, no full envelopes (``DecodedEvent.envelope()`` builds one
-when needed). A caller that wants to go on live afterwards subscribes from the
-last position it got.
+in keyset pages, up to the safe position of that snapshot, and
+decodes the payloads straight from their JSON text into contract objects, a page
+of one type in one call into pydantic's core — no intermediate dicts, no full
+envelopes (``DecodedEvent.envelope()`` builds one when needed). A caller that
+wants to go on live afterwards subscribes from the last position it got.
+
+Keyset pages rather than a cursor: a protocol-level cursor is planned for all its
+rows, which on a large log is a parallel scan and a sort of the whole range before
+the first row arrives (0.46 × raw on 250,000 events, against 0.83 × on 20,000).
+
+The JSON arrives as text (``::text``), which asyncpg decodes in C: a jsonb codec
+with a Python decoder costs a Python call per value inside the driver's row
+parsing, which more than doubled the driver's share of a replay.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import contextmanager
@@ -18,18 +27,19 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
+from pydantic import TypeAdapter, ValidationError
 
 from contracts.base import Event
 from contracts.envelope import Envelope, EventMetadata
 from contracts.registry import EventRegistry
 from services.eventstore.codec import envelope_of
-from services.eventstore.postgres import PostgresEventStore, init_connection
+from services.eventstore.postgres import PostgresEventStore
 
 
 class DecodedEvent(NamedTuple):
     """A recorded event whose payload is its contract object (upcast when it was old).
 
-    ``metadata`` stays as its JSON bytes until :meth:`meta` is asked for: most
+    ``metadata`` stays as its JSON text until :meth:`meta` is asked for: most
     projections never look at it.
     """
 
@@ -39,7 +49,7 @@ class DecodedEvent(NamedTuple):
     global_position: int
     type: str
     event: Event
-    metadata: bytes
+    metadata: str
     occurred_at: datetime
     recorded_at: datetime
 
@@ -50,17 +60,20 @@ class DecodedEvent(NamedTuple):
         return envelope_of(self, self.event, self.meta())
 
 
-Decoder = Callable[[bytes], Event]
+Decoder = Callable[[str], Event]
 
 
 class Decoders:
-    """One JSON-bytes-to-contract function per (type, schema_version), found once."""
+    """JSON text to contract objects: a page at a time where the events are of their type's
+    current version, one at a time (through the registry's upcasters) where they are older."""
 
     def __init__(self, registry: EventRegistry) -> None:
         self.registry = registry
         self._known: dict[tuple[str, int], Decoder] = {}
+        self._pages: dict[str, TypeAdapter[list[Event]] | None] = {}
 
     def __call__(self, type_: str, schema_version: int) -> Decoder:
+        """One payload's decoder: its contract's own JSON validator, or upcast then validate."""
         decoder = self._known.get((type_, schema_version))
         if decoder is None:
             decoder = self._known[(type_, schema_version)] = self._make(type_, schema_version)
@@ -73,13 +86,58 @@ class Decoders:
         registry = self.registry
         return lambda raw: registry.decode(type_, schema_version, orjson.loads(raw))
 
+    def page(self, kinds: Sequence[tuple[str, int]], payloads: Sequence[str]) -> list[Event]:
+        """The payloads of a page (``kinds[i]`` = (type, schema_version) of ``payloads[i]``),
+        decoded in order.
+
+        Payloads of a type's current version are joined into one JSON array and validated by one
+        call into pydantic's core, per type and page: the same validator as ``model_validate_json``
+        (a ``TypeAdapter`` of a list of the contract), without a Python round trip per event.
+        """
+        if kinds.count(kinds[0]) == len(kinds):  # the common page: one type, one version
+            return self._group(kinds[0], payloads)
+        groups: dict[tuple[str, int], list[int]] = {}
+        for i, kind in enumerate(kinds):
+            group = groups.get(kind)
+            if group is None:
+                groups[kind] = [i]
+            else:
+                group.append(i)
+        out: list[Event] = [None] * len(payloads)  # type: ignore[list-item]
+        for kind, indexes in groups.items():
+            for i, event in zip(indexes, self._group(kind, [payloads[i] for i in indexes]), strict=True):
+                out[i] = event
+        return out
+
+    def _group(self, kind: tuple[str, int], payloads: Sequence[str]) -> list[Event]:
+        adapter = self._page_adapter(*kind)
+        if adapter is not None:
+            try:
+                return adapter.validate_json("[" + ",".join(payloads) + "]")
+            except ValidationError:
+                pass  # decoded one by one below, so that the error names the payload itself
+        decode = self(*kind)
+        return [decode(payload) for payload in payloads]
+
+    def _page_adapter(self, type_: str, schema_version: int) -> TypeAdapter[list[Event]] | None:
+        if type_ not in self._pages:
+            cls = self.registry.event_class(type_)
+            self._pages[type_] = TypeAdapter(list[cls])
+        adapter = self._pages[type_]
+        current = self.registry.event_class(type_).schema_version
+        return adapter if schema_version == current else None
+
 
 def decode_rows(decoders: Decoders, rows: Sequence[Any]) -> list[DecodedEvent]:
-    """Decode rows in RecordedEvent column order whose ``data``/``metadata`` are JSON bytes."""
+    """Decode rows in RecordedEvent column order whose ``data``/``metadata`` are JSON text."""
+    if not rows:
+        return []
+    make = tuple.__new__  # a named tuple without its Python-level __new__: a third cheaper
     with gc_paused():
+        events = decoders.page([(r[4], r[5]) for r in rows], [r[6] for r in rows])
         return [
-            DecodedEvent(e_id, stream, version, position, type_, decoders(type_, sv)(data), meta, occ, rec)
-            for e_id, stream, version, position, type_, sv, data, meta, occ, rec in rows
+            make(DecodedEvent, (r[0], r[1], r[2], r[3], r[4], event, r[7], r[8], r[9]))
+            for r, event in zip(rows, events, strict=True)
         ]
 
 
@@ -115,26 +173,21 @@ async def replay(
     position is yielded; later events are left to a subscription started from
     the last position yielded.
     """
-    filters, extra = store.filters(types, category, first_parameter=3)
+    filters, extra = store.filters(types, category, first_parameter=4)
     sql = (
-        f"{store.select_columns} where global_position > $1 and global_position < $2{filters} "
-        "order by global_position"
+        "select event_id, stream_id, stream_version, global_position, type, schema_version, "
+        f"data::text, metadata::text, occurred_at, recorded_at from {store.schema}.events "
+        f"where global_position > $1 and global_position < $2{filters} order by global_position limit $3"
     )
     decoders = Decoders(registry)
-    async with store.pool.acquire() as conn:
-        await _raw_json(conn)
-        try:
-            async with conn.transaction(isolation="repeatable_read", readonly=True):
-                bound = await conn.fetchval(f"select {store.schema}.safe_position()")
-                cursor = await conn.cursor(sql, after, bound, *extra)
-                while rows := await cursor.fetch(batch_size):
-                    yield decode_rows(decoders, rows)
-        finally:
-            await init_connection(conn)
-
-
-async def _raw_json(conn) -> None:
-    """Let jsonb columns arrive as their JSON bytes, for pydantic to parse directly."""
-    await conn.set_type_codec(
-        "jsonb", encoder=lambda v: v, decoder=lambda b: b[1:], schema="pg_catalog", format="binary"
-    )
+    async with store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        bound = await conn.fetchval(f"select {store.schema}.safe_position()")
+        rows = await conn.fetch(sql, after, bound, batch_size, *extra)
+        while rows:
+            # Read ahead: the server produces the next page while this one is decoded and used.
+            ahead = asyncio.ensure_future(conn.fetch(sql, rows[-1][3], bound, batch_size, *extra))
+            try:
+                await asyncio.sleep(0)  # the request leaves before the decoding holds the loop
+                yield decode_rows(decoders, rows)
+            finally:
+                rows = await ahead  # the connection is free again whatever happened meanwhile

@@ -14,12 +14,13 @@ import asyncpg
 
 from services.eventstore.migrate import check_schema_name, migrate
 from services.eventstore.postgres.append import AppendStatements, EventAppends
+from services.eventstore.postgres.in_order import InOrderAppends
 from services.eventstore.postgres.notify import Notifier, listening
 from services.eventstore.postgres.read import EventReads
 from services.eventstore.postgres.warm import WarmConnections
 
 
-class PostgresEventStore(EventAppends, EventReads):
+class PostgresEventStore(InOrderAppends, EventAppends, EventReads):
     """The event store of one service, kept in that service's schema."""
 
     def __init__(self, pool: asyncpg.Pool, schema: str = "eventstore") -> None:

@@ -1,5 +1,6 @@
 """Figures to and from PostgreSQL: samples read straight from the log's stored JSON (the rebuild's hot
-path) and figures merged into a generation's table, both by the rule of ``domain.figures``."""
+path, through the store's ``scan``) and figures merged into a generation's table, both by the rule of
+``domain.figures``."""
 
 from __future__ import annotations
 
@@ -14,27 +15,23 @@ from services.metrics.domain.figures import Figures
 
 SAMPLE = SampleRecorded.wire_name
 SAMPLE_VERSION = SampleRecorded.schema_version
-STORED_COLUMNS = f"""global_position, type, schema_version,
-    data->>'airing_id', data->>'sampled_at', (data->'counters')::text,
-    case when type = '{SAMPLE}' and schema_version = {SAMPLE_VERSION} then null else data::text end"""
-"""What :func:`add_stored` reads of each event: the database picks out a current-version
-sample's three fields (cheaper than sending and parsing the whole payload); the payload of any
-other event comes whole."""
 
 
 def add_stored(
     figures: Figures, rows: list, fromisoformat=datetime.fromisoformat, loads=orjson.loads
 ) -> list[tuple[str, int, str]]:
-    """Fold rows of the log, as :data:`STORED_COLUMNS` selects them, into ``figures``: the readings
-    of current-version samples are taken from their stored fields (the rebuild's hot path, so
-    nothing is validated: the payload was, when it was written). (type, version, payload) of every
-    other event is returned, in order."""
-    figures.add_all(
-        (airing_id, fromisoformat(at), loads(counters))
-        for _, _, _, airing_id, at, counters, payload in rows
-        if payload is None
-    )
-    return [(kind, version, payload) for _, kind, version, _, _, _, payload in rows if payload is not None]
+    """Fold a page of the log, as the store's ``scan`` gives it ((position, type, version, payload
+    JSON) each), into ``figures``: the readings of current-version samples are taken from their
+    stored JSON (the rebuild's hot path, so nothing is validated: the payload was, when it was
+    written). (type, version, payload) of every other event is returned, in order."""
+    samples, others = [], []
+    for _, kind, version, payload in rows:
+        if kind == SAMPLE and version == SAMPLE_VERSION:
+            samples.append(loads(payload))
+        else:
+            others.append((kind, version, payload))
+    figures.add_all((s["airing_id"], fromisoformat(s["sampled_at"]), s["counters"]) for s in samples)
+    return others
 
 
 async def write_figures(conn: asyncpg.Connection, schema: str, figures: Figures) -> None:
