@@ -168,3 +168,44 @@ async def test_one_session_alternates_single_appends_and_batches(store):
         await store.append(f"airing-alt-{n}", [scheduled(), scheduled()], 2)
     assert [e.stream_version for e in await store.read_stream("airing-alt-7")] == [1, 2, 3, 4]
     assert len(await store.read_stream("airing-alt-x")) == 8
+
+
+async def test_appends_sharing_one_transaction_take_consecutive_positions(store, pool):
+    """The running index within a transaction (migration 0005 reads it back from the transaction's
+    own rows): single, several and batch appends in one transaction never share a position."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(f"create temporary table t_{uuid4().hex} (x int)")  # the id comes first
+        results = [
+            await store.append("airing-run-a", [scheduled()], Expect.NO_STREAM, connection=conn),
+            await store.append("airing-run-a", [scheduled(), scheduled()], 1, connection=conn),
+            *await store.append_batch(
+                [
+                    StreamAppend("airing-run-b", [scheduled(), scheduled()], Expect.NO_STREAM),
+                    StreamAppend("airing-run-a", [scheduled()], 3),
+                    StreamAppend("airing-run-b", [scheduled()], 2),
+                ],
+                connection=conn,
+            ),
+            await store.append("airing-run-b", [scheduled()], connection=conn),
+        ]
+    positions = [p for r in results for p in r.positions]
+    assert len(positions) == 8
+    assert positions == list(range(positions[0], positions[0] + 8))
+    versions = [(r.first_version, r.last_version) for r in results]
+    assert versions == [(1, 1), (2, 3), (1, 2), (4, 4), (3, 3), (4, 4)]
+    events = await store.read_all(positions[0] - 1, limit=100)
+    assert [e.global_position for e in events] == positions
+
+
+async def test_a_batch_refused_by_a_later_append_names_that_append(store):
+    await store.append("sample-late-a", [scheduled()])
+    with pytest.raises(WrongExpectedVersion) as refused:
+        await store.append_batch(
+            [
+                StreamAppend("sample-late-b", [scheduled()], Expect.NO_STREAM),
+                StreamAppend("sample-late-a", [scheduled()], 1),
+                StreamAppend("sample-late-a", [scheduled()], 1),  # the one before took version 2
+            ]
+        )
+    assert (refused.value.stream_id, refused.value.expected, refused.value.actual) == ("sample-late-a", 1, 2)
+    assert await store.read_stream("sample-late-b") == []
