@@ -6,7 +6,7 @@ import pytest
 from services.eventstore.migrate import migrate, migration_files
 from services.eventstore.port import Expect, NewEvent, StaleTransaction, StreamAppend, WrongExpectedVersion
 from tests.eventstore_contract import EventStoreContract, scheduled
-from tests.integration.pg import fresh_store, unique_schema
+from tests.integration.pg import fresh_store, open_pool, unique_schema
 from tests.polling import eventually
 
 
@@ -209,3 +209,35 @@ async def test_a_batch_refused_by_a_later_append_names_that_append(store):
         )
     assert (refused.value.stream_id, refused.value.expected, refused.value.actual) == ("sample-late-a", 1, 2)
     assert await store.read_stream("sample-late-b") == []
+
+
+async def test_a_kept_connection_goes_back_when_the_pool_has_none_to_spare_or_the_store_idles(pg_dsn):
+    """Standalone appends keep their connection while the pool could lend others one (the bench
+    measures that); a waiter for the pool gets it within a linger, an idle store holds none after
+    two."""
+    pool = await open_pool(pg_dsn, min_size=1, max_size=2)
+    store = await fresh_store(pool, "warm")
+    try:
+        appending = True
+
+        async def appends() -> int:
+            n = 0
+            while appending:
+                await store.append("sample-warm", [scheduled()])
+                n += 1
+                await asyncio.sleep(0.001)
+            return n
+
+        writer = asyncio.create_task(appends())
+        await asyncio.sleep(0.1)  # several lingers, while the pool had one to spare
+        async with pool.acquire():  # the other one; now the pool has none to spare
+            async with asyncio.timeout(1):
+                async with pool.acquire():  # waits for the store to hand its connection back
+                    pass
+        appending = False
+        assert await writer > 10
+        await asyncio.sleep(store._warm.linger * 3)
+        assert pool.get_idle_size() == pool.get_size()
+    finally:
+        await store.close()
+        await pool.close()
