@@ -139,8 +139,8 @@ class EventAppends:
                 [e.metadata for e in events],
                 [e.occurred_at for e in events],
             )
-        item = (StreamAppend(stream_id, events, expected_version),)
         if connection is not None:
+            item = (StreamAppend(stream_id, events, expected_version),)
             # Look first: a clash on the unique index would spoil the caller's transaction.
             if await self.stored_event_ids([e.event_id for e in events], connection=connection):
                 [result] = await self._originals(item, connection)
@@ -165,6 +165,7 @@ class EventAppends:
                     raise
                 # Settled here, with the connection back in the pool: holding one while asking
                 # the pool for another deadlocks once every holder does it.
+                item = (StreamAppend(stream_id, events, expected_version),)
                 try:
                     if await self._refused(exc, item):
                         await _pause(attempt)
@@ -345,8 +346,10 @@ class EventAppends:
 
 async def _insert(conn: asyncpg.Connection, sql: str, args: tuple, stream_id: str) -> AppendResult:
     rows = await conn.fetch(sql, *args)
-    if len(rows) > 1:
-        rows.sort(key=_version)
+    if len(rows) == 1:
+        position, version = rows[0]
+        return AppendResult(stream_id, version, version, (position,))
+    rows.sort(key=_version)
     return AppendResult(stream_id, rows[0][1], rows[-1][1], tuple(r[0] for r in rows))
 
 
