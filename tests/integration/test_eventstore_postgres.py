@@ -6,7 +6,7 @@ import pytest
 from services.eventstore.migrate import migrate, migration_files
 from services.eventstore.port import Expect, NewEvent, StaleTransaction, StreamAppend, WrongExpectedVersion
 from tests.eventstore_contract import EventStoreContract, scheduled
-from tests.integration.pg import fresh_store, unique_schema
+from tests.integration.pg import fresh_store, open_pool, unique_schema
 from tests.polling import eventually
 
 
@@ -168,3 +168,76 @@ async def test_one_session_alternates_single_appends_and_batches(store):
         await store.append(f"airing-alt-{n}", [scheduled(), scheduled()], 2)
     assert [e.stream_version for e in await store.read_stream("airing-alt-7")] == [1, 2, 3, 4]
     assert len(await store.read_stream("airing-alt-x")) == 8
+
+
+async def test_appends_sharing_one_transaction_take_consecutive_positions(store, pool):
+    """The running index within a transaction (migration 0005 reads it back from the transaction's
+    own rows): single, several and batch appends in one transaction never share a position."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(f"create temporary table t_{uuid4().hex} (x int)")  # the id comes first
+        results = [
+            await store.append("airing-run-a", [scheduled()], Expect.NO_STREAM, connection=conn),
+            await store.append("airing-run-a", [scheduled(), scheduled()], 1, connection=conn),
+            *await store.append_batch(
+                [
+                    StreamAppend("airing-run-b", [scheduled(), scheduled()], Expect.NO_STREAM),
+                    StreamAppend("airing-run-a", [scheduled()], 3),
+                    StreamAppend("airing-run-b", [scheduled()], 2),
+                ],
+                connection=conn,
+            ),
+            await store.append("airing-run-b", [scheduled()], connection=conn),
+        ]
+    positions = [p for r in results for p in r.positions]
+    assert len(positions) == 8
+    assert positions == list(range(positions[0], positions[0] + 8))
+    versions = [(r.first_version, r.last_version) for r in results]
+    assert versions == [(1, 1), (2, 3), (1, 2), (4, 4), (3, 3), (4, 4)]
+    events = await store.read_all(positions[0] - 1, limit=100)
+    assert [e.global_position for e in events] == positions
+
+
+async def test_a_batch_refused_by_a_later_append_names_that_append(store):
+    await store.append("sample-late-a", [scheduled()])
+    with pytest.raises(WrongExpectedVersion) as refused:
+        await store.append_batch(
+            [
+                StreamAppend("sample-late-b", [scheduled()], Expect.NO_STREAM),
+                StreamAppend("sample-late-a", [scheduled()], 1),
+                StreamAppend("sample-late-a", [scheduled()], 1),  # the one before took version 2
+            ]
+        )
+    assert (refused.value.stream_id, refused.value.expected, refused.value.actual) == ("sample-late-a", 1, 2)
+    assert await store.read_stream("sample-late-b") == []
+
+
+async def test_a_kept_connection_goes_back_when_the_pool_has_none_to_spare_or_the_store_idles(pg_dsn):
+    """Standalone appends keep their connection while the pool could lend others one (the bench
+    measures that); a waiter for the pool gets it within a linger, an idle store holds none after
+    two."""
+    pool = await open_pool(pg_dsn, min_size=1, max_size=2)
+    store = await fresh_store(pool, "warm")
+    try:
+        appending = True
+
+        async def appends() -> int:
+            n = 0
+            while appending:
+                await store.append("sample-warm", [scheduled()])
+                n += 1
+                await asyncio.sleep(0.001)
+            return n
+
+        writer = asyncio.create_task(appends())
+        await asyncio.sleep(0.1)  # several lingers, while the pool had one to spare
+        async with pool.acquire():  # the other one; now the pool has none to spare
+            async with asyncio.timeout(1):
+                async with pool.acquire():  # waits for the store to hand its connection back
+                    pass
+        appending = False
+        assert await writer > 10
+        await asyncio.sleep(store._warm.linger * 3)
+        assert pool.get_idle_size() == pool.get_size()
+    finally:
+        await store.close()
+        await pool.close()

@@ -1,10 +1,12 @@
 """Appends to the PostgreSQL event store: one event, several, or a COPY batch over many streams.
 
-Every path reserves its versions and positions with ``{schema}.reserve`` (migration 0004), the
-one implementation of the append rule (version check, stale-transaction check, positions from
-the transaction id), and then writes its rows: a single statement for one stream, a COPY for a
-batch. Standalone appends retry the races a fresh attempt settles; appends inside a caller's
-transaction report them as :class:`StaleTransaction`, for the caller to run its transaction again.
+Every path reserves its versions and positions with ``{schema}.reserve_stream`` (migration 0005),
+the one implementation of the append rule (version check, stale-transaction check, positions from
+the transaction id), and then writes its rows: one statement for one stream (which calls
+``reserve_stream`` itself), a COPY for a batch (after ``{schema}.reserve``, which takes the batch's
+locks in key order and calls ``reserve_stream`` for each stream). Standalone appends retry the
+races a fresh attempt settles; appends inside a caller's transaction report them as
+:class:`StaleTransaction`, for the caller to run its transaction again.
 """
 
 from __future__ import annotations
@@ -66,15 +68,14 @@ class AppendStatements:
             # One event: scalar arguments spare the client the array encoding, the server the unnest.
             f"insert into {schema}.events ({columns}) "
             "select r.out_position, $1, r.out_version, $3, $4, $5, $6, $7, $8 "
-            f"from {schema}.reserve(array[$1::text], array[$2::bigint], array[1]) as r "
+            f"from {schema}.reserve_stream($1::text, $2::bigint, 1) as r "
             "returning global_position, stream_version"
         )
         self.many = (
             f"insert into {schema}.events ({columns}) "
             "select r.out_position + u.ord - 1, $1, r.out_version + u.ord::integer - 1, "
             "u.id, u.t, u.sv, u.d, u.m, u.o "
-            f"from {schema}.reserve(array[$1::text], array[$2::bigint], "
-            "array[cardinality($3::uuid[])]) as r, "
+            f"from {schema}.reserve_stream($1::text, $2::bigint, cardinality($3::uuid[])) as r, "
             "unnest($3::uuid[], $4::text[], $5::integer[], $6::jsonb[], $7::jsonb[], $8::timestamptz[]) "
             "with ordinality as u(id, t, sv, d, m, o, ord) "
             "returning global_position, stream_version"
@@ -138,8 +139,8 @@ class EventAppends:
                 [e.metadata for e in events],
                 [e.occurred_at for e in events],
             )
-        item = (StreamAppend(stream_id, events, expected_version),)
         if connection is not None:
+            item = (StreamAppend(stream_id, events, expected_version),)
             # Look first: a clash on the unique index would spoil the caller's transaction.
             if await self.stored_event_ids([e.event_id for e in events], connection=connection):
                 [result] = await self._originals(item, connection)
@@ -164,6 +165,7 @@ class EventAppends:
                     raise
                 # Settled here, with the connection back in the pool: holding one while asking
                 # the pool for another deadlocks once every holder does it.
+                item = (StreamAppend(stream_id, events, expected_version),)
                 try:
                     if await self._refused(exc, item):
                         await _pause(attempt)
@@ -344,8 +346,10 @@ class EventAppends:
 
 async def _insert(conn: asyncpg.Connection, sql: str, args: tuple, stream_id: str) -> AppendResult:
     rows = await conn.fetch(sql, *args)
-    if len(rows) > 1:
-        rows.sort(key=_version)
+    if len(rows) == 1:
+        position, version = rows[0]
+        return AppendResult(stream_id, version, version, (position,))
+    rows.sort(key=_version)
     return AppendResult(stream_id, rows[0][1], rows[-1][1], tuple(r[0] for r in rows))
 
 
