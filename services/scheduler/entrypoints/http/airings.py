@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from contracts.events.schedule import AiringScheduled, Outcome
+from contracts.events.schedule import Outcome
 from contracts.http.bumped import RestoreBumpedResult, RestoredAiring
 from contracts.http.scheduler import (
     AiringPage,
@@ -27,7 +27,6 @@ from services.common.query import instant, invalid, query_as
 from services.common.web import body_as, json, new_id, principal, request_metadata, require
 from services.scheduler.adapters.projection import AiringQuery, find_airings
 from services.scheduler.app import handlers
-from services.scheduler.app.streams import Recorded
 from services.scheduler.domain.commands import (
     CancelAiring,
     ConfirmAiring,
@@ -37,15 +36,14 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
 )
 from services.scheduler.entrypoints.http.answers import (
-    confirmed_view,
+    answered,
     conflicting,
-    current,
+    decided,
     existing,
     fresh,
     located,
     operated,
     refusals,
-    scheduled_view,
     view,
     wrote,
 )
@@ -98,12 +96,7 @@ async def create_airing(request: web.Request) -> web.Response:
             recorded = await handlers.schedule_airing(
                 request.app[SCHEDULES], who, command, request_metadata(request, who.sub)
             )
-        wrote(request, recorded)
-        # The answer is the decided event itself: no wait for the read model, no re-read.
-        scheduled = [
-            e for e in recorded.events if isinstance(e, AiringScheduled) and e.airing_id == airing_id
-        ]
-        answer = scheduled_view(scheduled[0]) if scheduled else await current(request, airing_id)
+        answer = await decided(request, wrote(request, recorded), airing_id)
         return json(answer, 201, {"Location": f"/v1/airings/{airing_id}"})
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
@@ -155,24 +148,6 @@ async def get_airing(request: web.Request) -> web.Response:
     return json(view(await existing(request)))
 
 
-async def _planned(request: web.Request, who, resource_id: str, command) -> None:
-    """A planner's command on the airing's schedule, decided on its stream."""
-    with refusals():
-        recorded = await handlers.plan_on(
-            request.app[SCHEDULES], who, resource_id, command, request_metadata(request, who.sub)
-        )
-    wrote(request, recorded)
-
-
-async def _operated_on(request: web.Request, who, resource_id: str, command) -> Recorded:
-    """An operator's command on the airing's schedule, decided on its stream."""
-    with refusals():
-        recorded = await handlers.operate_on(
-            request.app[SCHEDULES], who, resource_id, command, request_metadata(request, who.sub)
-        )
-    return wrote(request, recorded)
-
-
 @routes.post("/v1/airings/{airing_id}/reschedule")
 async def reschedule(request: web.Request) -> web.Response:
     who = require(request, lambda p: p.may_plan, "reschedule airings")
@@ -188,8 +163,7 @@ async def reschedule(request: web.Request) -> web.Response:
         else:
             ends = None  # the rule keeps the airing's length
         command = RescheduleAiring(row["airing_id"], starts, ends, body.reason)
-        await _planned(request, who, row["resource_id"], command)
-        return json(await current(request, row["airing_id"]))
+        return await answered(request, handlers.plan_on, who, row, command)
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
@@ -201,8 +175,8 @@ async def cancel(request: web.Request) -> web.Response:
     async def handle() -> web.Response:
         row = await located(request)
         body = await body_as(request, CancelRequest)
-        await _planned(request, who, row["resource_id"], CancelAiring(row["airing_id"], body.reason))
-        return json(await current(request, row["airing_id"]))
+        command = CancelAiring(row["airing_id"], body.reason)
+        return await answered(request, handlers.plan_on, who, row, command)
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
@@ -265,10 +239,7 @@ async def confirm(request: web.Request) -> web.Response:
             actual_end=instant(body.actual_end, "actual_end") if body.actual_end else None,
             reason=body.reason,
         )
-        recorded = await _operated_on(request, who, row["resource_id"], command)
-        # The answer is the decided schedule's airing: no wait for the read model to apply it.
-        decided = confirmed_view(recorded.state, row["airing_id"])
-        return json(decided or await current(request, row["airing_id"]))
+        return await answered(request, handlers.operate_on, who, row, command)
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
@@ -282,8 +253,7 @@ async def go_live(request: web.Request) -> web.Response:
         now = datetime.now(UTC)
         at = instant(body.at, "at") if body.at else now
         command = GoLive(row["airing_id"], who.sub, at, body.url, received_at=now)
-        await _operated_on(request, who, row["resource_id"], command)
-        return json(await current(request, row["airing_id"]))
+        return await answered(request, handlers.operate_on, who, row, command)
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
@@ -298,8 +268,7 @@ async def end_livestream(request: web.Request) -> web.Response:
         now = datetime.now(UTC)
         at = instant(body.at, "at") if body.at else now
         command = EndLivestream(row["airing_id"], who.sub, at, received_at=now)
-        await _operated_on(request, who, row["resource_id"], command)
-        return json(await current(request, row["airing_id"]))
+        return await answered(request, handlers.operate_on, who, row, command)
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 

@@ -3,6 +3,7 @@ your writes (a read-model answer waits until the model shows what this process w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import Iterator
@@ -11,14 +12,15 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from contracts.events.schedule import AiringKind, AiringScheduled
+from contracts.events.schedule import AiringKind
 from contracts.http.scheduler import AiringView
 from contracts.localtime import to_local
 from services.common.auth import Principal
-from services.common.web import Problem, require
+from services.common.web import Problem, json, request_metadata, require
 from services.scheduler.adapters import catalogue
 from services.scheduler.adapters.projection import airing_by_id
 from services.scheduler.app import handlers
+from services.scheduler.app.listing import listed
 from services.scheduler.app.streams import Recorded, TooBusy
 from services.scheduler.domain.errors import (
     Conflict,
@@ -28,10 +30,11 @@ from services.scheduler.domain.errors import (
     NotFound,
     UnknownResource,
 )
-from services.scheduler.domain.state import ResourceSchedule
-from services.scheduler.keys import POOL, SCHEMA, STORE, SUBSCRIPTION, WRITTEN
+from services.scheduler.keys import POOL, SCHEDULES, SCHEMA, STORE, SUBSCRIPTION, WRITTEN
 
 log = structlog.get_logger(__name__)
+STORED_WAIT = 2.0  # seconds a command on an airing not listed yet waits for the read model to list it
+HEAD_SETTLES = 0.02  # seconds between two reads of the store's head that must agree before a 404
 
 
 def view(row) -> AiringView:
@@ -43,34 +46,21 @@ def view(row) -> AiringView:
     return AiringView(**data)
 
 
-def scheduled_view(e: AiringScheduled) -> AiringView:
-    """A new airing as the event that scheduled it says: what the read model will list."""
-    fields = e.model_dump(exclude={"makeup_of", "starts_at", "ends_at"})
-    return AiringView(
-        **fields, starts_at=to_local(e.starts_at), ends_at=to_local(e.ends_at), status="scheduled"
-    )
+async def decided(request: web.Request, recorded: Recorded, airing_id: uuid.UUID) -> AiringView:
+    """The airing a command changed, as the schedule that decided it holds it: what the read model
+    will list once it applies the events, without waiting for it (app/listing.py)."""
+    return listed(recorded.state, airing_id) or await current(request, airing_id)
 
 
-def confirmed_view(state: ResourceSchedule | None, airing_id: uuid.UUID) -> AiringView | None:
-    """A confirmed airing as the schedule that decided its confirmation holds it: what the read
-    model will list once it applies the confirmation (its as-run record replaces the airing's
-    actual times, reason and operator). None when the state does not hold a confirmation."""
-    airing = state.airings.get(airing_id) if state is not None else None
-    if airing is None or airing.confirmation is None:
-        return None
-    c, series = airing.confirmation, state.series.get(airing.scheduled.series_id)
-    moved_to = [k for k, v in series.occurrences.items() if v == airing_id] if series else []
-    bumped_by = state.airings.get(airing.bumped_by) if airing.bumped_by else None
-    return AiringView(
-        **airing.scheduled.model_dump(exclude={"makeup_of", "starts_at", "ends_at", "recurrence_id"}),
-        starts_at=to_local(airing.starts_at), ends_at=to_local(airing.ends_at),
-        recurrence_id=moved_to[0] if moved_to else airing.scheduled.recurrence_id,
-        status=airing.status.value,
-        actual_start=to_local(c.actual_start) if c.actual_start else None,
-        actual_end=to_local(c.actual_end) if c.actual_end else None,
-        reason=c.reason, operator=c.operator,
-        bumped_by=airing.bumped_by, bumped_by_title=bumped_by.title if bumped_by else None,
-    )  # fmt: skip
+async def answered(request: web.Request, handler, who: Principal, row: Any, command) -> web.Response:
+    """A command on the airing in the path (``row``: its id and resource), decided on the resource's
+    schedule by ``handler`` (``handlers.plan_on`` for planners, ``handlers.operate_on`` for operators);
+    the answer is the airing as that schedule holds it."""
+    with refusals():
+        recorded = await handler(
+            request.app[SCHEDULES], who, row["resource_id"], command, request_metadata(request, who.sub)
+        )
+    return json(await decided(request, wrote(request, recorded), row["airing_id"]))
 
 
 def wrote(request: web.Request, recorded: Recorded) -> Recorded:
@@ -162,15 +152,51 @@ async def existing(request: web.Request) -> Any:
     return row
 
 
-async def located(request: web.Request) -> Any:
-    """The airing in the path for a command: only its id and its resource are used, and an airing
-    never changes resource, so a row the read model already lists serves without waiting for this
-    process's writes (the command is decided on the resource's stream). An id not listed yet waits
-    for them, as :func:`existing` does (it may be the airing this process just planned)."""
-    airing_id = path_airing_id(request)
+async def _listed_row(request: web.Request, airing_id: uuid.UUID) -> Any:
     async with request.app[POOL].acquire() as conn:
-        row = await airing_by_id(conn, request.app[SCHEMA], airing_id)
-    return row if row is not None else await existing(request)
+        return await airing_by_id(conn, request.app[SCHEMA], airing_id)
+
+
+async def located(request: web.Request, wait: float = STORED_WAIT) -> Any:
+    """The airing in the path for a command: only its id and its resource are used, and an airing
+    never changes resource, so a row the read model already lists serves without waiting (the
+    command is decided on the resource's stream). An id not listed yet may be an airing planned
+    moments ago, here or on another replica: before a 404, wait (``wait`` seconds at most) until
+    the read model has applied everything the store had committed (:func:`_listed_soon`)."""
+    airing_id = path_airing_id(request)
+    row = await _listed_row(request, airing_id)
+    if row is not None:
+        return row
+    row, behind = await _listed_soon(request, airing_id, wait)
+    if row is None:
+        if behind:
+            raise Problem(503, "Read model behind", f"the read model has not shown airing {airing_id} yet")
+        raise Problem(404, "Not found", f"no airing {airing_id}")
+    return row
+
+
+async def _listed_soon(request: web.Request, airing_id: uuid.UUID, wait: float) -> tuple[Any, bool]:
+    """The airing's row once the read model has applied the store's head, and whether the model
+    was still behind when ``wait`` ran out. The store's head is the highest position no transaction
+    in flight hides (ADR 0001): a commit just before a slower one shows only once that one ends, so
+    the head is read again until it stops moving (a pause apart), never past the deadline."""
+    store, model, loop = request.app[STORE], request.app[SUBSCRIPTION], asyncio.get_running_loop()
+    deadline, seen, committed = loop.time() + wait, -1, 0
+    while loop.time() < deadline:
+        committed = max(await store.head_position(), request.app[WRITTEN].position)
+        if committed <= seen:
+            await asyncio.sleep(HEAD_SETTLES)
+            if max(await store.head_position(), request.app[WRITTEN].position) <= seen:
+                return None, False
+            continue
+        seen = committed
+        if model.position < committed:
+            with contextlib.suppress(TimeoutError):
+                await model.wait_until(committed, timeout=max(deadline - loop.time(), 0.001))
+        row = await _listed_row(request, airing_id)
+        if row is not None:
+            return row, False
+    return None, model.position < committed
 
 
 async def current(request: web.Request, airing_id: uuid.UUID) -> AiringView:

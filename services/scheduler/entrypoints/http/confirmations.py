@@ -24,7 +24,7 @@ from services.scheduler.adapters.projection import airings_starting_at, airings_
 from services.scheduler.app import handlers
 from services.scheduler.domain.as_run import ALREADY, CONFIRMED, REFUSED
 from services.scheduler.domain.commands import ConfirmAiring, CorrectConfirmation
-from services.scheduler.entrypoints.http.answers import current, fresh, operated, refusals, wrote
+from services.scheduler.entrypoints.http.answers import answered, fresh, operated, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA
 
 routes = web.RouteTableDef()
@@ -48,12 +48,7 @@ async def correct(request: web.Request) -> web.Response:
             actual_end=instant(body.actual_end, "actual_end") if body.actual_end else None,
             reason=body.reason,
         )
-        with refusals():
-            recorded = await handlers.operate_on(
-                request.app[SCHEDULES], who, row["resource_id"], command, request_metadata(request, who.sub)
-            )
-        wrote(request, recorded)
-        return json(await current(request, row["airing_id"]))
+        return await answered(request, handlers.operate_on, who, row, command)
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 
