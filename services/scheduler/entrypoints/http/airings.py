@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -36,13 +37,16 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
 )
 from services.scheduler.entrypoints.http.answers import (
-    answered,
+    as_run_times,
     conflicting,
     decided,
     existing,
     fresh,
+    happened_at,
     located,
-    operated,
+    operator_command,
+    planner_command,
+    read_page,
     refusals,
     view,
     wrote,
@@ -118,17 +122,17 @@ async def list_airings(request: web.Request) -> web.Response:
         status=q.status.value if q.status else None,
         starts_from=instant(q.from_, "from") if q.from_ else None,
         starts_before=instant(q.to, "to") if q.to else None,
-        limit=q.limit + 1,
         offset=q.offset,
         descending=q.sort == "-starts_at",
         after=_airing_key(after) if after else None,
         count=q.total,
     )
-    await fresh(request)
-    async with request.app[POOL].acquire() as conn:
-        rows, total = await find_airings(conn, request.app[SCHEMA], query)
-    rows, more = pages.split(rows, q.limit)
-    cursor = pages.encode([rows[-1]["starts_at"].isoformat(), str(rows[-1]["airing_id"])]) if more else None
+    rows, total, cursor = await read_page(
+        request,
+        lambda conn, limit: find_airings(conn, request.app[SCHEMA], replace(query, limit=limit)),
+        q.limit,
+        lambda last: [last["starts_at"].isoformat(), str(last["airing_id"])],
+    )
     body = AiringPage(
         items=[view(r) for r in rows], total=total, limit=q.limit, offset=q.offset, next_cursor=cursor
     )
@@ -150,10 +154,7 @@ async def get_airing(request: web.Request) -> web.Response:
 
 @routes.post("/v1/airings/{airing_id}/reschedule")
 async def reschedule(request: web.Request) -> web.Response:
-    who = require(request, lambda p: p.may_plan, "reschedule airings")
-
-    async def handle() -> web.Response:
-        row = await located(request)
+    async def command(row, who) -> RescheduleAiring:
         body = await body_as(request, RescheduleRequest)
         starts = instant(body.starts_at, "starts_at")
         if body.ends_at:
@@ -162,23 +163,17 @@ async def reschedule(request: web.Request) -> web.Response:
             ends = starts + timedelta(minutes=body.duration_minutes)
         else:
             ends = None  # the rule keeps the airing's length
-        command = RescheduleAiring(row["airing_id"], starts, ends, body.reason)
-        return await answered(request, handlers.plan_on, who, row, command)
+        return RescheduleAiring(row["airing_id"], starts, ends, body.reason)
 
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+    return await planner_command(request, "reschedule airings", command)
 
 
 @routes.post("/v1/airings/{airing_id}/cancel")
 async def cancel(request: web.Request) -> web.Response:
-    who = require(request, lambda p: p.may_plan, "cancel airings")
+    async def command(row, who) -> CancelAiring:
+        return CancelAiring(row["airing_id"], (await body_as(request, CancelRequest)).reason)
 
-    async def handle() -> web.Response:
-        row = await located(request)
-        body = await body_as(request, CancelRequest)
-        command = CancelAiring(row["airing_id"], body.reason)
-        return await answered(request, handlers.plan_on, who, row, command)
-
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+    return await planner_command(request, "cancel airings", command)
 
 
 @routes.post("/v1/airings/{airing_id}/restore-bumped")
@@ -226,51 +221,39 @@ async def restore_bumped(request: web.Request) -> web.Response:
 
 @routes.post("/v1/airings/{airing_id}/confirmation")
 async def confirm(request: web.Request) -> web.Response:
-    row, who = await operated(request, "confirm airings")
-
-    async def handle() -> web.Response:
+    async def command(row, who) -> ConfirmAiring:
         body = await body_as(request, ConfirmationRequest)
-        command = ConfirmAiring(
+        return ConfirmAiring(
             airing_id=row["airing_id"],
             outcome=Outcome(body.outcome),
             operator=who.sub,
             confirmed_at=datetime.now(UTC),
-            actual_start=instant(body.actual_start, "actual_start") if body.actual_start else None,
-            actual_end=instant(body.actual_end, "actual_end") if body.actual_end else None,
             reason=body.reason,
+            **as_run_times(body),
         )
-        return await answered(request, handlers.operate_on, who, row, command)
 
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+    return await operator_command(request, "confirm airings", command)
 
 
 @routes.post("/v1/airings/{airing_id}/live")
 async def go_live(request: web.Request) -> web.Response:
-    row, who = await operated(request, "start livestreams")
-
-    async def handle() -> web.Response:
+    async def command(row, who) -> GoLive:
         body = await body_as(request, LivestreamLiveRequest)
-        now = datetime.now(UTC)
-        at = instant(body.at, "at") if body.at else now
-        command = GoLive(row["airing_id"], who.sub, at, body.url, received_at=now)
-        return await answered(request, handlers.operate_on, who, row, command)
+        at, now = happened_at(body.at)
+        return GoLive(row["airing_id"], who.sub, at, body.url, received_at=now)
 
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+    return await operator_command(request, "start livestreams", command)
 
 
 @routes.post("/v1/airings/{airing_id}/end")
 async def end_livestream(request: web.Request) -> web.Response:
-    row, who = await operated(request, "end livestreams")
-
-    async def handle() -> web.Response:
+    async def command(row, who) -> EndLivestream:
         given = request.body_exists  # can_read_body turns false once the idempotency store read it
         body = await body_as(request, LivestreamEndRequest) if given else LivestreamEndRequest()
-        now = datetime.now(UTC)
-        at = instant(body.at, "at") if body.at else now
-        command = EndLivestream(row["airing_id"], who.sub, at, received_at=now)
-        return await answered(request, handlers.operate_on, who, row, command)
+        at, now = happened_at(body.at)
+        return EndLivestream(row["airing_id"], who.sub, at, received_at=now)
 
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+    return await operator_command(request, "end livestreams", command)
 
 
 @routes.get("/v1/resources/{resource_id}/run-sheet")

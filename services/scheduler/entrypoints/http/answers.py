@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -15,13 +16,16 @@ from aiohttp import web
 from contracts.events.schedule import AiringKind
 from contracts.http.scheduler import AiringView
 from contracts.localtime import to_local
+from services.common import pages
 from services.common.auth import Principal
+from services.common.query import instant
 from services.common.web import Problem, json, request_metadata, require
 from services.scheduler.adapters import catalogue
 from services.scheduler.adapters.projection import airing_by_id
 from services.scheduler.app import handlers
 from services.scheduler.app.listing import listed
 from services.scheduler.app.streams import Recorded, TooBusy
+from services.scheduler.domain.commands import Command
 from services.scheduler.domain.errors import (
     Conflict,
     Forbidden,
@@ -30,7 +34,7 @@ from services.scheduler.domain.errors import (
     NotFound,
     UnknownResource,
 )
-from services.scheduler.keys import POOL, SCHEDULES, SCHEMA, STORE, SUBSCRIPTION, WRITTEN
+from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA, STORE, SUBSCRIPTION, WRITTEN
 
 log = structlog.get_logger(__name__)
 STORED_WAIT = 2.0  # seconds a command on an airing not listed yet waits for the read model to list it
@@ -50,6 +54,48 @@ async def decided(request: web.Request, recorded: Recorded, airing_id: uuid.UUID
     """The airing a command changed, as the schedule that decided it holds it: what the read model
     will list once it applies the events, without waiting for it (app/listing.py)."""
     return listed(recorded.state, airing_id) or await current(request, airing_id)
+
+
+async def planner_command(
+    request: web.Request, what: str, command_of: Callable[[Any, Principal], Awaitable[Command]]
+) -> web.Response:
+    """A planner's command on the airing in the path, once per Idempotency-Key: ``command_of(row,
+    who)`` reads the body into the command; the answer is the airing as decided."""
+    who = require(request, lambda p: p.may_plan, what)
+
+    async def handle() -> web.Response:
+        row = await located(request)
+        return await answered(request, handlers.plan_on, who, row, await command_of(row, who))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+async def operator_command(
+    request: web.Request, what: str, command_of: Callable[[Any, Principal], Awaitable[Command]]
+) -> web.Response:
+    """An operator's command on the airing in the path (see :func:`operated`), once per
+    Idempotency-Key: ``command_of(row, who)`` reads the body into the command; the answer is the
+    airing as decided."""
+    row, who = await operated(request, what)
+
+    async def handle() -> web.Response:
+        return await answered(request, handlers.operate_on, who, row, await command_of(row, who))
+
+    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+
+
+def as_run_times(body: Any) -> dict[str, datetime | None]:
+    """The actual start and end an as-run record gives (local times, or none), as instants."""
+    return {
+        name: instant(getattr(body, name), name) if getattr(body, name) else None
+        for name in ("actual_start", "actual_end")
+    }
+
+
+def happened_at(at: str | None) -> tuple[datetime, datetime]:
+    """When a livestream went live or ended as the operator says (now when not said), and now."""
+    now = datetime.now(UTC)
+    return (instant(at, "at") if at else now), now
 
 
 async def answered(request: web.Request, handler, who: Principal, row: Any, command) -> web.Response:
@@ -85,6 +131,22 @@ async def fresh(request: web.Request, timeout: float = 5) -> None:
     written = request.app[WRITTEN].position
     if written and request.app[SUBSCRIPTION].position < written:
         await caught_up(request, written, timeout)
+
+
+async def read_page(
+    request: web.Request,
+    fetch: Callable[[Any, int], Awaitable[tuple[list, int | None]]],
+    limit: int,
+    key: Callable[[Any], list],
+) -> tuple[list, int | None, str | None]:
+    """One page of a read-model list, after this process's writes: ``fetch(conn, limit + 1)`` reads
+    the rows (and the total when asked); the page, the total and the cursor after its last row (by
+    ``key``) when more follow."""
+    await fresh(request)
+    async with request.app[POOL].acquire() as conn:
+        rows, total = await fetch(conn, limit + 1)
+    rows, more = pages.split(rows, limit)
+    return rows, total, pages.encode(key(rows[-1])) if more and rows else None
 
 
 def conflicting(a) -> dict[str, str]:

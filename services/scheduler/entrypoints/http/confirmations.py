@@ -17,14 +17,13 @@ from contracts.http.confirmations import (
 )
 from contracts.localtime import VIETNAM, to_utc
 from services.common.auth import Principal
-from services.common.query import instant, invalid
+from services.common.query import invalid
 from services.common.web import Problem, body_as, json, principal, request_metadata, require
 from services.scheduler.adapters import as_run_log, catalogue
 from services.scheduler.adapters.projection import airings_starting_at, airings_with_province
-from services.scheduler.app import handlers
 from services.scheduler.domain.as_run import ALREADY, CONFIRMED, REFUSED
 from services.scheduler.domain.commands import ConfirmAiring, CorrectConfirmation
-from services.scheduler.entrypoints.http.answers import answered, fresh, operated, refusals
+from services.scheduler.entrypoints.http.answers import as_run_times, fresh, operator_command, refusals
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA
 
 routes = web.RouteTableDef()
@@ -34,23 +33,20 @@ routes = web.RouteTableDef()
 async def correct(request: web.Request) -> web.Response:
     """Change a confirmation, saying why: the latest record counts, the history keeps both (an
     operator of the resource or a planner)."""
-    row, who = await operated(request, "correct confirmations")
 
-    async def handle() -> web.Response:
+    async def command(row, who) -> CorrectConfirmation:
         body = await body_as(request, CorrectionRequest)
-        command = CorrectConfirmation(
+        return CorrectConfirmation(
             airing_id=row["airing_id"],
             outcome=Outcome(body.outcome),
             why=body.why,
             corrected_by=who.sub,
             corrected_at=datetime.now(UTC),
-            actual_start=instant(body.actual_start, "actual_start") if body.actual_start else None,
-            actual_end=instant(body.actual_end, "actual_end") if body.actual_end else None,
             reason=body.reason,
+            **as_run_times(body),
         )
-        return await answered(request, handlers.operate_on, who, row, command)
 
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+    return await operator_command(request, "correct confirmations", command)
 
 
 # -- bulk confirmations and as-run logs -------------------------------------------------
@@ -132,9 +128,8 @@ async def confirm_many(request: web.Request) -> web.Response:
                     outcome=Outcome(item.outcome),
                     operator=who.sub,
                     confirmed_at=now,
-                    actual_start=instant(item.actual_start, "actual_start") if item.actual_start else None,
-                    actual_end=instant(item.actual_end, "actual_end") if item.actual_end else None,
                     reason=item.reason,
+                    **as_run_times(item),
                 )
             except Problem as problem:  # a local time that does not exist in the zone
                 error = problem.errors[0] if problem.errors else {}
