@@ -101,11 +101,27 @@ class Schedules:
         state, version = self.brought_up_to_date(stream_id, known, newer[stream_id])
         current = latest(contract_events(newer[described]), ResourceDescribed)
         description = current.description if current is not None else None
+        self._remember_description(resource_id, description)
+        return (state, version, True), description
+
+    async def description(self, resource_id: str) -> tuple[ResourceDescription | None, bool]:
+        """The resource's description as read moments ago (``DESCRIPTION_FOR`` seconds) or now, and
+        whether it was read just now (a refusal is made only on a description read just now)."""
+        remembered = self._descriptions.get(resource_id)
+        if remembered is not None and remembered[1] > time.monotonic():
+            return remembered[0], False
+        current = latest(
+            contract_events(await self.store.read_stream(resource_stream(resource_id))), ResourceDescribed
+        )
+        description = current.description if current is not None else None
+        self._remember_description(resource_id, description)
+        return description, True
+
+    def _remember_description(self, resource_id: str, description: ResourceDescription | None) -> None:
         if description is not None:
             self._descriptions[resource_id] = (description, time.monotonic() + DESCRIPTION_FOR)
             while len(self._descriptions) > self.cache_descriptions:
                 self._descriptions.pop(next(iter(self._descriptions)))
-        return (state, version, True), description
 
     def forget_description(self, resource_id: str) -> None:
         self._descriptions.pop(resource_id, None)

@@ -37,19 +37,22 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
 )
 from services.scheduler.entrypoints.http.answers import (
-    as_run_times,
     conflicting,
     decided,
     existing,
     fresh,
-    happened_at,
     located,
-    operator_command,
-    planner_command,
+    only_known,
     read_page,
     refusals,
     view,
     wrote,
+)
+from services.scheduler.entrypoints.http.commands import (
+    as_run_times,
+    happened_at,
+    operator_command,
+    planner_command,
 )
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA
 
@@ -109,13 +112,14 @@ async def create_airing(request: web.Request) -> web.Response:
 @routes.get("/v1/airings")
 async def list_airings(request: web.Request) -> web.Response:
     principal(request)
-    q = query_as(request, AiringsQuery)
+    q = query_as(request, only_known(request, AiringsQuery))
     if q.cursor is not None and q.offset:
         raise invalid("offset", "give cursor or offset, not both")
     after = pages.decode(q.cursor, 2)
     query = AiringQuery(
         resource_id=q.resource_id,
         campaign_id=q.campaign_id,
+        series_id=q.series_id,
         province=q.province,
         kind=q.kind.value if q.kind else None,
         language=q.language,

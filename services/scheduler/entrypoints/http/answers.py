@@ -7,25 +7,20 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
+from pydantic import BaseModel
 
-from contracts.events.schedule import AiringKind
 from contracts.http.scheduler import AiringView
 from contracts.localtime import to_local
 from services.common import pages
-from services.common.auth import Principal
-from services.common.query import instant
-from services.common.web import Problem, json, request_metadata, require
+from services.common.web import Problem
 from services.scheduler.adapters import catalogue
 from services.scheduler.adapters.projection import airing_by_id
-from services.scheduler.app import handlers
 from services.scheduler.app.listing import listed
 from services.scheduler.app.streams import Recorded, TooBusy
-from services.scheduler.domain.commands import Command
 from services.scheduler.domain.errors import (
     Conflict,
     Forbidden,
@@ -34,7 +29,7 @@ from services.scheduler.domain.errors import (
     NotFound,
     UnknownResource,
 )
-from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA, STORE, SUBSCRIPTION, WRITTEN
+from services.scheduler.keys import POOL, SCHEMA, STORE, SUBSCRIPTION, WRITTEN
 
 log = structlog.get_logger(__name__)
 STORED_WAIT = 2.0  # seconds a command on an airing not listed yet waits for the read model to list it
@@ -54,59 +49,6 @@ async def decided(request: web.Request, recorded: Recorded, airing_id: uuid.UUID
     """The airing a command changed, as the schedule that decided it holds it: what the read model
     will list once it applies the events, without waiting for it (app/listing.py)."""
     return listed(recorded.state, airing_id) or await current(request, airing_id)
-
-
-async def planner_command(
-    request: web.Request, what: str, command_of: Callable[[Any, Principal], Awaitable[Command]]
-) -> web.Response:
-    """A planner's command on the airing in the path, once per Idempotency-Key: ``command_of(row,
-    who)`` reads the body into the command; the answer is the airing as decided."""
-    who = require(request, lambda p: p.may_plan, what)
-
-    async def handle() -> web.Response:
-        row = await located(request)
-        return await answered(request, handlers.plan_on, who, row, await command_of(row, who))
-
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
-
-
-async def operator_command(
-    request: web.Request, what: str, command_of: Callable[[Any, Principal], Awaitable[Command]]
-) -> web.Response:
-    """An operator's command on the airing in the path (see :func:`operated`), once per
-    Idempotency-Key: ``command_of(row, who)`` reads the body into the command; the answer is the
-    airing as decided."""
-    row, who = await operated(request, what)
-
-    async def handle() -> web.Response:
-        return await answered(request, handlers.operate_on, who, row, await command_of(row, who))
-
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
-
-
-def as_run_times(body: Any) -> dict[str, datetime | None]:
-    """The actual start and end an as-run record gives (local times, or none), as instants."""
-    return {
-        name: instant(getattr(body, name), name) if getattr(body, name) else None
-        for name in ("actual_start", "actual_end")
-    }
-
-
-def happened_at(at: str | None) -> tuple[datetime, datetime]:
-    """When a livestream went live or ended as the operator says (now when not said), and now."""
-    now = datetime.now(UTC)
-    return (instant(at, "at") if at else now), now
-
-
-async def answered(request: web.Request, handler, who: Principal, row: Any, command) -> web.Response:
-    """A command on the airing in the path (``row``: its id and resource), decided on the resource's
-    schedule by ``handler`` (``handlers.plan_on`` for planners, ``handlers.operate_on`` for operators);
-    the answer is the airing as that schedule holds it."""
-    with refusals():
-        recorded = await handler(
-            request.app[SCHEDULES], who, row["resource_id"], command, request_metadata(request, who.sub)
-        )
-    return json(await decided(request, wrote(request, recorded), row["airing_id"]))
 
 
 def wrote(request: web.Request, recorded: Recorded) -> Recorded:
@@ -147,6 +89,24 @@ async def read_page(
         rows, total = await fetch(conn, limit + 1)
     rows, more = pages.split(rows, limit)
     return rows, total, pages.encode(key(rows[-1])) if more and rows else None
+
+
+Q = TypeVar("Q", bound=BaseModel)
+EVERYWHERE = frozenset({"token"})  # a token in the query, for clients that cannot send headers
+
+
+def only_known(request: web.Request, model: type[Q]) -> type[Q]:
+    """``model`` once the query names none but its parameters: 400 naming each other one (a filter
+    misspelt or not supported would otherwise be ignored and the whole list answered)."""
+    known = {field.alias or name for name, field in model.model_fields.items()} | EVERYWHERE
+    unknown = sorted(set(request.query) - known)
+    if unknown:
+        reason = f"not a parameter of {request.path}; it takes {', '.join(sorted(known - EVERYWHERE))}"
+        raise Problem(
+            400, "Unknown query parameter", f"unknown: {', '.join(unknown)}",
+            errors=[{"field": name, "reason": reason} for name in unknown],
+        )  # fmt: skip
+    return model
 
 
 def conflicting(a) -> dict[str, str]:
@@ -269,34 +229,6 @@ async def current(request: web.Request, airing_id: uuid.UUID) -> AiringView:
     if row is None:  # stored, but the read model has not caught up (it is reconnecting): retry shows it
         raise Problem(503, "Read model behind", f"airing {airing_id} is stored; retry to read it")
     return view(row)
-
-
-async def plannable(request: web.Request, who: Principal, resource_id: str, kind: AiringKind | None):
-    """The resource a planner plans on, as its stream describes it: registered (422), in the planner's
-    province (403), carrying ``kind`` (422)."""
-    with refusals():
-        description = await handlers.plannable(request.app[STORE], who, resource_id, kind)
-    return description.model_dump(mode="json") | {"resource_id": resource_id}
-
-
-def in_province(who: Principal, province: str) -> None:
-    """A planner scoped to a province plans only there (403 otherwise)."""
-    with refusals():
-        handlers.check_plans_in(who, province)
-
-
-def may_operate_somewhere(p: Principal) -> bool:
-    return p.role in ("operator", "planner") and p.feed is None
-
-
-async def operated(request: web.Request, what: str) -> tuple[Any, Principal]:
-    """The airing an operator acts on, and who: authenticated before the airing is looked up
-    (no 404 tells a stranger which ids exist); the scope is checked on the resource's stream."""
-    who = require(request, may_operate_somewhere, what)
-    row = await located(request)
-    with refusals():
-        await handlers.operable(request.app[STORE], who, row["resource_id"])
-    return row, who
 
 
 async def campaign_row(request: web.Request):

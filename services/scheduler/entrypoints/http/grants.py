@@ -31,7 +31,8 @@ from services.scheduler.domain.grants import (
     make_code,
 )
 from services.scheduler.domain.redeem_limits import FAILURES, WINDOW
-from services.scheduler.entrypoints.http.answers import fresh, plannable, refusals, wrote
+from services.scheduler.entrypoints.http.answers import fresh, refusals, wrote
+from services.scheduler.entrypoints.http.commands import plannable
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEMA, STORE
 from services.scheduler.keys import RECORDS as SCHEDULER
 
