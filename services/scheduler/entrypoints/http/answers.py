@@ -198,27 +198,26 @@ async def located(request: web.Request, wait: float = STORED_WAIT) -> Any:
 
 
 async def _listed_soon(request: web.Request, airing_id: uuid.UUID, wait: float) -> tuple[Any, bool]:
-    """The airing's row once the read model has applied the store's head, and whether the model
-    was still behind when ``wait`` ran out. The store's head is the highest position no transaction
-    in flight hides (ADR 0001): a commit just before a slower one shows only once that one ends, so
-    the head is read again until it stops moving (a pause apart), never past the deadline."""
+    """The airing's row once the read model has applied the store's head, and whether the model is
+    behind it (503 rather than 404). The store's head is the highest position no transaction in
+    flight hides (ADR 0001): a commit just before a slower one shows only once that one ends, so the
+    head is read again until two reads a pause apart agree, never past the deadline."""
     store, model, loop = request.app[STORE], request.app[SUBSCRIPTION], asyncio.get_running_loop()
-    deadline, seen, committed = loop.time() + wait, -1, 0
-    while loop.time() < deadline:
-        committed = max(await store.head_position(), request.app[WRITTEN].position)
-        if committed <= seen:
-            await asyncio.sleep(HEAD_SETTLES)
-            if max(await store.head_position(), request.app[WRITTEN].position) <= seen:
-                return None, False
-            continue
-        seen = committed
-        if model.position < committed:
+    deadline, seen = loop.time() + wait, 0
+
+    async def head() -> int:
+        return max(await store.head_position(), request.app[WRITTEN].position)
+
+    while (committed := await head()) > seen or model.position < seen:
+        seen = max(seen, committed)
+        if model.position < seen:
             with contextlib.suppress(TimeoutError):
-                await model.wait_until(committed, timeout=max(deadline - loop.time(), 0.001))
+                await model.wait_until(seen, timeout=max(deadline - loop.time(), 0.001))
         row = await _listed_row(request, airing_id)
-        if row is not None:
-            return row, False
-    return None, model.position < committed
+        if row is not None or loop.time() >= deadline or model.position < seen:
+            return row, row is None and model.position < seen
+        await asyncio.sleep(HEAD_SETTLES)
+    return None, False
 
 
 async def current(request: web.Request, airing_id: uuid.UUID) -> AiringView:
