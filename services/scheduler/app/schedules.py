@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
+from uuid import UUID
 
 from contracts.base import Event
 from contracts.envelope import EventMetadata
@@ -62,6 +63,14 @@ class Schedules:
         while self._cached > self.cache_events and len(self._cache) > 1:
             _, (evicted, _) = self._cache.popitem(last=False)
             self._cached -= evicted
+
+    def resource_of(self, airing_id: UUID) -> str | None:
+        """The resource of an airing a remembered schedule holds (None: not remembered here). An
+        airing never changes resource, so a remembered one answers as well as the store would."""
+        for _, state in reversed(self._cache.values()):  # the schedules used last first
+            if airing_id in state.airings:
+                return state.resource_id
+        return None
 
     def cached(self, stream_id: str) -> tuple[int, ResourceSchedule]:
         return self._cache.get(stream_id) or (0, ResourceSchedule())

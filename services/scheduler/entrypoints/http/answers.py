@@ -29,7 +29,7 @@ from services.scheduler.domain.errors import (
     NotFound,
     UnknownResource,
 )
-from services.scheduler.keys import POOL, SCHEMA, STORE, SUBSCRIPTION, WRITTEN
+from services.scheduler.keys import POOL, SCHEDULES, SCHEMA, STORE, SUBSCRIPTION, WRITTEN
 
 log = structlog.get_logger(__name__)
 STORED_WAIT = 2.0  # seconds a command on an airing not listed yet waits for the read model to list it
@@ -181,11 +181,15 @@ async def _listed_row(request: web.Request, airing_id: uuid.UUID) -> Any:
 
 async def located(request: web.Request, wait: float = STORED_WAIT) -> Any:
     """The airing in the path for a command: only its id and its resource are used, and an airing
-    never changes resource, so a row the read model already lists serves without waiting (the
-    command is decided on the resource's stream). An id not listed yet may be an airing planned
-    moments ago, here or on another replica: before a 404, wait (``wait`` seconds at most) until
-    the read model has applied everything the store had committed (:func:`_listed_soon`)."""
+    never changes resource, so a schedule this process remembers, or a row the read model already
+    lists, serves without waiting (the command is decided on the resource's stream). An id not
+    listed yet may be an airing planned moments ago on another replica: before a 404, wait
+    (``wait`` seconds at most) until the read model has applied everything the store had committed
+    (:func:`_listed_soon`)."""
     airing_id = path_airing_id(request)
+    resource_id = request.app[SCHEDULES].resource_of(airing_id)  # decided here moments ago: no read
+    if resource_id is not None:
+        return {"airing_id": airing_id, "resource_id": resource_id}
     row = await _listed_row(request, airing_id)
     if row is not None:
         return row
