@@ -21,6 +21,7 @@ from tests.integration.scheduler_api import (
     PLANNER,
     VIEWER,
     bearer,
+    bulletin,
     client,
     events_seen,
     register,
@@ -29,18 +30,6 @@ from tests.integration.scheduler_api import (
 __all__ = ["client", "events_seen"]  # fixtures
 PAGE = "page:facebook:bhxh-dak-lak-answers"
 PAGE_OPERATOR = bearer("operator", sub="Quản trị fanpage BHXH Đắk Lắk", resources=[PAGE])
-
-
-def bulletin(title: str, starts_at: str, minutes: int = 15, **more) -> dict:
-    return {
-        "kind": "loudspeaker",
-        "resource_id": EA_TU,
-        "starts_at": starts_at,
-        "duration_minutes": minutes,
-        "title": title,
-        "language": "Êđê",
-        "script": "Kính thưa bà con …",
-    } | more
 
 
 async def listed(client, response, status: int = 200) -> dict:
