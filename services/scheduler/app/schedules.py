@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from itertools import islice
 from typing import TypeVar
 from uuid import UUID
 
@@ -39,6 +40,7 @@ from services.scheduler.domain.schedule import ResourceSchedule, decide, fold
 
 T = TypeVar("T")
 DESCRIPTION_FOR = 2.0  # seconds a resource's description read for a command serves the next ones
+LOOKED_UP = 2000  # remembered schedules searched for an airing's resource before asking the read model
 
 
 class Schedules:
@@ -67,7 +69,8 @@ class Schedules:
     def resource_of(self, airing_id: UUID) -> str | None:
         """The resource of an airing a remembered schedule holds (None: not remembered here). An
         airing never changes resource, so a remembered one answers as well as the store would."""
-        for _, state in reversed(self._cache.values()):  # the schedules used last first
+        # The schedules used last first, and only so many: a miss costs a bounded scan, then a read.
+        for _, state in islice(reversed(self._cache.values()), LOOKED_UP):
             if airing_id in state.airings:
                 return state.resource_id
         return None

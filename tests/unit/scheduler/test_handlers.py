@@ -221,6 +221,8 @@ async def test_an_operator_confirming_moments_after_the_last_command_reads_nothi
         recorded = await handlers.operate_on(schedules, OPERATOR, EA_TU, confirm, META)
         assert [type(e) for e in recorded.events] == [AiringConfirmed]
     assert store.reads == before  # the schedule and the description, as decided moments ago
+    assert [schedules.resource_of(a.airing_id) for a in airings] == [EA_TU, EA_TU]  # no read model asked
+    assert schedules.resource_of(uuid4()) is None
     assert len(await then(schedules)) == 4
 
 
