@@ -162,11 +162,13 @@ class HistoryQuery(PageQuery):
 
 
 class AiringsQuery(PageQuery):
-    """Airings in start order; the next page is in ``Link: <…>; rel="next"`` (and ``next_cursor``)."""
+    """Airings in start order; the next page is in ``Link: <…>; rel="next"`` (and ``next_cursor``).
+    A parameter not named here is refused (400), so that a misspelt filter never lists every airing."""
 
     province: Province | None = Field(default=None, description="airings on this province's resources")
     resource_id: ResourceRef | None = Field(default=None, description="one commune's (resource's) airings")
     campaign_id: UUID | None = None
+    series_id: UUID | None = Field(default=None, description="one series' airings, moved ones too")
     kind: AiringKind | None = None
     language: Language | None = None
     status: AiringStatus | None = None

@@ -21,8 +21,9 @@ ENDPOINTS: list[Endpoint] = [
      "makeup_of names the missed airing it makes up for)",
      "planner", bodies.AiringRequest, bodies.AiringView, 201, []),
     ("get", "/v1/airings", "Find airings by province, commune (resource_id), kind, language, status, "
-     "campaign and period, sorted by start (sort=-starts_at: newest first); keyset pages: the next "
-     "page is in Link rel=next and next_cursor, total only with total=true (offset is deprecated)",
+     "campaign, series and period, sorted by start (sort=-starts_at: newest first); keyset pages: the "
+     "next page is in Link rel=next and next_cursor, total only with total=true (offset is deprecated); "
+     "a parameter not listed here is refused (400 naming it)",
      "any", None, bodies.AiringPage, 200, bodies.AiringsQuery),
     ("get", "/v1/airings/{airing_id}", "One airing", "any", None, bodies.AiringView, 200, []),
     ("post", "/v1/airings/{airing_id}/reschedule", "Move an airing", "planner",

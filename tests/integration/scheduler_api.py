@@ -39,6 +39,18 @@ def commune(name, languages, province="dak-lak", **extra):
     } | extra
 
 
+def bulletin(title: str, starts_at: str, minutes: int = 15, **more) -> dict:
+    """A loudspeaker bulletin in Êđê on Ea Tu, as a planner sends it."""
+    return {
+        "kind": "loudspeaker",
+        "resource_id": EA_TU,
+        "starts_at": starts_at,
+        "duration_minutes": minutes,
+        "title": title,
+        "language": "Êđê",
+    } | more
+
+
 async def register(client, resource_id, description, headers=PLANNER):
     response = await client.put(f"/v1/resources/{resource_id}", json=description, headers=headers)
     assert response.status in (200, 201), await response.text()

@@ -8,20 +8,18 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.common.settings import Settings
 from services.metrics.bootstrap import create_app as create_metrics
 from tests.integration.pg import unique_schema
-from tests.integration.scheduler_api import EA_TU, OPERATOR, PLANNER, SECRET, VIEWER, client, events_seen
+from tests.integration.scheduler_api import (
+    EA_TU,
+    OPERATOR,
+    PLANNER,
+    SECRET,
+    VIEWER,
+    bulletin,
+    client,
+    events_seen,
+)
 
 __all__ = ["client", "events_seen"]  # fixtures
-
-
-def bulletin(title: str, starts_at: str, minutes: int = 15, **more) -> dict:
-    return {
-        "kind": "loudspeaker",
-        "resource_id": EA_TU,
-        "starts_at": starts_at,
-        "duration_minutes": minutes,
-        "title": title,
-        "language": "Êđê",
-    } | more
 
 
 async def plan(client, body: dict) -> dict:

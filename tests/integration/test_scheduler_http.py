@@ -197,3 +197,26 @@ async def test_calendar_feed_for_a_phone(client):
     assert str(calendar["x-wr-calname"]) == "Loa — Xã Ea Tu"
     assert b"BEGIN:VTIMEZONE" in body and b"TZID:Asia/Ho_Chi_Minh" in body
     assert (await client.get(f"/v1/resources/{EA_TU}/calendar.ics")).status == 401
+
+
+async def test_airings_of_one_series_and_a_parameter_the_list_does_not_take(client):
+    series = {"resource_id": EA_TU, "kind": "loudspeaker", "rule": "FREQ=WEEKLY;BYDAY=MO;COUNT=3",
+              "first_start": "2023-08-07T06:00", "duration_minutes": 15,
+              "title": "Luật BHXH năm 2024"}  # fmt: skip
+    created = await client.post("/v1/series", json=series, headers=PLANNER)
+    assert created.status == 201, await created.text()
+    series_id = (await created.json())["series_id"]
+    await client.post("/v1/airings", json=bulletin(), headers=PLANNER)  # not of the series
+    token = VIEWER["Authorization"].removeprefix("Bearer ")  # a token in the query is no filter
+    found = await client.get("/v1/airings", params={"series_id": series_id, "token": token})
+    assert found.status == 200, await found.text()
+    items = (await found.json())["items"]
+    assert [a["series_id"] for a in items] == [series_id] * 3
+    assert [a["starts_at"][:10] for a in items] == ["2023-08-07", "2023-08-14", "2023-08-21"]
+
+    misspelt = await client.get("/v1/airings", params={"serie_id": series_id, "limit": 5}, headers=VIEWER)
+    assert misspelt.status == 400 and misspelt.content_type == "application/problem+json"
+    problem = await misspelt.json()
+    assert [e["field"] for e in problem["errors"]] == ["serie_id"] and "series_id" in problem["errors"][0][
+        "reason"
+    ]

@@ -200,6 +200,7 @@ class AiringsProjection:
 class AiringQuery:
     resource_id: str | None = None
     campaign_id: Any = None
+    series_id: Any = None
     province: str | None = None
     kind: str | None = None
     language: str | None = None
@@ -221,6 +222,7 @@ async def find_airings(
         (
             ("resource_id", q.resource_id, "="),
             ("campaign_id", q.campaign_id, "="),
+            ("series_id", q.series_id, "="),
             ("kind", q.kind, "="),
             ("language", q.language, "="),
             ("status", q.status, "="),

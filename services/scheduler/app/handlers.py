@@ -7,7 +7,7 @@ reads a read model, so a write never depends on how far a projection has got.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from uuid import UUID
 
 from contracts.base import Event
@@ -88,11 +88,40 @@ async def plannable(
     return check_plannable(who, resource_id, await description_of(store, resource_id), kind)
 
 
-async def operable(store: EventStore, who: Principal, resource_id: str) -> None:
+def check_operable(who: Principal, resource_id: str, description: ResourceDescription | None) -> None:
     """Operators act on their resources, planners in their province."""
-    description = await description_of(store, resource_id)
     if not who.may_operate(resource_id, description.province if description else None):
         raise Forbidden(f"{who.role} {who.sub!r} may not operate {resource_id}")
+
+
+async def operable(schedules: Schedules, who: Principal, resource_id: str) -> None:
+    """Operators act on their resources, planners in their province (a description read moments
+    ago serves; a refusal is made on the description as read now)."""
+    description, read = await schedules.description(resource_id)
+    try:
+        check_operable(who, resource_id, description)
+    except DomainError:
+        if read:
+            raise
+        schedules.forget_description(resource_id)
+        check_operable(who, resource_id, (await schedules.description(resource_id))[0])
+
+
+async def _described(
+    schedules: Schedules, resource_id: str, check: Callable[[ResourceDescription | None], object]
+) -> tuple[ResourceSchedule, int, bool]:
+    """The resource's schedule, once ``check`` passed on its description: both in one read, or
+    none moments after the last (a refusal is made only on the description as read now)."""
+    loaded, description = await schedules.load_with_description(resource_id)
+    try:
+        check(description)
+    except DomainError:
+        if loaded[2]:
+            raise
+        schedules.forget_description(resource_id)  # refuse only on the description as read now
+        loaded, description = await schedules.load_with_description(resource_id)
+        check(description)
+    return loaded
 
 
 # -- schedules ------------------------------------------------------------------------
@@ -102,16 +131,11 @@ async def schedule_airing(
     schedules: Schedules, who: Principal, command: ScheduleAiring, metadata: EventMetadata
 ) -> Recorded[ResourceSchedule]:
     # One read (or none, moments after the last) gives the resource's description and its schedule.
-    loaded, description = await schedules.load_with_description(command.resource_id)
-    try:
-        check_plannable(who, command.resource_id, description, command.kind)
-    except DomainError:
-        if loaded[2]:
-            raise
-        schedules.forget_description(command.resource_id)  # refuse only on the description as read now
-        loaded, description = await schedules.load_with_description(command.resource_id)
-        check_plannable(who, command.resource_id, description, command.kind)
-    return await schedules.execute(command.resource_id, command, metadata, loaded)
+    resource_id = command.resource_id
+    loaded = await _described(
+        schedules, resource_id, lambda d: check_plannable(who, resource_id, d, command.kind)
+    )
+    return await schedules.execute(resource_id, command, metadata, loaded)
 
 
 async def plan_on(
@@ -123,15 +147,15 @@ async def plan_on(
     kind: AiringKind | None = None,
 ) -> Recorded[ResourceSchedule]:
     """A planner's command on a resource's schedule: move or cancel an airing; plan, revise, end a series."""
-    await plannable(schedules.store, who, resource_id, kind)
-    return await schedules.execute(resource_id, command, metadata)
+    loaded = await _described(schedules, resource_id, lambda d: check_plannable(who, resource_id, d, kind))
+    return await schedules.execute(resource_id, command, metadata, loaded)
 
 
 async def operate_on(
     schedules: Schedules, who: Principal, resource_id: str, command: Command, metadata: EventMetadata
 ) -> Recorded[ResourceSchedule]:
     """An operator's command on an airing of a resource in its scope: confirm, correct, go live, end."""
-    await operable(schedules.store, who, resource_id)
+    loaded = await _described(schedules, resource_id, lambda d: check_operable(who, resource_id, d))
 
     def decision(state: ResourceSchedule) -> tuple[list[Event], None]:
         if isinstance(command, ConfirmAiring) and (airing := state.airings.get(command.airing_id)):
@@ -144,7 +168,7 @@ async def operate_on(
             )
         return decide(state, command), None
 
-    recorded, _ = await schedules.decide(resource_id, decision, metadata)
+    recorded, _ = await schedules.decide(resource_id, decision, metadata, loaded)
     return recorded
 
 
@@ -152,13 +176,13 @@ async def give_back_bumped(
     schedules: Schedules, who: Principal, resource_id: str, emergency_id: UUID, metadata: EventMetadata
 ) -> tuple[Recorded[ResourceSchedule], Restoration]:
     """Give the airings an emergency bumped their slots back, each where its slot is free again."""
-    await plannable(schedules.store, who, resource_id)
+    loaded = await _described(schedules, resource_id, lambda d: check_plannable(who, resource_id, d, None))
 
     def decision(state: ResourceSchedule) -> tuple[list[Event], Restoration]:
         restoration = restore_bumped(state, RestoreBumped(emergency_id))
         return restoration.events, restoration
 
-    return await schedules.decide(resource_id, decision, metadata)
+    return await schedules.decide(resource_id, decision, metadata, loaded)
 
 
 # -- reference data ---------------------------------------------------------------------

@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from itertools import islice
 from typing import TypeVar
+from uuid import UUID
 
 from contracts.base import Event
 from contracts.envelope import EventMetadata
@@ -38,6 +40,7 @@ from services.scheduler.domain.schedule import ResourceSchedule, decide, fold
 
 T = TypeVar("T")
 DESCRIPTION_FOR = 2.0  # seconds a resource's description read for a command serves the next ones
+LOOKED_UP = 2000  # remembered schedules searched for an airing's resource before asking the read model
 
 
 class Schedules:
@@ -62,6 +65,15 @@ class Schedules:
         while self._cached > self.cache_events and len(self._cache) > 1:
             _, (evicted, _) = self._cache.popitem(last=False)
             self._cached -= evicted
+
+    def resource_of(self, airing_id: UUID) -> str | None:
+        """The resource of an airing a remembered schedule holds (None: not remembered here). An
+        airing never changes resource, so a remembered one answers as well as the store would."""
+        # The schedules used last first, and only so many: a miss costs a bounded scan, then a read.
+        for _, state in islice(reversed(self._cache.values()), LOOKED_UP):
+            if airing_id in state.airings:
+                return state.resource_id
+        return None
 
     def cached(self, stream_id: str) -> tuple[int, ResourceSchedule]:
         return self._cache.get(stream_id) or (0, ResourceSchedule())
@@ -101,11 +113,27 @@ class Schedules:
         state, version = self.brought_up_to_date(stream_id, known, newer[stream_id])
         current = latest(contract_events(newer[described]), ResourceDescribed)
         description = current.description if current is not None else None
+        self._remember_description(resource_id, description)
+        return (state, version, True), description
+
+    async def description(self, resource_id: str) -> tuple[ResourceDescription | None, bool]:
+        """The resource's description as read moments ago (``DESCRIPTION_FOR`` seconds) or now, and
+        whether it was read just now (a refusal is made only on a description read just now)."""
+        remembered = self._descriptions.get(resource_id)
+        if remembered is not None and remembered[1] > time.monotonic():
+            return remembered[0], False
+        current = latest(
+            contract_events(await self.store.read_stream(resource_stream(resource_id))), ResourceDescribed
+        )
+        description = current.description if current is not None else None
+        self._remember_description(resource_id, description)
+        return description, True
+
+    def _remember_description(self, resource_id: str, description: ResourceDescription | None) -> None:
         if description is not None:
             self._descriptions[resource_id] = (description, time.monotonic() + DESCRIPTION_FOR)
             while len(self._descriptions) > self.cache_descriptions:
                 self._descriptions.pop(next(iter(self._descriptions)))
-        return (state, version, True), description
 
     def forget_description(self, resource_id: str) -> None:
         self._descriptions.pop(resource_id, None)

@@ -143,40 +143,29 @@ async def append_decided(
     The answer returned is the one decided on the state the events were appended to.
     """
     async with _WRITERS.one_at_a_time((store.schema, stream_id)):
-        return await _append_decided(store, stream_id, load, decision, metadata, after)
-
-
-async def _append_decided(
-    store: EventStore,
-    stream_id: str,
-    load: Callable[[], Awaitable[tuple[S, int, bool]]],
-    decision: Callable[[S], tuple[list[Event], T]],
-    metadata: EventMetadata,
-    after: Callable[[S, int, list[Event]], S],
-) -> tuple[Recorded[S], T]:
-    for attempt in range(ATTEMPTS):
-        state, version, read = await load()
-        try:
-            events, answer = decision(state)
-        except DomainError:
-            if read:
-                raise
-            continue
-        if not events:
-            if not read:
+        for attempt in range(ATTEMPTS):
+            state, version, read = await load()
+            try:
+                events, answer = decision(state)
+            except DomainError:
+                if read:
+                    raise
                 continue
-            # Already in effect (a retry, perhaps to another replica, of a command that was recorded).
-            return Recorded([], await head_position(store, stream_id, version), state), answer
-        try:
-            result = await store.append(stream_id, encode_decided(events, metadata, stream_id), version)
-        except WrongExpectedVersion:
-            await asyncio.sleep(random.uniform(0, min(LONGEST_PAUSE, FIRST_PAUSE * 2**attempt)))
-            continue
-        if result.duplicate:  # this very request was recorded before: answer from the stream as it is
-            state, _, _ = await load()
-            return Recorded([], result.last_position, state), answer
-        return Recorded(events, result.last_position, after(state, version, events)), answer
-    raise TooBusy(f"{stream_id}: too many concurrent writers, try again")
+            if not events:
+                if not read:
+                    continue
+                # Already in effect (a retry, perhaps to another replica, of a command that was recorded).
+                return Recorded([], await head_position(store, stream_id, version), state), answer
+            try:
+                result = await store.append(stream_id, encode_decided(events, metadata, stream_id), version)
+            except WrongExpectedVersion:
+                await asyncio.sleep(random.uniform(0, min(LONGEST_PAUSE, FIRST_PAUSE * 2**attempt)))
+                continue
+            if result.duplicate:  # this very request was recorded before: answer from the stream as it is
+                state, _, _ = await load()
+                return Recorded([], result.last_position, state), answer
+            return Recorded(events, result.last_position, after(state, version, events)), answer
+        raise TooBusy(f"{stream_id}: too many concurrent writers, try again")
 
 
 async def record(

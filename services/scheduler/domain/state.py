@@ -57,6 +57,12 @@ class Airing:
     went_live_at: datetime | None = None
     bumped_by: UUID | None = None  # the emergency that last took its slot (kept once it is given back)
     before_bump: Status | None = None  # what a restoration gives back
+    # What the airing's page shows before an as-run record: why it was last moved or cancelled (a
+    # restoration clears it), who took it live or ended it, when it ended, the emergency's title.
+    reason: str | None = None
+    operator: str | None = None
+    ended_at: datetime | None = None
+    bumped_by_title: str | None = None
 
     @property
     def airing_id(self) -> UUID:
@@ -189,14 +195,16 @@ class Building:
                     starts_at=event.starts_at,
                     ends_at=event.ends_at,
                     status=Status.rescheduled,
+                    reason=event.reason,
                 )
             case AiringCancelled():
-                self._update(event.airing_id, status=Status.cancelled)
+                self._update(event.airing_id, status=Status.cancelled, reason=event.reason)
             case AiringBumped():
                 before = self.airings[event.airing_id].status
                 self._update(
-                    event.airing_id, status=Status.bumped, bumped_by=event.bumped_by, before_bump=before
-                )
+                    event.airing_id, status=Status.bumped, bumped_by=event.bumped_by, before_bump=before,
+                    bumped_by_title=event.bumped_by_title,
+                )  # fmt: skip
             case AiringContentChanged():
                 content = event.model_dump(include=set(CONTENT))
                 before = self.airings[event.airing_id]
@@ -204,11 +212,13 @@ class Building:
                     before, scheduled=before.scheduled.model_copy(update=content)
                 )
             case AiringRestored():
-                self._update(event.airing_id, status=Status(event.status), before_bump=None)
+                self._update(event.airing_id, status=Status(event.status), before_bump=None, reason=None)
             case LivestreamWentLive():
-                self._update(event.airing_id, status=Status.live, went_live_at=event.at)
+                self._update(
+                    event.airing_id, status=Status.live, went_live_at=event.at, operator=event.operator
+                )
             case LivestreamEnded():
-                self._update(event.airing_id, status=Status.ended)
+                self._update(event.airing_id, status=Status.ended, ended_at=event.at, operator=event.operator)
             case AiringConfirmed():
                 self._update(event.airing_id, status=Status(event.outcome.value), confirmation=event)
             case ConfirmationCorrected():

@@ -21,6 +21,7 @@ from services.common.auth import Principal
 from services.eventstore.codec import encode
 from services.eventstore.memory import InMemoryEventStore
 from services.scheduler.app import handlers
+from services.scheduler.app.listing import listed
 from services.scheduler.app.schedules import Schedules
 from services.scheduler.app.streams import contract_events, resource_stream, schedule_stream
 from services.scheduler.domain.commands import ConfirmAiring, RescheduleAiring, ScheduleAiring
@@ -191,3 +192,50 @@ async def test_a_schedule_remembered_but_changed_elsewhere_is_decided_again_on_t
     )
     assert len(recorded.events) == 1
     assert len(await then(schedules)) == 4
+
+
+class CountingStore(InMemoryEventStore):
+    """The in-memory store, counting the reads a command makes before it appends."""
+
+    reads = 0
+
+    async def read_stream(self, *args, **kwargs):
+        self.reads += 1
+        return await super().read_stream(*args, **kwargs)
+
+
+async def test_an_operator_confirming_moments_after_the_last_command_reads_nothing_before_appending():
+    store = CountingStore()
+    await store.append(resource_stream(EA_TU), [encode(e, META) for e in registered()[1]])
+    schedules = Schedules(store)
+    airings = [bulletin(START + timedelta(hours=h)) for h in (0, 1)]
+    for a in airings:
+        await handlers.schedule_airing(schedules, PLANNER, a, META)
+    now = START + timedelta(hours=3)
+    before = store.reads
+    for a in airings:
+        confirm = ConfirmAiring(
+            airing_id=a.airing_id, outcome=Outcome.aired, operator=OPERATOR.sub, confirmed_at=now
+        )
+        await handlers.operable(schedules, OPERATOR, EA_TU)
+        recorded = await handlers.operate_on(schedules, OPERATOR, EA_TU, confirm, META)
+        assert [type(e) for e in recorded.events] == [AiringConfirmed]
+    assert store.reads == before  # the schedule and the description, as decided moments ago
+    assert [schedules.resource_of(a.airing_id) for a in airings] == [EA_TU, EA_TU]  # no read model asked
+    assert schedules.resource_of(uuid4()) is None
+    assert len(await then(schedules)) == 4
+
+
+async def test_the_answer_lists_the_airing_as_the_events_leave_it():
+    schedules = await given(registered())
+    first, storm = bulletin(), bulletin(minutes=45, title="Khẩn cấp: bão số 3", priority=Priority.emergency)
+    await handlers.schedule_airing(schedules, PLANNER, first, META)
+    bumped = listed((await handlers.schedule_airing(schedules, PLANNER, storm, META)).state, first.airing_id)
+    assert (bumped.status, bumped.reason, bumped.bumped_by, bumped.bumped_by_title) == (
+        "bumped", "bumped by Khẩn cấp: bão số 3", storm.airing_id, "Khẩn cấp: bão số 3"
+    )  # fmt: skip
+    moved = RescheduleAiring(first.airing_id, START + timedelta(hours=2), None, "dời sau bão")
+    view = listed((await handlers.plan_on(schedules, PLANNER, EA_TU, moved, META)).state, first.airing_id)
+    assert (view.status, view.reason, view.bumped_by) == ("rescheduled", "dời sau bão", storm.airing_id)
+    assert (view.starts_at.hour, view.ends_at.minute) == (19, 45)  # local time, its length kept
+    assert listed(None, first.airing_id) is None and listed((await schedules.load(EA_TU))[0], uuid4()) is None

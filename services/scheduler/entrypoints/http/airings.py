@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from contracts.events.schedule import AiringScheduled, Outcome
+from contracts.events.schedule import Outcome
 from contracts.http.bumped import RestoreBumpedResult, RestoredAiring
 from contracts.http.scheduler import (
     AiringPage,
@@ -27,7 +28,6 @@ from services.common.query import instant, invalid, query_as
 from services.common.web import body_as, json, new_id, principal, request_metadata, require
 from services.scheduler.adapters.projection import AiringQuery, find_airings
 from services.scheduler.app import handlers
-from services.scheduler.app.streams import Recorded
 from services.scheduler.domain.commands import (
     CancelAiring,
     ConfirmAiring,
@@ -37,17 +37,22 @@ from services.scheduler.domain.commands import (
     ScheduleAiring,
 )
 from services.scheduler.entrypoints.http.answers import (
-    confirmed_view,
     conflicting,
-    current,
+    decided,
     existing,
     fresh,
     located,
-    operated,
+    only_known,
+    read_page,
     refusals,
-    scheduled_view,
     view,
     wrote,
+)
+from services.scheduler.entrypoints.http.commands import (
+    as_run_times,
+    happened_at,
+    operator_command,
+    planner_command,
 )
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA
 
@@ -98,12 +103,7 @@ async def create_airing(request: web.Request) -> web.Response:
             recorded = await handlers.schedule_airing(
                 request.app[SCHEDULES], who, command, request_metadata(request, who.sub)
             )
-        wrote(request, recorded)
-        # The answer is the decided event itself: no wait for the read model, no re-read.
-        scheduled = [
-            e for e in recorded.events if isinstance(e, AiringScheduled) and e.airing_id == airing_id
-        ]
-        answer = scheduled_view(scheduled[0]) if scheduled else await current(request, airing_id)
+        answer = await decided(request, wrote(request, recorded), airing_id)
         return json(answer, 201, {"Location": f"/v1/airings/{airing_id}"})
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
@@ -112,30 +112,31 @@ async def create_airing(request: web.Request) -> web.Response:
 @routes.get("/v1/airings")
 async def list_airings(request: web.Request) -> web.Response:
     principal(request)
-    q = query_as(request, AiringsQuery)
+    q = query_as(request, only_known(request, AiringsQuery))
     if q.cursor is not None and q.offset:
         raise invalid("offset", "give cursor or offset, not both")
     after = pages.decode(q.cursor, 2)
     query = AiringQuery(
         resource_id=q.resource_id,
         campaign_id=q.campaign_id,
+        series_id=q.series_id,
         province=q.province,
         kind=q.kind.value if q.kind else None,
         language=q.language,
         status=q.status.value if q.status else None,
         starts_from=instant(q.from_, "from") if q.from_ else None,
         starts_before=instant(q.to, "to") if q.to else None,
-        limit=q.limit + 1,
         offset=q.offset,
         descending=q.sort == "-starts_at",
         after=_airing_key(after) if after else None,
         count=q.total,
     )
-    await fresh(request)
-    async with request.app[POOL].acquire() as conn:
-        rows, total = await find_airings(conn, request.app[SCHEMA], query)
-    rows, more = pages.split(rows, q.limit)
-    cursor = pages.encode([rows[-1]["starts_at"].isoformat(), str(rows[-1]["airing_id"])]) if more else None
+    rows, total, cursor = await read_page(
+        request,
+        lambda conn, limit: find_airings(conn, request.app[SCHEMA], replace(query, limit=limit)),
+        q.limit,
+        lambda last: [last["starts_at"].isoformat(), str(last["airing_id"])],
+    )
     body = AiringPage(
         items=[view(r) for r in rows], total=total, limit=q.limit, offset=q.offset, next_cursor=cursor
     )
@@ -155,30 +156,9 @@ async def get_airing(request: web.Request) -> web.Response:
     return json(view(await existing(request)))
 
 
-async def _planned(request: web.Request, who, resource_id: str, command) -> None:
-    """A planner's command on the airing's schedule, decided on its stream."""
-    with refusals():
-        recorded = await handlers.plan_on(
-            request.app[SCHEDULES], who, resource_id, command, request_metadata(request, who.sub)
-        )
-    wrote(request, recorded)
-
-
-async def _operated_on(request: web.Request, who, resource_id: str, command) -> Recorded:
-    """An operator's command on the airing's schedule, decided on its stream."""
-    with refusals():
-        recorded = await handlers.operate_on(
-            request.app[SCHEDULES], who, resource_id, command, request_metadata(request, who.sub)
-        )
-    return wrote(request, recorded)
-
-
 @routes.post("/v1/airings/{airing_id}/reschedule")
 async def reschedule(request: web.Request) -> web.Response:
-    who = require(request, lambda p: p.may_plan, "reschedule airings")
-
-    async def handle() -> web.Response:
-        row = await located(request)
+    async def command(row, who) -> RescheduleAiring:
         body = await body_as(request, RescheduleRequest)
         starts = instant(body.starts_at, "starts_at")
         if body.ends_at:
@@ -187,24 +167,17 @@ async def reschedule(request: web.Request) -> web.Response:
             ends = starts + timedelta(minutes=body.duration_minutes)
         else:
             ends = None  # the rule keeps the airing's length
-        command = RescheduleAiring(row["airing_id"], starts, ends, body.reason)
-        await _planned(request, who, row["resource_id"], command)
-        return json(await current(request, row["airing_id"]))
+        return RescheduleAiring(row["airing_id"], starts, ends, body.reason)
 
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+    return await planner_command(request, "reschedule airings", command)
 
 
 @routes.post("/v1/airings/{airing_id}/cancel")
 async def cancel(request: web.Request) -> web.Response:
-    who = require(request, lambda p: p.may_plan, "cancel airings")
+    async def command(row, who) -> CancelAiring:
+        return CancelAiring(row["airing_id"], (await body_as(request, CancelRequest)).reason)
 
-    async def handle() -> web.Response:
-        row = await located(request)
-        body = await body_as(request, CancelRequest)
-        await _planned(request, who, row["resource_id"], CancelAiring(row["airing_id"], body.reason))
-        return json(await current(request, row["airing_id"]))
-
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+    return await planner_command(request, "cancel airings", command)
 
 
 @routes.post("/v1/airings/{airing_id}/restore-bumped")
@@ -252,56 +225,39 @@ async def restore_bumped(request: web.Request) -> web.Response:
 
 @routes.post("/v1/airings/{airing_id}/confirmation")
 async def confirm(request: web.Request) -> web.Response:
-    row, who = await operated(request, "confirm airings")
-
-    async def handle() -> web.Response:
+    async def command(row, who) -> ConfirmAiring:
         body = await body_as(request, ConfirmationRequest)
-        command = ConfirmAiring(
+        return ConfirmAiring(
             airing_id=row["airing_id"],
             outcome=Outcome(body.outcome),
             operator=who.sub,
             confirmed_at=datetime.now(UTC),
-            actual_start=instant(body.actual_start, "actual_start") if body.actual_start else None,
-            actual_end=instant(body.actual_end, "actual_end") if body.actual_end else None,
             reason=body.reason,
+            **as_run_times(body),
         )
-        recorded = await _operated_on(request, who, row["resource_id"], command)
-        # The answer is the decided schedule's airing: no wait for the read model to apply it.
-        decided = confirmed_view(recorded.state, row["airing_id"])
-        return json(decided or await current(request, row["airing_id"]))
 
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+    return await operator_command(request, "confirm airings", command)
 
 
 @routes.post("/v1/airings/{airing_id}/live")
 async def go_live(request: web.Request) -> web.Response:
-    row, who = await operated(request, "start livestreams")
-
-    async def handle() -> web.Response:
+    async def command(row, who) -> GoLive:
         body = await body_as(request, LivestreamLiveRequest)
-        now = datetime.now(UTC)
-        at = instant(body.at, "at") if body.at else now
-        command = GoLive(row["airing_id"], who.sub, at, body.url, received_at=now)
-        await _operated_on(request, who, row["resource_id"], command)
-        return json(await current(request, row["airing_id"]))
+        at, now = happened_at(body.at)
+        return GoLive(row["airing_id"], who.sub, at, body.url, received_at=now)
 
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+    return await operator_command(request, "start livestreams", command)
 
 
 @routes.post("/v1/airings/{airing_id}/end")
 async def end_livestream(request: web.Request) -> web.Response:
-    row, who = await operated(request, "end livestreams")
-
-    async def handle() -> web.Response:
+    async def command(row, who) -> EndLivestream:
         given = request.body_exists  # can_read_body turns false once the idempotency store read it
         body = await body_as(request, LivestreamEndRequest) if given else LivestreamEndRequest()
-        now = datetime.now(UTC)
-        at = instant(body.at, "at") if body.at else now
-        command = EndLivestream(row["airing_id"], who.sub, at, received_at=now)
-        await _operated_on(request, who, row["resource_id"], command)
-        return json(await current(request, row["airing_id"]))
+        at, now = happened_at(body.at)
+        return EndLivestream(row["airing_id"], who.sub, at, received_at=now)
 
-    return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
+    return await operator_command(request, "end livestreams", command)
 
 
 @routes.get("/v1/resources/{resource_id}/run-sheet")

@@ -3,22 +3,23 @@ your writes (a read-model answer waits until the model shows what this process w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
+from pydantic import BaseModel
 
-from contracts.events.schedule import AiringKind, AiringScheduled
 from contracts.http.scheduler import AiringView
 from contracts.localtime import to_local
-from services.common.auth import Principal
-from services.common.web import Problem, require
+from services.common import pages
+from services.common.web import Problem
 from services.scheduler.adapters import catalogue
 from services.scheduler.adapters.projection import airing_by_id
-from services.scheduler.app import handlers
+from services.scheduler.app.listing import listed
 from services.scheduler.app.streams import Recorded, TooBusy
 from services.scheduler.domain.errors import (
     Conflict,
@@ -28,10 +29,11 @@ from services.scheduler.domain.errors import (
     NotFound,
     UnknownResource,
 )
-from services.scheduler.domain.state import ResourceSchedule
-from services.scheduler.keys import POOL, SCHEMA, STORE, SUBSCRIPTION, WRITTEN
+from services.scheduler.keys import POOL, SCHEDULES, SCHEMA, STORE, SUBSCRIPTION, WRITTEN
 
 log = structlog.get_logger(__name__)
+STORED_WAIT = 2.0  # seconds a command on an airing not listed yet waits for the read model to list it
+HEAD_SETTLES = 0.02  # seconds between two reads of the store's head that must agree before a 404
 
 
 def view(row) -> AiringView:
@@ -43,34 +45,10 @@ def view(row) -> AiringView:
     return AiringView(**data)
 
 
-def scheduled_view(e: AiringScheduled) -> AiringView:
-    """A new airing as the event that scheduled it says: what the read model will list."""
-    fields = e.model_dump(exclude={"makeup_of", "starts_at", "ends_at"})
-    return AiringView(
-        **fields, starts_at=to_local(e.starts_at), ends_at=to_local(e.ends_at), status="scheduled"
-    )
-
-
-def confirmed_view(state: ResourceSchedule | None, airing_id: uuid.UUID) -> AiringView | None:
-    """A confirmed airing as the schedule that decided its confirmation holds it: what the read
-    model will list once it applies the confirmation (its as-run record replaces the airing's
-    actual times, reason and operator). None when the state does not hold a confirmation."""
-    airing = state.airings.get(airing_id) if state is not None else None
-    if airing is None or airing.confirmation is None:
-        return None
-    c, series = airing.confirmation, state.series.get(airing.scheduled.series_id)
-    moved_to = [k for k, v in series.occurrences.items() if v == airing_id] if series else []
-    bumped_by = state.airings.get(airing.bumped_by) if airing.bumped_by else None
-    return AiringView(
-        **airing.scheduled.model_dump(exclude={"makeup_of", "starts_at", "ends_at", "recurrence_id"}),
-        starts_at=to_local(airing.starts_at), ends_at=to_local(airing.ends_at),
-        recurrence_id=moved_to[0] if moved_to else airing.scheduled.recurrence_id,
-        status=airing.status.value,
-        actual_start=to_local(c.actual_start) if c.actual_start else None,
-        actual_end=to_local(c.actual_end) if c.actual_end else None,
-        reason=c.reason, operator=c.operator,
-        bumped_by=airing.bumped_by, bumped_by_title=bumped_by.title if bumped_by else None,
-    )  # fmt: skip
+async def decided(request: web.Request, recorded: Recorded, airing_id: uuid.UUID) -> AiringView:
+    """The airing a command changed, as the schedule that decided it holds it: what the read model
+    will list once it applies the events, without waiting for it (app/listing.py)."""
+    return listed(recorded.state, airing_id) or await current(request, airing_id)
 
 
 def wrote(request: web.Request, recorded: Recorded) -> Recorded:
@@ -95,6 +73,40 @@ async def fresh(request: web.Request, timeout: float = 5) -> None:
     written = request.app[WRITTEN].position
     if written and request.app[SUBSCRIPTION].position < written:
         await caught_up(request, written, timeout)
+
+
+async def read_page(
+    request: web.Request,
+    fetch: Callable[[Any, int], Awaitable[tuple[list, int | None]]],
+    limit: int,
+    key: Callable[[Any], list],
+) -> tuple[list, int | None, str | None]:
+    """One page of a read-model list, after this process's writes: ``fetch(conn, limit + 1)`` reads
+    the rows (and the total when asked); the page, the total and the cursor after its last row (by
+    ``key``) when more follow."""
+    await fresh(request)
+    async with request.app[POOL].acquire() as conn:
+        rows, total = await fetch(conn, limit + 1)
+    rows, more = pages.split(rows, limit)
+    return rows, total, pages.encode(key(rows[-1])) if more and rows else None
+
+
+Q = TypeVar("Q", bound=BaseModel)
+EVERYWHERE = frozenset({"token"})  # a token in the query, for clients that cannot send headers
+
+
+def only_known(request: web.Request, model: type[Q]) -> type[Q]:
+    """``model`` once the query names none but its parameters: 400 naming each other one (a filter
+    misspelt or not supported would otherwise be ignored and the whole list answered)."""
+    known = {field.alias or name for name, field in model.model_fields.items()} | EVERYWHERE
+    unknown = sorted(set(request.query) - known)
+    if unknown:
+        reason = f"not a parameter of {request.path}; it takes {', '.join(sorted(known - EVERYWHERE))}"
+        raise Problem(
+            400, "Unknown query parameter", f"unknown: {', '.join(unknown)}",
+            errors=[{"field": name, "reason": reason} for name in unknown],
+        )  # fmt: skip
+    return model
 
 
 def conflicting(a) -> dict[str, str]:
@@ -162,15 +174,54 @@ async def existing(request: web.Request) -> Any:
     return row
 
 
-async def located(request: web.Request) -> Any:
-    """The airing in the path for a command: only its id and its resource are used, and an airing
-    never changes resource, so a row the read model already lists serves without waiting for this
-    process's writes (the command is decided on the resource's stream). An id not listed yet waits
-    for them, as :func:`existing` does (it may be the airing this process just planned)."""
-    airing_id = path_airing_id(request)
+async def _listed_row(request: web.Request, airing_id: uuid.UUID) -> Any:
     async with request.app[POOL].acquire() as conn:
-        row = await airing_by_id(conn, request.app[SCHEMA], airing_id)
-    return row if row is not None else await existing(request)
+        return await airing_by_id(conn, request.app[SCHEMA], airing_id)
+
+
+async def located(request: web.Request, wait: float = STORED_WAIT) -> Any:
+    """The airing in the path for a command: only its id and its resource are used, and an airing
+    never changes resource, so a schedule this process remembers, or a row the read model already
+    lists, serves without waiting (the command is decided on the resource's stream). An id not
+    listed yet may be an airing planned moments ago on another replica: before a 404, wait
+    (``wait`` seconds at most) until the read model has applied everything the store had committed
+    (:func:`_listed_soon`)."""
+    airing_id = path_airing_id(request)
+    resource_id = request.app[SCHEDULES].resource_of(airing_id)  # decided here moments ago: no read
+    if resource_id is not None:
+        return {"airing_id": airing_id, "resource_id": resource_id}
+    row = await _listed_row(request, airing_id)
+    if row is not None:
+        return row
+    row, behind = await _listed_soon(request, airing_id, wait)
+    if row is None:
+        if behind:
+            raise Problem(503, "Read model behind", f"the read model has not shown airing {airing_id} yet")
+        raise Problem(404, "Not found", f"no airing {airing_id}")
+    return row
+
+
+async def _listed_soon(request: web.Request, airing_id: uuid.UUID, wait: float) -> tuple[Any, bool]:
+    """The airing's row once the read model has applied the store's head, and whether the model is
+    behind it (503 rather than 404). The store's head is the highest position no transaction in
+    flight hides (ADR 0001): a commit just before a slower one shows only once that one ends, so the
+    head is read again until two reads a pause apart agree, never past the deadline."""
+    store, model, loop = request.app[STORE], request.app[SUBSCRIPTION], asyncio.get_running_loop()
+    deadline, seen = loop.time() + wait, 0
+
+    async def head() -> int:
+        return max(await store.head_position(), request.app[WRITTEN].position)
+
+    while (committed := await head()) > seen or model.position < seen:
+        seen = max(seen, committed)
+        if model.position < seen:
+            with contextlib.suppress(TimeoutError):
+                await model.wait_until(seen, timeout=max(deadline - loop.time(), 0.001))
+        row = await _listed_row(request, airing_id)
+        if row is not None or loop.time() >= deadline or model.position < seen:
+            return row, row is None and model.position < seen
+        await asyncio.sleep(HEAD_SETTLES)
+    return None, False
 
 
 async def current(request: web.Request, airing_id: uuid.UUID) -> AiringView:
@@ -181,34 +232,6 @@ async def current(request: web.Request, airing_id: uuid.UUID) -> AiringView:
     if row is None:  # stored, but the read model has not caught up (it is reconnecting): retry shows it
         raise Problem(503, "Read model behind", f"airing {airing_id} is stored; retry to read it")
     return view(row)
-
-
-async def plannable(request: web.Request, who: Principal, resource_id: str, kind: AiringKind | None):
-    """The resource a planner plans on, as its stream describes it: registered (422), in the planner's
-    province (403), carrying ``kind`` (422)."""
-    with refusals():
-        description = await handlers.plannable(request.app[STORE], who, resource_id, kind)
-    return description.model_dump(mode="json") | {"resource_id": resource_id}
-
-
-def in_province(who: Principal, province: str) -> None:
-    """A planner scoped to a province plans only there (403 otherwise)."""
-    with refusals():
-        handlers.check_plans_in(who, province)
-
-
-def may_operate_somewhere(p: Principal) -> bool:
-    return p.role in ("operator", "planner") and p.feed is None
-
-
-async def operated(request: web.Request, what: str) -> tuple[Any, Principal]:
-    """The airing an operator acts on, and who: authenticated before the airing is looked up
-    (no 404 tells a stranger which ids exist); the scope is checked on the resource's stream."""
-    who = require(request, may_operate_somewhere, what)
-    row = await located(request)
-    with refusals():
-        await handlers.operable(request.app[STORE], who, row["resource_id"])
-    return row, who
 
 
 async def campaign_row(request: web.Request):

@@ -16,7 +16,8 @@ from services.scheduler.adapters import catalogue
 from services.scheduler.domain.fanout import CommuneSystem, FanOut, fan_out
 from services.scheduler.domain.fanout_days import days_of
 from services.scheduler.domain.reference import commune_errors
-from services.scheduler.entrypoints.http.answers import caught_up, conflicting, fresh, in_province, refusals
+from services.scheduler.entrypoints.http.answers import caught_up, conflicting, fresh, refusals
+from services.scheduler.entrypoints.http.commands import in_province
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA, SUBSCRIPTION
 
 log = structlog.get_logger(__name__)

@@ -31,7 +31,8 @@ from services.scheduler.domain.grants import (
     make_code,
 )
 from services.scheduler.domain.redeem_limits import FAILURES, WINDOW
-from services.scheduler.entrypoints.http.answers import caught_up, plannable, refusals
+from services.scheduler.entrypoints.http.answers import fresh, refusals, wrote
+from services.scheduler.entrypoints.http.commands import plannable
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEMA, STORE
 from services.scheduler.keys import RECORDS as SCHEDULER
 
@@ -62,7 +63,9 @@ def view(grant: Grant) -> GrantView:
 
 
 async def grants(request: web.Request) -> dict:
-    """Every grant, folded from the grant streams (the event store's read by category)."""
+    """Every grant, folded from the grant streams (the event store's read by category), once the
+    store shows every grant this process wrote."""
+    await fresh(request)  # the read model has applied them: the gap-free read is past them too
     store, events, after = request.app[STORE], [], 0
     while batch := await store.read_all(after, 1000, category="grant"):
         events += [REGISTRY.decode(e.type, e.schema_version, e.data) for e in batch]
@@ -109,7 +112,7 @@ async def grant(request: web.Request) -> web.Response:
             )  # fmt: skip
         if not outcome.events:  # its code was shown once, to the first request: it is not kept
             raise Problem(409, "Already granted", f"grant {grant_id} exists; revoke it and grant again")
-        await caught_up(request, outcome.position)
+        wrote(request, outcome)
         token = issue_grant(_keys(request), granted)
         handover = GrantHandover(
             **view(Grant(granted)).model_dump(), token=token, code=code, signin=signin_path(token),
@@ -174,8 +177,8 @@ async def revoke_grant(request: web.Request) -> web.Response:
                 request_metadata(request, who.sub),
             )  # fmt: skip
         request.app[REVOCATIONS].add(str(grant_id))
-        await caught_up(request, outcome.position)
-        return json(view(await one(request, who)))
+        # The answer is the grant as its stream now holds it: no wait, no second read of every grant.
+        return json(view(fold_grants(wrote(request, outcome).state)[grant_id]))
 
     return await request.app[IDEMPOTENCY].run(request, who.sub, handle)
 

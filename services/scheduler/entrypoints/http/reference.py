@@ -38,7 +38,7 @@ from services.scheduler.adapters.projection import campaign_counts
 from services.scheduler.app import handlers
 from services.scheduler.domain.progress import Count, progress
 from services.scheduler.domain.reference import commune_errors
-from services.scheduler.entrypoints.http.answers import campaign_row, fresh, refusals, wrote
+from services.scheduler.entrypoints.http.answers import campaign_row, fresh, read_page, refusals, wrote
 from services.scheduler.keys import IDEMPOTENCY, POOL, SCHEDULES, SCHEMA, STORE
 
 routes = web.RouteTableDef()
@@ -86,19 +86,21 @@ async def list_resources(request: web.Request) -> web.Response:
     principal(request)
     q = query_as(request, ResourcesQuery)
     after = pages.decode(q.cursor, 1)
-    await fresh(request)
-    async with request.app[POOL].acquire() as conn:
-        rows, total = await catalogue.resource_page(
+    kind = q.type.value if q.type else None
+    rows, total, cursor = await read_page(
+        request,
+        lambda conn, limit: catalogue.resource_page(
             conn,
             request.app[SCHEMA],
             province=q.province,
-            type=q.type.value if q.type else None,
+            type=kind,
             after=str(after[0]) if after else None,
-            limit=q.limit + 1,
+            limit=limit,
             count=q.total,
-        )
-    rows, more = pages.split(rows, q.limit)
-    cursor = pages.encode([rows[-1]["resource_id"]]) if more else None
+        ),
+        q.limit,
+        lambda last: [last["resource_id"]],
+    )
     body = ResourceList(items=[resource_view(r) for r in rows], total=total, next_cursor=cursor)
     return pages.page(request, body, cursor)
 
@@ -174,16 +176,14 @@ async def list_campaigns(request: web.Request) -> web.Response:
         after = (date.fromisoformat(key[0]), str(key[1]), uuid.UUID(key[2])) if key else None
     except (TypeError, ValueError):
         raise invalid("cursor", "not a cursor of this list") from None
-    await fresh(request)
-    async with request.app[POOL].acquire() as conn:
-        rows, total = await catalogue.campaign_page(
-            conn, request.app[SCHEMA], province=q.province, after=after, limit=q.limit + 1, count=q.total
-        )
-    rows, more = pages.split(rows, q.limit)
-    last = rows[-1] if rows else None
-    cursor = None
-    if more and last is not None:
-        cursor = pages.encode([last["starts_on"].isoformat(), last["name"], str(last["campaign_id"])])
+    rows, total, cursor = await read_page(
+        request,
+        lambda conn, limit: catalogue.campaign_page(
+            conn, request.app[SCHEMA], province=q.province, after=after, limit=limit, count=q.total
+        ),
+        q.limit,
+        lambda last: [last["starts_on"].isoformat(), last["name"], str(last["campaign_id"])],
+    )
     body = CampaignList(items=[campaign_view(r) for r in rows], total=total, next_cursor=cursor)
     return pages.page(request, body, cursor)
 
