@@ -197,8 +197,13 @@ async def raw_copy(dsn: str, rows: int) -> float:
 
 
 async def paced(
-    session, url: str | Callable[[dict], tuple[str, dict]], bodies, rate: float, seconds: float,
-    headers: dict, ok: int = 201,
+    session,
+    url: str | Callable[[dict], tuple[str, dict]],
+    bodies,
+    rate: float,
+    seconds: float,
+    headers: dict,
+    ok: int = 201,
 ) -> list[float]:
     """Open-loop load: a request every 1/rate s, latency counted from when it was due.
 
@@ -300,7 +305,13 @@ async def raw_singles(dsn: str, rate: float, seconds: float) -> tuple[list[float
 
 
 def single_results(
-    rate: float, seconds: float, loa, loa_cpu: float, raw, raw_cpu: float, what: str = "schedule request",
+    rate: float,
+    seconds: float,
+    loa,
+    loa_cpu: float,
+    raw,
+    raw_cpu: float,
+    what: str = "schedule request",
     p50_target: str = "; target p50 <= 2 x raw",
 ) -> list[Result]:
     results = [

@@ -37,9 +37,7 @@ def _cumulative(value: Any) -> Any:
     if value < 0:
         raise ValueError("a cumulative counter cannot be negative")
     if value > MAX_SAFE_INTEGER:
-        raise ValueError(
-            f"is larger than {MAX_SAFE_INTEGER} (2^53 − 1), the largest counter kept"
-        )
+        raise ValueError(f"is larger than {MAX_SAFE_INTEGER} (2^53 − 1), the largest counter kept")
     return value
 
 

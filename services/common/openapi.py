@@ -44,6 +44,7 @@ class LocalTimes(GenerateJsonSchema):
             "description": "ISO date-time; without an offset, wall-clock time (Asia/Ho_Chi_Minh)",
         }
 
+
 Response = type[BaseModel] | str | dict[str, type[BaseModel] | None]
 Endpoint = tuple[str, str, str, str, type[BaseModel] | None, Response, int | tuple[int, ...], Any]
 PATH_PARAMETERS = {
