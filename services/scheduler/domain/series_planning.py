@@ -324,8 +324,9 @@ def _apply(
             if _same(airing.scheduled, command):
                 continue
             where = (airing.starts_at, airing.ends_at, airing.priority)
-            if mine and where == (command.starts_at, command.ends_at, command.priority):
-                # Content of its own, in its window still: the series' change reaches the rest of it.
+            if where == (command.starts_at, command.ends_at, command.priority):
+                # In its window still: the series' new content reaches the airing in place (same id,
+                # its history one story), and content of its own stays its own.
                 content = content_change(state, airing, _content(command))
                 if content is not None:
                     state = evolve(state, content)

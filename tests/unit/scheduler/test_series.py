@@ -194,14 +194,23 @@ def test_a_revision_keeps_unchanged_occurrences_and_those_moved_by_hand():
     assert decide(state, ReviseSeries(SERIES, datetime(2023, 8, 21, 21, 0), holiday)) == []
 
 
-def test_a_changed_title_replaces_the_occurrences_under_new_ids():
+def test_a_changed_title_reaches_the_occurrences_in_place_under_their_ids():
     state, _ = run(fold([]), plan())
     renamed = WEEKDAYS_AT_NINE.model_copy(update={"title": "Giờ thứ 9 — Luật BHXH năm 2024"})
     state, events = run(state, ReviseSeries(SERIES, datetime(2023, 8, 28, 21, 0), renamed))
-    new = scheduled(events)
-    assert [a.recurrence_id.day for a in new] == [28, 29, 30, 31]
-    assert all(a.airing_id != occurrence_id(SERIES, a.recurrence_id) for a in new)
-    assert state.series[SERIES].occurrences[datetime(2023, 8, 28, 21, 0)] == new[0].airing_id
+    assert scheduled(events) == []
+    assert not any(isinstance(e, AiringCancelled) for e in events)
+    changed = [e for e in events if isinstance(e, AiringContentChanged)]
+    days = [28, 29, 30, 31]
+    ids = [occurrence_id(SERIES, datetime(2023, 8, d, 21, 0)) for d in days]
+    assert [e.airing_id for e in changed] == ids
+    for d in days:
+        airing = state.airings[state.series[SERIES].occurrences[datetime(2023, 8, d, 21, 0)]]
+        assert airing.airing_id == occurrence_id(SERIES, datetime(2023, 8, d, 21, 0))
+        assert (airing.status, airing.scheduled.title) == (Status.scheduled, "Giờ thứ 9 — Luật BHXH năm 2024")
+    before = state.airings[occurrence_id(SERIES, datetime(2023, 8, 25, 21, 0))]
+    assert before.scheduled.title == WEEKDAYS_AT_NINE.title  # history keeps its title
+    assert decide(state, ReviseSeries(SERIES, datetime(2023, 8, 28, 21, 0), renamed)) == []
 
 
 def test_ending_a_series_cancels_what_is_still_to_come():
@@ -245,11 +254,13 @@ def test_the_whole_series_changes_every_revision_from_now_on_and_keeps_their_rul
     state, _ = run(state, ReviseSeries(SERIES, datetime(2023, 8, 21, 21, 0), later))
     renamed = {"title": "Giờ thứ 9 — Luật BHXH năm 2024"}
     state, events = run(state, ReviseWholeSeries(SERIES, datetime(2023, 8, 14, 12, 0), renamed))
-    new = scheduled(events)
-    assert [f"{a.recurrence_id:%d %H:%M}" for a in new][:6] == [
+    assert scheduled(events) == []  # in place, under their ids: no airing cancelled and planned again
+    changed = [state.airings[e.airing_id] for e in events if isinstance(e, AiringContentChanged)]
+    assert [f"{a.scheduled.recurrence_id:%d %H:%M}" for a in changed][:6] == [
         "14 21:00", "15 21:00", "16 21:00", "17 21:00", "18 21:00", "21 21:15",
     ]  # fmt: skip
-    assert len(new) == 14 and {a.title for a in new} == {renamed["title"]}
+    assert len(changed) == 14 and {a.scheduled.title for a in changed} == {renamed["title"]}
+    assert {a.status for a in changed} == {Status.scheduled}
     assert (
         state.airings[occurrence_id(SERIES, datetime(2023, 8, 11, 21, 0))].scheduled.title
         == WEEKDAYS_AT_NINE.title
@@ -387,8 +398,8 @@ def test_the_whole_series_title_reaches_the_occurrence_moved_by_hand_where_it_st
     state, _ = run(state, RescheduleAiring(moved, later, later + timedelta(minutes=15)))
     renamed = {"title": "Giờ thứ 9 — Luật BHXH năm 2024", "script": "Kính thưa quý thính giả …"}
     state, events = run(state, ReviseWholeSeries(SERIES, datetime(2023, 8, 14, 12, 0), renamed))
-    [changed] = [e for e in events if isinstance(e, AiringContentChanged)]
-    assert (changed.airing_id, changed.title, changed.script) == (moved, renamed["title"], renamed["script"])
+    [changed] = [e for e in events if isinstance(e, AiringContentChanged) and e.airing_id == moved]
+    assert (changed.title, changed.script) == (renamed["title"], renamed["script"])
     assert moved not in {e.airing_id for e in events if isinstance(e, AiringCancelled)}
     airing = state.airings[moved]
     assert (airing.status, airing.starts_at, airing.title) == (Status.rescheduled, later, renamed["title"])
