@@ -57,6 +57,13 @@ async def test_replay_decodes_every_event_in_order_and_upcasts_old_ones(pool):
     assert [e.global_position for e in tail] == positions[8:]
     envelope = events[0].envelope()
     assert envelope.data == reading(1) and envelope.stream_id == f"samples-{AIRING}"
+    stored = await store.read_stream(f"samples-{AIRING}")
+    # The times, kept as microseconds until read, are the stored instants to the microsecond.
+    assert [(e.occurred_at, e.recorded_at) for e in events] == [
+        (r.occurred_at, r.recorded_at) for r in stored
+    ]
+    assert envelope.recorded_at == stored[0].recorded_at and envelope.occurred_at.tzinfo is not None
+    assert any(e.recorded_at.microsecond for e in events)  # the microseconds are there to compare
 
     # The connection went back to the pool with its usual JSON codecs.
     assert (await store.read_stream(f"samples-{AIRING}", limit=1))[0].data["counters"]["views"] == 1
