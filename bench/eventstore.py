@@ -199,10 +199,10 @@ class EventStoreBench:
             median(loa),
             median(raw),
             median(peer),
-            note="loa: replay() into pydantic contracts (metadata left as JSON text until asked for, "
-            "next page read ahead, cyclic GC held for the replay); raw: keyset SELECT of 5,000 rows + "
-            "orjson of data and metadata, with the same read-ahead and GC hold; peer: notification "
-            "log + mapper",
+            note="loa: replay() into pydantic contracts (metadata left as JSON text and the two times as "
+            "epoch microseconds until asked for, next page read ahead, cyclic GC held for the replay); "
+            "raw: keyset SELECT of 5,000 rows (times as datetimes) + orjson of data and metadata, with "
+            "the same read-ahead and GC hold; peer: notification log + mapper",
         )
 
     async def _loa_replay(self) -> float:
