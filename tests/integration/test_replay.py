@@ -1,3 +1,5 @@
+import gc
+from contextlib import aclosing
 from uuid import uuid4
 
 import pytest
@@ -38,7 +40,11 @@ async def test_replay_decodes_every_event_in_order_and_upcasts_old_ones(pool):
     }
     await store.append(f"samples-{AIRING}", [NewEvent(uuid4(), "metrics.SampleRecorded", 1, v1)])
 
-    batches = [b async for b in replay(store, REGISTRY, batch_size=4)]
+    batches = []
+    async for batch in replay(store, REGISTRY, batch_size=4):
+        assert not gc.isenabled()  # held for the whole replay, between batches too
+        batches.append(batch)
+    assert gc.isenabled()  # and given back at its end
     assert [len(b) for b in batches] == [4, 4, 3]
     events = [e for b in batches for e in b]
     assert [e.event.counters["views"] for e in events] == [*range(1, 11), 1700]
@@ -51,6 +57,13 @@ async def test_replay_decodes_every_event_in_order_and_upcasts_old_ones(pool):
     assert [e.global_position for e in tail] == positions[8:]
     envelope = events[0].envelope()
     assert envelope.data == reading(1) and envelope.stream_id == f"samples-{AIRING}"
+    stored = await store.read_stream(f"samples-{AIRING}")
+    # The times, kept as microseconds until read, are the stored instants to the microsecond.
+    assert [(e.occurred_at, e.recorded_at) for e in events] == [
+        (r.occurred_at, r.recorded_at) for r in stored
+    ]
+    assert envelope.recorded_at == stored[0].recorded_at and envelope.occurred_at.tzinfo is not None
+    assert any(e.recorded_at.microsecond for e in events)  # the microseconds are there to compare
 
     # The connection went back to the pool with its usual JSON codecs.
     assert (await store.read_stream(f"samples-{AIRING}", limit=1))[0].data["counters"]["views"] == 1
@@ -91,4 +104,15 @@ async def test_a_replay_left_early_gives_its_connection_back_usable(pool):
     seen = [e async for b in replay(store, REGISTRY, batch_size=20) for e in b]
     assert len(seen) == 200
     assert len(await store.read_stream("samples-0")) == 50
+    await store.close()
+
+
+async def test_a_replay_closed_early_gives_the_collector_back(pool):
+    store = await fresh_store(pool, "replay")
+    await store.append("samples-gc", [encode(reading(v)) for v in range(30)])
+    async with aclosing(replay(store, REGISTRY, batch_size=10)) as pages:
+        async for _ in pages:
+            assert not gc.isenabled()
+            break
+    assert gc.isenabled()
     await store.close()
