@@ -289,7 +289,11 @@ class EventAppends:
             if exc.constraint_name == "events_event_id_key":
                 raise _AlreadyStored from None
             if exc.constraint_name == "events_stream_version_key":
-                # Another writer took the same version between the check and the insert.
+                # Another writer took the same version between the check and the insert, or (a
+                # single exact-version append, whose version the unique index checks) the stream
+                # had moved on, perhaps by this very append sent before.
+                if await self.stored_event_ids([e.event_id for a in appends for e in a.events]):
+                    raise _AlreadyStored from None
                 conflict = await self._conflict(appends)
                 if conflict is not None:
                     raise conflict from None
