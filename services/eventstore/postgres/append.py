@@ -1,12 +1,17 @@
 """Appends to the PostgreSQL event store: one event, several, or a COPY batch over many streams.
 
-Every path reserves its versions and positions with ``{schema}.reserve_stream`` (migration 0005),
-the one implementation of the append rule (version check, stale-transaction check, positions from
-the transaction id), and then writes its rows: one statement for one stream (which calls
-``reserve_stream`` itself), a COPY for a batch (after ``{schema}.reserve``, which takes the batch's
-locks in key order and calls ``reserve_stream`` for each stream). Standalone appends retry the
-races a fresh attempt settles; appends inside a caller's transaction report them as
-:class:`StaleTransaction`, for the caller to run its transaction again.
+The append rule's checks (version, stale transaction, at most 2^20 events per transaction) are one
+SQL expression, ``{schema}.append_refusal`` (migration 0006), and positions are the transaction id
+<< 20 plus the running index (ADR 0001). The common case, one event at an exact version in a
+transaction of its own, is one plain INSERT with that expression inlined in its WHERE and the
+unique (stream_id, stream_version) index as its arbiter (``one_exact``); refused, it asks
+``{schema}.reserve_stream`` why. Every other path reserves its versions and positions with
+``reserve_stream`` (which queues "any" appends on a lock, reads the stream's last event and the
+running index, and calls ``append_refusal``), then writes its rows: one statement for one stream,
+a COPY for a batch (after ``{schema}.reserve``, which takes the batch's locks in key order and calls
+``reserve_stream`` for each stream). Standalone appends retry the races a fresh attempt settles;
+appends inside a caller's transaction report them as :class:`StaleTransaction`, for the caller to
+run its transaction again.
 """
 
 from __future__ import annotations
