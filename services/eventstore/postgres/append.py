@@ -1,12 +1,17 @@
 """Appends to the PostgreSQL event store: one event, several, or a COPY batch over many streams.
 
-Every path reserves its versions and positions with ``{schema}.reserve_stream`` (migration 0005),
-the one implementation of the append rule (version check, stale-transaction check, positions from
-the transaction id), and then writes its rows: one statement for one stream (which calls
-``reserve_stream`` itself), a COPY for a batch (after ``{schema}.reserve``, which takes the batch's
-locks in key order and calls ``reserve_stream`` for each stream). Standalone appends retry the
-races a fresh attempt settles; appends inside a caller's transaction report them as
-:class:`StaleTransaction`, for the caller to run its transaction again.
+The append rule's checks (version, stale transaction, at most 2^20 events per transaction) are one
+SQL expression, ``{schema}.append_refusal`` (migration 0006), and positions are the transaction id
+<< 20 plus the running index (ADR 0001). The common case, one event at an exact version in a
+transaction of its own, is one plain INSERT with that expression inlined in its WHERE and the
+unique (stream_id, stream_version) index as its arbiter (``one_exact``); refused, it asks
+``{schema}.reserve_stream`` why. Every other path reserves its versions and positions with
+``reserve_stream`` (which queues "any" appends on a lock, reads the stream's last event and the
+running index, and calls ``append_refusal``), then writes its rows: one statement for one stream,
+a COPY for a batch (after ``{schema}.reserve``, which takes the batch's locks in key order and calls
+``reserve_stream`` for each stream). Standalone appends retry the races a fresh attempt settles;
+appends inside a caller's transaction report them as :class:`StaleTransaction`, for the caller to
+run its transaction again.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ _CONNECTION_LOST = (
     asyncpg.InternalClientError,
     ConnectionError,
 )
+# A standalone statement's first position: its transaction id << 20 (ADR 0001).
+_POSITION = "(pg_current_xact_id()::text::bigint << 20)"
 EVENT_COLUMNS = (
     "global_position",
     "stream_id",
@@ -64,6 +71,23 @@ class AppendStatements:
 
     def __init__(self, schema: str) -> None:
         columns = ", ".join(EVENT_COLUMNS)
+        self.one_exact = (
+            # One event at an exact version (or none), standalone: the rule's checks in the
+            # statement (append_refusal, inlined) against the event at the expected version, and
+            # the unique (stream_id, stream_version) index refusing the next version if taken
+            # meanwhile; together they mean "the stream's version is the expected one", without
+            # reserve_stream's lock or plpgsql. The transaction is the statement's own: its index
+            # is 0 and its id is assigned here, after the snapshot the check reads. No row: refused,
+            # and the append asks reserve_stream for the reason.
+            f"insert into {schema}.events ({columns}) "
+            f"select {_POSITION}, $1, ($2::bigint + 1)::integer, $3, $4, $5, $6, $7, $8 "
+            "where case when $2 = 0 "
+            f"then {schema}.append_refusal(0, 0, null, {_POSITION}, 0, 1) is null "
+            f"else exists (select from {schema}.events e "
+            "where e.stream_id = $1 and e.stream_version = $2 and "
+            f"{schema}.append_refusal($2, e.stream_version, e.global_position, {_POSITION}, 0, 1) is null) "
+            "end returning global_position"
+        )
         self.one = (
             # One event: scalar arguments spare the client the array encoding, the server the unnest.
             f"insert into {schema}.events ({columns}) "
@@ -149,11 +173,15 @@ class EventAppends:
                 return await _insert(connection, sql, args, stream_id)
             except asyncpg.PostgresError as exc:
                 raise await self._refused_in_transaction(exc, item) from None
+        exact = len(events) == 1 and expected >= 0
         lost: BaseException | None = None
         for attempt in range(_RETRIES):
             conn = await self._warm.take()
             try:
-                result = await _insert(conn, sql, args, stream_id)
+                if exact:
+                    result = await _insert_exact(conn, self._statements, args, stream_id)
+                else:
+                    result = await _insert(conn, sql, args, stream_id)
             except BaseException as exc:
                 self._warm.discard(conn)
                 if isinstance(exc, _CONNECTION_LOST) and lost is None:
@@ -266,7 +294,11 @@ class EventAppends:
             if exc.constraint_name == "events_event_id_key":
                 raise _AlreadyStored from None
             if exc.constraint_name == "events_stream_version_key":
-                # Another writer took the same version between the check and the insert.
+                # Another writer took the same version between the check and the insert, or (a
+                # single exact-version append, whose version the unique index checks) the stream
+                # had moved on, perhaps by this very append sent before.
+                if await self.stored_event_ids([e.event_id for a in appends for e in a.events]):
+                    raise _AlreadyStored from None
                 conflict = await self._conflict(appends)
                 if conflict is not None:
                     raise conflict from None
@@ -351,6 +383,19 @@ async def _insert(conn: asyncpg.Connection, sql: str, args: tuple, stream_id: st
         return AppendResult(stream_id, version, version, (position,))
     rows.sort(key=_version)
     return AppendResult(stream_id, rows[0][1], rows[-1][1], tuple(r[0] for r in rows))
+
+
+async def _insert_exact(
+    conn: asyncpg.Connection, statements: AppendStatements, args: tuple, stream_id: str
+) -> AppendResult:
+    """One event at an exact version, in a transaction of its own (``one_exact``)."""
+    position = await conn.fetchval(statements.one_exact, *args)
+    if position is None:
+        # Refused: reserve_stream, the same rule, says why (or appends, if the stream has moved to
+        # the expected version since).
+        return await _insert(conn, statements.one, args, stream_id)
+    version = args[1] + 1
+    return AppendResult(stream_id, version, version, (position,))
 
 
 def _expected_code(expected: ExpectedVersion) -> int:
