@@ -1,7 +1,7 @@
 """Copies of another log's streams, kept in the source's order (``append_in_order``, ADR 0003).
 
 Early arrivals wait in ``held_events`` (migration 0003) until the gap before them is filled.
-Arrivals of one stream queue on the advisory lock that ``reserve_stream`` (migration 0005) queues
+Arrivals of one stream queue on the advisory lock that ``reserve_stream`` (migrations 0005–0006) queues
 "any" appends on, so every writer of the stream waits in one line.
 """
 
