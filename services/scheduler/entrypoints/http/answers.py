@@ -164,8 +164,7 @@ async def existing(request: web.Request) -> Any:
     """The airing in the path, as the read model holds it (after this process's writes): 404 if none."""
     airing_id = path_airing_id(request)
     await fresh(request)
-    async with request.app[POOL].acquire() as conn:
-        row = await airing_by_id(conn, request.app[SCHEMA], airing_id)
+    row = await _listed_row(request, airing_id)
     if row is None:
         if request.app[SUBSCRIPTION].position < request.app[WRITTEN].position:
             # This process wrote what the read model has not shown yet (it is halted or reconnecting).
@@ -175,6 +174,7 @@ async def existing(request: web.Request) -> Any:
 
 
 async def _listed_row(request: web.Request, airing_id: uuid.UUID) -> Any:
+    """The airing's row as the read model lists it now, or None."""
     async with request.app[POOL].acquire() as conn:
         return await airing_by_id(conn, request.app[SCHEMA], airing_id)
 
@@ -227,8 +227,7 @@ async def _listed_soon(request: web.Request, airing_id: uuid.UUID, wait: float) 
 async def current(request: web.Request, airing_id: uuid.UUID) -> AiringView:
     """The airing as the read model shows it once it has applied this process's writes."""
     await fresh(request)
-    async with request.app[POOL].acquire() as conn:
-        row = await airing_by_id(conn, request.app[SCHEMA], airing_id)
+    row = await _listed_row(request, airing_id)
     if row is None:  # stored, but the read model has not caught up (it is reconnecting): retry shows it
         raise Problem(503, "Read model behind", f"airing {airing_id} is stored; retry to read it")
     return view(row)
