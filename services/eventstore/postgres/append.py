@@ -3,15 +3,17 @@
 The append rule's checks (version, stale transaction, at most 2^20 events per transaction) are one
 SQL expression, ``{schema}.append_refusal`` (migration 0006), and positions are the transaction id
 << 20 plus the running index (ADR 0001). The common case, one event at an exact version in a
-transaction of its own, is one plain INSERT with that expression inlined in its WHERE and the
-unique (stream_id, stream_version) index as its arbiter (``one_exact``); refused, it asks
-``{schema}.reserve_stream`` why. Every other path reserves its versions and positions with
-``reserve_stream`` (which queues "any" appends on a lock, reads the stream's last event and the
-running index, and calls ``append_refusal``), then writes its rows: one statement for one stream,
-a COPY for a batch (after ``{schema}.reserve``, which takes the batch's locks in key order and calls
-``reserve_stream`` for each stream). Standalone appends retry the races a fresh attempt settles;
-appends inside a caller's transaction report them as :class:`StaleTransaction`, for the caller to
-run its transaction again.
+transaction of its own, is one plain INSERT on a warm connection, with the unique (stream_id,
+stream_version) index as its arbiter: for a new stream, or at a version n this store has seen
+committed (:class:`~services.eventstore.postgres.known.KnownVersions`), nothing more
+(``one_known``); at another version, a probe of the stream's event n with that expression inlined
+(``one_next``); refused, or failed, it goes the general way, which says why. Every other path
+reserves its versions and positions with ``reserve_stream`` (which queues "any" appends on a lock,
+reads the stream's last event and the running index, and calls ``append_refusal``), then writes its
+rows: one statement for one stream, a COPY for a batch (after ``{schema}.reserve``, which takes the
+batch's locks in key order and calls ``reserve_stream`` for each stream). Standalone appends retry
+the races a fresh attempt settles; appends inside a caller's transaction report them as
+:class:`StaleTransaction`, for the caller to run its transaction again.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from services.eventstore.port import (
     check_append,
     versions_after,
 )
+from services.eventstore.postgres.known import KnownVersions
 from services.eventstore.postgres.warm import WarmConnections
 
 MAX_EVENTS_PER_TRANSACTION = 1 << 20
@@ -71,22 +74,28 @@ class AppendStatements:
 
     def __init__(self, schema: str) -> None:
         columns = ", ".join(EVENT_COLUMNS)
-        self.one_exact = (
-            # One event at an exact version (or none), standalone: the rule's checks in the
-            # statement (append_refusal, inlined) against the event at the expected version, and
-            # the unique (stream_id, stream_version) index refusing the next version if taken
-            # meanwhile; together they mean "the stream's version is the expected one", without
-            # reserve_stream's lock or plpgsql. The transaction is the statement's own: its index
-            # is 0 and its id is assigned here, after the snapshot the check reads. No row: refused,
-            # and the append asks reserve_stream for the reason.
+        # One event at an exact version n, standalone, no lock and no plpgsql. The unique
+        # (stream_id, stream_version) index refuses version n + 1 if it is taken; that is the whole
+        # check when version n is known to be there (n = 0, or a version this store saw committed):
+        # append_refusal's other checks cannot refuse a transaction of its own (index 0, one event)
+        # whose id is assigned here, after event n committed. Otherwise the probe of event n adds
+        # the rule's checks (append_refusal, inlined) against it; together they mean "the stream is
+        # at version n". Two statements rather than a CASE on n: a CASE around the probe made
+        # PostgreSQL run it as a per-row subplan, about 6 µs of backend CPU more per append
+        # (issue 12). No row, or a unique violation: refused, and the general path asks
+        # reserve_stream why.
+        self.one_known = (
+            f"insert into {schema}.events ({columns}) "
+            f"values ({_POSITION}, $1, ($2::bigint + 1)::integer, $3, $4, $5, $6, $7, $8) "
+            "returning global_position"
+        )
+        self.one_next = (
             f"insert into {schema}.events ({columns}) "
             f"select {_POSITION}, $1, ($2::bigint + 1)::integer, $3, $4, $5, $6, $7, $8 "
-            "where case when $2 = 0 "
-            f"then {schema}.append_refusal(0, 0, null, {_POSITION}, 0, 1) is null "
-            f"else exists (select from {schema}.events e "
+            f"where exists (select from {schema}.events e "
             "where e.stream_id = $1 and e.stream_version = $2 and "
             f"{schema}.append_refusal($2, e.stream_version, e.global_position, {_POSITION}, 0, 1) is null) "
-            "end returning global_position"
+            "returning global_position"
         )
         self.one = (
             # One event: scalar arguments spare the client the array encoding, the server the unnest.
@@ -125,6 +134,7 @@ class EventAppends:
     schema: str
     _statements: AppendStatements
     _warm: WarmConnections
+    _known: KnownVersions
 
     async def append(
         self,
@@ -145,6 +155,11 @@ class EventAppends:
         if len(events) > MAX_EVENTS_PER_TRANSACTION:
             raise InvalidAppend(f"at most {MAX_EVENTS_PER_TRANSACTION} events per append")
         expected = _expected_code(expected_version)
+        if connection is None and expected >= 0 and len(events) == 1:
+            appended = await self._one_at_version(stream_id, events[0], expected)
+            if appended is not None:
+                return appended
+            # Refused, or the statement failed: the general path appends or says why.
         if len(events) == 1:
             [e] = events
             sql = self._statements.one
@@ -173,15 +188,11 @@ class EventAppends:
                 return await _insert(connection, sql, args, stream_id)
             except asyncpg.PostgresError as exc:
                 raise await self._refused_in_transaction(exc, item) from None
-        exact = len(events) == 1 and expected >= 0
         lost: BaseException | None = None
         for attempt in range(_RETRIES):
             conn = await self._warm.take()
             try:
-                if exact:
-                    result = await _insert_exact(conn, self._statements, args, stream_id)
-                else:
-                    result = await _insert(conn, sql, args, stream_id)
+                result = await _insert(conn, sql, args, stream_id)
             except BaseException as exc:
                 self._warm.discard(conn)
                 if isinstance(exc, _CONNECTION_LOST) and lost is None:
@@ -204,8 +215,48 @@ class EventAppends:
                 raise
             self._warm.give_back(conn)
             self.notify_appended()
+            self._known.saw(stream_id, result.last_version)
             return result
         raise EventStoreError(f"stream {stream_id!r}: append kept racing, gave up after {_RETRIES} tries")
+
+    async def _one_at_version(self, stream_id: str, e: NewEvent, expected: int) -> AppendResult | None:
+        """One event at version ``expected`` + 1 in a transaction of its own: one statement
+        (``one_known`` or ``one_next``) on a warm connection. None when the statement inserted
+        nothing or failed in a way the general path settles (a race, a re-send, a lost connection);
+        the general path then runs the append again, which its event id makes safe."""
+        known = self._known
+        sql = self._statements.one_known if known.has(stream_id, expected) else self._statements.one_next
+        conn = await self._warm.take()
+        try:
+            position = await conn.fetchval(
+                sql,
+                stream_id,
+                expected,
+                e.event_id,
+                e.type,
+                e.schema_version,
+                e.data,
+                e.metadata,
+                e.occurred_at,
+            )
+        except _CONNECTION_LOST:  # (before PostgresError: a server shutting down is one too)
+            self._warm.discard(conn)
+            return None
+        except asyncpg.PostgresError:
+            # Refused by an index (a writer took the version first, or this event is stored): the
+            # statement's transaction is over and the connection is as good as before.
+            self._warm.give_back(conn)
+            return None
+        except BaseException:
+            self._warm.discard(conn)
+            raise
+        self._warm.give_back(conn)
+        if position is None:
+            return None
+        self.notify_appended()
+        version = expected + 1
+        known.saw(stream_id, version)
+        return AppendResult(stream_id, version, version, (position,))
 
     async def append_batch(
         self, appends: Sequence[StreamAppend], *, connection: asyncpg.Connection | None = None
@@ -241,6 +292,8 @@ class EventAppends:
                     return await self._originals(appends)
                 raise
             self.notify_appended()
+            for result in results:
+                self._known.saw(result.stream_id, result.last_version)
             return results
         raise EventStoreError(f"batch append kept racing, gave up after {_RETRIES} tries")
 
@@ -383,19 +436,6 @@ async def _insert(conn: asyncpg.Connection, sql: str, args: tuple, stream_id: st
         return AppendResult(stream_id, version, version, (position,))
     rows.sort(key=_version)
     return AppendResult(stream_id, rows[0][1], rows[-1][1], tuple(r[0] for r in rows))
-
-
-async def _insert_exact(
-    conn: asyncpg.Connection, statements: AppendStatements, args: tuple, stream_id: str
-) -> AppendResult:
-    """One event at an exact version, in a transaction of its own (``one_exact``)."""
-    position = await conn.fetchval(statements.one_exact, *args)
-    if position is None:
-        # Refused: reserve_stream, the same rule, says why (or appends, if the stream has moved to
-        # the expected version since).
-        return await _insert(conn, statements.one, args, stream_id)
-    version = args[1] + 1
-    return AppendResult(stream_id, version, version, (position,))
 
 
 def _expected_code(expected: ExpectedVersion) -> int:

@@ -11,6 +11,7 @@ import asyncpg
 
 from services.eventstore.parking import ParkingLot
 from services.eventstore.port import RecordedEvent, ScannedEvent
+from services.eventstore.postgres.known import KnownVersions
 
 _recorded = RecordedEvent._make
 _LAST = 2**63 - 1
@@ -21,6 +22,7 @@ class EventReads:
 
     pool: asyncpg.Pool
     schema: str
+    _known: KnownVersions
 
     def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
         self.pool = pool
@@ -47,7 +49,10 @@ class EventReads:
             f"{self.select_columns} where stream_id = $1 and stream_version >= $2 "
             "and ($4::bigint is null or global_position <= $4) order by stream_version limit $3"
         )
-        return [_recorded(r) for r in await self._fetch(None, sql, stream_id, from_version, limit, until)]
+        events = [_recorded(r) for r in await self._fetch(None, sql, stream_id, from_version, limit, until)]
+        if events:
+            self._known.saw(stream_id, events[-1].stream_version)
+        return events
 
     async def read_streams(
         self, stream_ids: Sequence[str], after: Mapping[str, int] | None = None
@@ -66,6 +71,9 @@ class EventReads:
         )
         for r in rows:
             out[r[1]].append(_recorded(r))
+        for sid, events in out.items():
+            if events:
+                self._known.saw(sid, events[-1].stream_version)
         return out
 
     async def read_all(
@@ -172,7 +180,10 @@ class EventReads:
         transaction (so are the other reads that take it)."""
         sql = f"select max(stream_version) from {self.schema}.events where stream_id = $1"
         rows = await self._fetch(connection, sql, stream_id)
-        return rows[0][0] or 0
+        head = rows[0][0] or 0
+        if connection is None:  # (in a caller's transaction it may see its own, uncommitted events)
+            self._known.saw(stream_id, head)
+        return head
 
     async def event_id_at(
         self, stream_id: str, version: int, *, connection: asyncpg.Connection | None = None

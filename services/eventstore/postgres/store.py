@@ -15,6 +15,7 @@ import asyncpg
 from services.eventstore.migrate import check_schema_name, migrate
 from services.eventstore.postgres.append import AppendStatements, EventAppends
 from services.eventstore.postgres.in_order import InOrderAppends
+from services.eventstore.postgres.known import KnownVersions
 from services.eventstore.postgres.notify import Notifier, listening
 from services.eventstore.postgres.read import EventReads
 from services.eventstore.postgres.warm import WarmConnections
@@ -23,15 +24,21 @@ from services.eventstore.postgres.warm import WarmConnections
 class PostgresEventStore(InOrderAppends, EventAppends, EventReads):
     """The event store of one service, kept in that service's schema."""
 
-    def __init__(self, pool: asyncpg.Pool, schema: str = "eventstore") -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, schema: str = "eventstore", *, known_streams: int = 16_384
+    ) -> None:
+        """``known_streams``: how many streams' versions the store remembers having seen committed,
+        so that an append at such a version skips the probe of the table (0: probe every time)."""
         super().__init__(pool, check_schema_name(schema))
         self.channel = f"loa_events_{schema}"
         self._notifier = Notifier(pool, self.channel)
         self._statements = AppendStatements(self.schema)
         self._warm = WarmConnections(pool)
+        self._known = KnownVersions(known_streams)
 
     async def migrate(self) -> list[int]:
         """Apply pending migrations of this store's schema."""
+        self._known.forget()
         async with self.pool.acquire() as conn:
             return await migrate(conn, self.schema)
 
