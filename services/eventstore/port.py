@@ -205,8 +205,6 @@ def check_append(stream_id: str, events: Sequence[NewEvent]) -> None:
         raise InvalidAppend(f"stream id must be 1..200 characters: {stream_id!r}")
     if not events:
         raise InvalidAppend(f"nothing to append to stream {stream_id!r}")
-    if len(events) == 1:
-        return
     ids = [e.event_id for e in events]
     if len(set(ids)) != len(ids):
         raise InvalidAppend(f"the same event_id appears twice in one append to {stream_id!r}")

@@ -151,15 +151,20 @@ class EventAppends:
         may ask for a retry), and the caller calls :meth:`notify_appended` after
         commit. Without it the append is its own transaction and retries races.
         """
+        if connection is None and len(events) == 1:
+            # The common case first, with no more Python than it needs: with 16 writers every
+            # microsecond here showed in the bench. What it does not take (an "any" append, a
+            # stream id check_append refuses) goes the general way.
+            expected = 0 if expected_version is Expect.NO_STREAM else expected_version
+            if type(expected) is int and expected >= 0 and 0 < len(stream_id) <= 200:
+                appended = await self._one_at_version(stream_id, events[0], expected)
+                if appended is not None:
+                    return appended
+                # Refused, or the statement failed: the general path appends or says why.
         check_append(stream_id, events)
         if len(events) > MAX_EVENTS_PER_TRANSACTION:
             raise InvalidAppend(f"at most {MAX_EVENTS_PER_TRANSACTION} events per append")
         expected = _expected_code(expected_version)
-        if connection is None and expected >= 0 and len(events) == 1:
-            appended = await self._one_at_version(stream_id, events[0], expected)
-            if appended is not None:
-                return appended
-            # Refused, or the statement failed: the general path appends or says why.
         if len(events) == 1:
             [e] = events
             sql = self._statements.one
