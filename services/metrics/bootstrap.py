@@ -30,7 +30,7 @@ from services.metrics.adapters.generations import StatisticsGenerations
 from services.metrics.adapters.importer import importer
 from services.metrics.adapters.live_feed import LiveFeed
 from services.metrics.adapters.read_model import PostgresStatistics
-from services.metrics.app.handlers import record_samples
+from services.metrics.app.handlers import read_model_caught_up, record_samples
 from services.metrics.entrypoints.http import ROUTES
 from services.metrics.entrypoints.workers.sample_consumer import SampleConsumer
 from services.metrics.keys import (
@@ -69,7 +69,12 @@ def create_app(settings: Settings, *, schema: str = SCHEMA_NAME) -> web.Applicat
         feed.start(supervisor)
         publisher.start(supervisor)
         app[READ_MODEL], app[STATISTICS], app[FEED], app[PUBLISHER] = generations, statistics, feed, publisher
-        app[RECORD_SAMPLES] = partial(record_samples, store, statistics.known_airings)
+        app[RECORD_SAMPLES] = partial(
+            record_samples,
+            store,
+            statistics.known_airings,
+            catch_up=partial(read_model_caught_up, store, statistics),
+        )
         app[IDEMPOTENCY] = IdempotencyStore(pool, schema)
         await app[IDEMPOTENCY].create()
         yield

@@ -19,10 +19,14 @@ from contracts.envelope import EventMetadata
 from contracts.events.metrics import SampleRecorded
 from services.eventstore.codec import encode_many
 from services.eventstore.port import EventStore, Expect, StreamAppend
+from services.metrics.app.queries import StatisticsQueries
 from services.metrics.domain.samples import Rejection, check_batch, sample_id, samples_stream
 
 KnownAirings = Callable[[set[uuid.UUID]], Awaitable[set[uuid.UUID]]]
 """Which of these airings the metrics log knows (a read-model query)."""
+
+CatchUp = Callable[[], Awaitable[None]]
+"""Return once the read model reflects what the log holds now, or after a bounded wait."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,31 @@ async def record_samples(
     items: Sequence[dict[str, Any]],
     metadata: EventMetadata,
     now: datetime | None = None,
+    *,
+    catch_up: CatchUp | None = None,
 ) -> SamplesRecorded:
-    """Check a batch of samples (the JSON of ``SampleIn``) and append the valid ones not stored yet."""
-    known = await known_airings(airing_ids_in(items))
+    """Check a batch of samples (the JSON of ``SampleIn``) and append the valid ones not stored yet.
+
+    ``catch_up``: asked before an airing is refused as unknown. The read model follows the log a
+    moment later, so an airing whose schedule the log already holds may not be listed yet; a
+    collector that samples an airing just planned must not be told it does not exist."""
+    ids = airing_ids_in(items)
+    known = await known_airings(ids)
+    if catch_up is not None and len(known) < len(ids):
+        await catch_up()
+        known = await known_airings(ids)
     accepted, rejected = check_batch(list(items), known.__contains__, now or datetime.now(UTC))
     position = await append_samples(store, accepted, metadata)
     return SamplesRecorded(len(accepted), rejected, position)
+
+
+async def read_model_caught_up(store: EventStore, queries: StatisticsQueries, timeout: float = 2.0) -> None:
+    """Wait, at most ``timeout`` s, until the read model reflects the log's last position now (a
+    read model that does not get there, halted or far behind, answers as it stands)."""
+    try:
+        await queries.wait_until(await store.head_position(), timeout)
+    except TimeoutError:
+        pass
 
 
 def airing_ids_in(items: Sequence[dict[str, Any]]) -> set[uuid.UUID]:

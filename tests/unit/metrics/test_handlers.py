@@ -89,3 +89,25 @@ async def test_a_batch_of_nothing_valid_appends_nothing():
     )
     assert recorded.accepted == 0 and len(recorded.rejected) == 2 and recorded.position == 0
     assert await store.head_position() == 0
+
+
+async def test_an_airing_the_read_model_does_not_list_yet_is_asked_again_after_it_caught_up():
+    # The read model follows the log a moment later: the Zalo post was planned just now.
+    store = InMemoryEventStore()
+    listed = {LIVESTREAM}
+    waits = []
+
+    async def listed_airings(ids):
+        return ids & listed
+
+    async def catch_up():
+        waits.append(1)
+        listed.add(ZALO_POST)
+
+    items = [item(ZALO_POST, 5, views=882), item(uuid4(), 5, views=3)]
+    recorded = await record_samples(store, listed_airings, items, META, now=NOW, catch_up=catch_up)
+    assert recorded.accepted == 1 and [r.index for r in recorded.rejected] == [1] and waits == [1]
+    waits.clear()
+    livestream = [item(LIVESTREAM, 1, views=1700)]
+    await record_samples(store, listed_airings, livestream, META, now=NOW, catch_up=catch_up)
+    assert waits == []  # every airing listed: nothing to wait for
