@@ -199,10 +199,14 @@ def versions_after(stream_id: str, expected: ExpectedVersion, current: int) -> i
     return current
 
 
+MAX_STREAM_ID = 200
+"""The longest stream id a store takes (characters)."""
+
+
 def check_append(stream_id: str, events: Sequence[NewEvent]) -> None:
     """Refuse appends that no store could take, before anything is written."""
-    if not stream_id or len(stream_id) > 200:
-        raise InvalidAppend(f"stream id must be 1..200 characters: {stream_id!r}")
+    if not stream_id or len(stream_id) > MAX_STREAM_ID:
+        raise InvalidAppend(f"stream id must be 1..{MAX_STREAM_ID} characters: {stream_id!r}")
     if not events:
         raise InvalidAppend(f"nothing to append to stream {stream_id!r}")
     ids = [e.event_id for e in events]

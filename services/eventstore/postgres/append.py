@@ -26,6 +26,7 @@ from uuid import UUID
 import asyncpg
 
 from services.eventstore.port import (
+    MAX_STREAM_ID,
     AppendResult,
     DuplicateEventId,
     EventStoreError,
@@ -154,9 +155,9 @@ class EventAppends:
         if connection is None and len(events) == 1:
             # The common case first, with no more Python than it needs: with 16 writers every
             # microsecond here showed in the bench. What it does not take (an "any" append, a
-            # stream id check_append refuses) goes the general way.
+            # stream id check_append refuses) goes the general way, which says why.
             expected = 0 if expected_version is Expect.NO_STREAM else expected_version
-            if type(expected) is int and expected >= 0 and 0 < len(stream_id) <= 200:
+            if type(expected) is int and expected >= 0 and stream_id and len(stream_id) <= MAX_STREAM_ID:
                 appended = await self._one_at_version(stream_id, events[0], expected)
                 if appended is not None:
                     return appended

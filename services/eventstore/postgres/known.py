@@ -22,7 +22,7 @@ class KnownVersions:
     def saw(self, stream_id: str, version: int) -> None:
         """Version ``version`` of the stream is committed (appended standalone, or read outside a
         caller's transaction, which reads only what is committed)."""
-        if self.size <= 0:
+        if self.size <= 0 or version <= 0:  # (version 0, no stream, is known without asking)
             return
         versions = self._versions
         # Moved to the end on each sighting: the dict's order is then least recently seen first.
